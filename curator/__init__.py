@@ -1,0 +1,1 @@
+"""nearmiss core: schema, store, loaders, export and trainer."""

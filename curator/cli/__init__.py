@@ -1,0 +1,49 @@
+"""The ``nearmiss`` command line: a thin face over the library.
+
+Each command group lives in its own module and registers itself on ``app``. Library
+errors (NearmissError) are printed as one ``Error: ...`` line with exit code 1.
+"""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from curator.errors import NearmissError
+
+app = typer.Typer(help="Curate near-miss negatives for LLM training.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+
+@app.callback()
+def main_options(ctx: typer.Context,
+                 db: str = typer.Option(None, "--db", envvar="NEARMISS_DB",
+                                        help="Store URL (sqlite:///file.db or postgresql+psycopg://...). "
+                                             "Default: nearmiss.db in the working directory.")) -> None:
+    ctx.obj = {"db": db}
+
+
+def _register() -> None:
+    from curator.cli import core  # noqa: F401  (modules add their commands to `app`)
+
+
+def main() -> None:
+    """Console entry point."""
+    _register()
+    try:
+        app(standalone_mode=False)
+    except NearmissError as e:
+        typer.secho(f"Error: {e}", err=True, fg="red")
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.secho("Aborted.", err=True)
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except Exception as e:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise

@@ -1,0 +1,28 @@
+"""Typed user errors. The CLI prints them as one line; pages show them with st.error."""
+from __future__ import annotations
+
+
+class NearmissError(Exception):
+    """Base class for errors caused by user input or configuration, not by bugs."""
+
+
+class LoadError(NearmissError):
+    """Bad input data: names the file, the line (or row), the field and the reason."""
+
+    def __init__(self, file: str, line: int | None, field: str | None, reason: str):
+        self.file, self.line, self.field, self.reason = str(file), line, field, reason
+        where = self.file if line is None else f"{self.file}:{line}"
+        what = f"field '{field}': " if field else ""
+        super().__init__(f"{where}: {what}{reason}")
+
+
+class ConfigError(NearmissError):
+    """A bad option or combination of options."""
+
+
+class NotFoundError(NearmissError):
+    """Something the user named does not exist (dataset, annotator, model, ...)."""
+
+
+class PermissionDenied(NearmissError):
+    """The signed-in annotator's role does not allow this action."""

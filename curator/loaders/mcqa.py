@@ -1,0 +1,159 @@
+"""Multiple-choice rows to items, through a field mapping.
+
+A mapping names the row's fields: ``question``, ``choices`` (a list field, or several
+columns joined by ``|``), ``answer`` (an index, a letter or the answer text), and
+optionally ``context`` and ``id``. Unmapped fields are guessed from common names.
+"""
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curator.errors import ConfigError, LoadError
+from curator.loaders.rows import Row
+from curator.schema import ItemRecord
+
+GUESSES: dict[str, tuple[str, ...]] = {
+    "question": ("question", "query", "prompt", "question_stem", "goal", "sentence", "ctx", "instruction"),
+    "choices": ("choices", "options", "endings", "candidates", "answers"),
+    "answer": ("answer", "answerKey", "answer_key", "label", "gold", "correct", "target"),
+    "context": ("context", "passage", "fact1", "support"),
+    "id": ("id", "qid", "uid", "ind", "native_id"),
+}
+FIELDS = tuple(GUESSES)
+
+
+@dataclass
+class FieldMap:
+    """Which row field feeds which item field; choices may be a list of columns."""
+
+    question: str | None = None
+    choices: list[str] = field(default_factory=list)
+    answer: str | None = None
+    context: str | None = None
+    id: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str | None) -> FieldMap:
+        """Parse ``question=q,choices=a|b|c,answer=label`` (empty or None: guess all)."""
+        fm = cls()
+        for part in filter(None, (p.strip() for p in (spec or "").split(","))):
+            key, sep, value = part.partition("=")
+            if not sep or key not in FIELDS or not value:
+                raise ConfigError(f"--map: bad entry '{part}'; expected key=field with key in {', '.join(FIELDS)}")
+            setattr(fm, key, value.split("|") if key == "choices" else value)
+        return fm
+
+    def resolved(self, row: Mapping[str, Any]) -> FieldMap:
+        """This mapping with unset fields guessed from the row's keys."""
+        out = FieldMap(self.question, list(self.choices), self.answer, self.context, self.id)
+        for key, names in GUESSES.items():
+            if getattr(out, key):
+                continue
+            hit = next((n for n in names if n in row), None)
+            if hit:
+                setattr(out, key, [hit] if key == "choices" else hit)
+        return out
+
+    def as_spec(self) -> str:
+        parts = [f"{k}={'|'.join(v) if isinstance(v, list) else v}" for k in FIELDS if (v := getattr(self, k))]
+        return ",".join(parts)
+
+
+def _choice_texts(value: Any) -> list[str] | None:
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    if isinstance(value, Mapping) and "text" in value:  # ARC/OBQA/CSQA style {"text": [...], "label": [...]}
+        value = value["text"]
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value]
+    return None
+
+
+def _choice_labels(value: Any, n: int) -> list[str]:
+    if isinstance(value, Mapping) and "label" in value:
+        return [str(v) for v in value["label"]]
+    return list(string.ascii_uppercase[:n])
+
+
+def resolve_answer(answer: Any, choices: list[str], labels: list[str]) -> int | None:
+    """Gold index from an index, a letter/label or the answer text; None if not found."""
+    if isinstance(answer, bool):
+        return None
+    if isinstance(answer, int | float) and float(answer).is_integer():
+        return int(answer)
+    text = str(answer).strip()
+    if text in labels:
+        return labels.index(text)
+    if text.isdigit():
+        return int(text)
+    if text.upper() in labels and len(text) == 1:
+        return labels.index(text.upper())
+    folded = [c.casefold() for c in choices]
+    return folded.index(text.casefold()) if text.casefold() in folded else None
+
+
+def row_to_item(path: Path | str, number: int, row: Mapping[str, Any], fm: FieldMap, dataset: str, split: str,
+                *, allow_duplicates: bool = False) -> ItemRecord:
+    """Validate one mapped row and build its item; raises LoadError naming the field.
+
+    Published benchmarks contain a few items with repeated choices; ``allow_duplicates``
+    keeps those (marked in ``meta``) instead of refusing the row.
+    """
+
+    def need(key: str) -> Any:
+        name = fm.choices[0] if key == "choices" and fm.choices else getattr(fm, key)
+        if not name or name not in row or row[name] is None:
+            raise LoadError(path, number, name or key, f"missing (map it with --map {key}=FIELD)")
+        return row[name]
+
+    question = str(need("question")).strip()
+    if not question:
+        raise LoadError(path, number, fm.question, "question is empty")
+    if len(fm.choices) > 1:
+        missing = [c for c in fm.choices if c not in row]
+        if missing:
+            raise LoadError(path, number, missing[0], "missing choice column")
+        choices, choice_field = [str(row[c]).strip() for c in fm.choices], "|".join(fm.choices)
+        raw_choices: Any = None
+    else:
+        raw_choices = need("choices")
+        choices, choice_field = _choice_texts(raw_choices), fm.choices[0]
+        if choices is None:
+            raise LoadError(path, number, choice_field, "choices must be a list (or map several columns with a|b|c)")
+    if len(choices) < 2:
+        raise LoadError(path, number, choice_field, f"needs at least 2 choices, got {len(choices)}")
+    if any(not c for c in choices):
+        raise LoadError(path, number, choice_field, "a choice is empty")
+    folded = [c.casefold() for c in choices]
+    dupes = sorted({c for c in choices if folded.count(c.casefold()) > 1})
+    if dupes and not allow_duplicates:
+        raise LoadError(path, number, choice_field, f"duplicate choices: {dupes[0]!r}")
+    answer = need("answer")
+    labels = _choice_labels(raw_choices, len(choices))
+    gold = resolve_answer(answer, choices, labels)
+    if gold is None:
+        raise LoadError(path, number, fm.answer, f"answer {answer!r} is not an index, a letter or the text of a choice")
+    if not 0 <= gold < len(choices):
+        raise LoadError(path, number, fm.answer, f"answer index {gold} out of range for {len(choices)} choices")
+    context = str(row[fm.context]).strip() if fm.context and row.get(fm.context) else None
+    native = str(row[fm.id]) if fm.id and row.get(fm.id) not in (None, "") else f"row{number}"
+    return ItemRecord(
+        dataset=dataset, split=split, native_id=native, kind="mcqa", question=question,
+        context=context, choices=choices, gold=gold, answer=choices[gold],
+        meta={"duplicate_choices": dupes} if dupes else {},
+    )
+
+
+def mcqa_items(rows: Iterator[Row], path: Path | str, fm: FieldMap, dataset: str, split: str) -> Iterator[ItemRecord]:
+    resolved: FieldMap | None = None
+    for number, row in rows:
+        resolved = resolved or fm.resolved(row)
+        yield row_to_item(path, number, row, resolved, dataset, split)

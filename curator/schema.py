@@ -1,0 +1,86 @@
+"""Domain records that flow between loaders, miners, the store and exporters.
+
+An *item* is one prompt with a known gold answer: a multiple-choice question (``mcqa``),
+an open question with a reference answer (``qa``) or an agent task (``trace``). A
+*candidate* is a wrong, or suspected wrong, answer to an item.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ItemKind = Literal["mcqa", "qa", "trace"]
+Origin = Literal["distractor", "given", "neighbour", "lm_sample", "failed_trace", "manual"]
+Outcome = Literal["success", "failure", "unknown"]
+LabelValue = Literal["near_miss", "far_miss", "actually_correct", "invalid", "skip"]
+
+ITEM_KINDS: tuple[str, ...] = ("mcqa", "qa", "trace")
+ORIGINS: tuple[str, ...] = ("distractor", "given", "neighbour", "lm_sample", "failed_trace", "manual")
+LABELS: tuple[str, ...] = ("near_miss", "far_miss", "actually_correct", "invalid", "skip")
+NEGATIVE_LABELS: tuple[str, ...] = ("near_miss", "far_miss")
+ROLES: tuple[str, ...] = ("annotator", "admin")
+
+
+def stable_id(*parts: object) -> str:
+    """A short deterministic id from the given parts (hash of their JSON)."""
+    blob = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+def normalize_answer(text: str) -> str:
+    """Case- and space-insensitive form used to deduplicate answers."""
+    return " ".join(text.casefold().split()).rstrip(".")
+
+
+@dataclass
+class CandidateRecord:
+    """A wrong answer proposed for an item, before it is stored."""
+
+    text: str
+    origin: str
+    miner: str = "loader"
+    model: str | None = None
+    messages: list[dict[str, Any]] | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ItemRecord:
+    """One prompt with its gold answer, as a loader yields it."""
+
+    dataset: str
+    split: str
+    native_id: str
+    kind: str
+    question: str
+    answer: str | None = None
+    choices: list[str] | None = None
+    gold: int | None = None
+    context: str | None = None
+    messages: list[dict[str, Any]] | None = None
+    outcome: str | None = None
+    reward: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    candidates: list[CandidateRecord] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return item_id(self.dataset, self.split, self.native_id)
+
+    def distractors(self) -> list[str]:
+        """The item's own wrong choices (MCQA only)."""
+        if not self.choices:
+            return []
+        return [c for i, c in enumerate(self.choices) if i != self.gold]
+
+
+def item_id(dataset: str, split: str, native_id: str) -> str:
+    return stable_id("item", dataset, split, native_id)
+
+
+def candidate_id(item_id_: str, text: str) -> str:
+    """One candidate per (item, normalised answer text), whatever pool found it first."""
+    return stable_id("candidate", item_id_, normalize_answer(text))

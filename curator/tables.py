@@ -1,0 +1,159 @@
+"""SQLAlchemy 2 ORM tables of the store. Schema changes go through Alembic migrations."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Item(Base):
+    """A prompt with a known gold answer (MCQA question, open QA or agent task)."""
+
+    __tablename__ = "items"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(200), index=True)
+    split: Mapped[str] = mapped_column(String(100))
+    native_id: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(Text)
+    choices: Mapped[list[Any] | None] = mapped_column(JSON)
+    gold: Mapped[int | None] = mapped_column(Integer)
+    answer: Mapped[str | None] = mapped_column(Text)
+    messages: Mapped[list[Any] | None] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    reward: Mapped[float | None] = mapped_column(Float)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    candidates: Mapped[list[Candidate]] = relationship(back_populates="item")
+    __table_args__ = (Index("ix_items_dataset_split", "dataset", "split"),)
+
+
+class Candidate(Base):
+    """A wrong (or suspected wrong) answer to an item, with its provenance and scores."""
+
+    __tablename__ = "candidates"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(32), index=True)
+    miner: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    messages: Mapped[list[Any] | None] = mapped_column(JSON)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    nearness: Mapped[float | None] = mapped_column(Float, index=True)
+    suggested: Mapped[str | None] = mapped_column(String(16))
+    possibly_correct: Mapped[bool] = mapped_column(Boolean, default=False)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[Item] = relationship(back_populates="candidates")
+
+
+class Annotator(Base):
+    """A person who labels (role ``annotator``) or also loads, mines, exports, trains (``admin``)."""
+
+    __tablename__ = "annotators"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Label(Base):
+    """One decision, append-only. ``kind`` is ``decision``, ``retraction`` (undo of
+    ``retracts``) or ``adjudication`` (an admin's final word on a candidate)."""
+
+    __tablename__ = "labels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="decision")
+    label: Mapped[str | None] = mapped_column(String(24))
+    retracts: Mapped[int | None] = mapped_column(ForeignKey("labels.id"))
+    first_wrong_step: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Claim(Base):
+    """A short lease on a candidate so two annotators never hold it at once."""
+
+    __tablename__ = "claims"
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class Run(Base):
+    """A mining, training or export run: config, status, progress and metrics."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    config_hash: Mapped[str | None] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class CurvePoint(Base):
+    """One learning-curve point: accuracy of a method after ``size`` training examples."""
+
+    __tablename__ = "curve_points"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(32))
+    negatives: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    acc: Mapped[float] = mapped_column(Float)
+    acc_norm: Mapped[float] = mapped_column(Float)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MinedItem(Base):
+    """Marks an item as mined under a config hash, so reruns skip it."""
+
+    __tablename__ = "mined_items"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    config_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+
+
+class Embedding(Base):
+    """Embedding cache keyed by (model, sha256 of the text)."""
+
+    __tablename__ = "embeddings"
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
