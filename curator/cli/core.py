@@ -1,4 +1,4 @@
-"""Store, loading and account commands: init, load, datasets, benchmarks, user, app."""
+"""Store, loading, account and setup commands: init, load, datasets, benchmarks, user, models, demo, app."""
 from __future__ import annotations
 
 import json
@@ -13,9 +13,11 @@ from tqdm import tqdm
 from curator.accounts import add_user
 from curator.cli import app
 from curator.datasets import dataset_stats
+from curator.demo import build_demo
 from curator.ingest import ingest
 from curator.loaders import FILE_FORMATS, bundled_names, open_source
 from curator.loaders.bundled import mmlu_subjects
+from curator.models import prepare
 from curator.schema import ROLES
 from curator.store import Store, resolve_url
 
@@ -96,3 +98,23 @@ def run_app(ctx: typer.Context, port: int = typer.Option(8501, help="Port to ser
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.headless", "true", "--server.port",
            str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+models_app = typer.Typer(help="Bundled models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("prepare")
+def models_prepare(lm: list[str] = typer.Option(None, "--lm", help="LM registry names or folders (default: smollm2-135m)."),
+                   embedder: list[str] = typer.Option(None, "--embedder", help="Embedders (default: all-MiniLM-L6-v2).")
+                   ) -> None:
+    """Convert and cache the bundled models once (never downloads)."""
+    for path in prepare(lm or None, embedder or None):
+        typer.echo(f"ready: {path}")
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Build the demo project in the store (idempotent)."""
+    for line in build_demo(store_of(ctx)):
+        typer.echo(line)

@@ -1,0 +1,195 @@
+"""Shared fixtures: stores on SQLite and on a throwaway PostgreSQL, a real Streamlit
+server, and headless Debian Chromium through Playwright."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from curator.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- PostgreSQL
+def _pg_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        pytest.fail("PostgreSQL server binaries missing: apt-get install postgresql (./dev.sh test does it)")
+    return found[-1].parent
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster for the session; yields its admin URL."""
+    bindir, port = _pg_bin(), free_port()
+    root = Path("/tmp") / f"nearmiss-pg-{os.getpid()}"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(root, "postgres", "postgres")
+    subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(root / "data"), "-U", "postgres",
+                    "--auth=trust", "-E", "UTF8", "--no-locale", "-N"], check=True, capture_output=True)
+    subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "server.log"),
+                    "-w", "-t", "30", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on",
+                    "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w",
+                        "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server) -> Iterator[str]:
+    """A fresh, empty database on the throwaway server."""
+    import psycopg
+
+    name = f"t{os.getpid()}_{time.monotonic_ns()}"
+    admin = pg_server.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield pg_server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request) -> str:
+    """The URL of an empty store, once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def store(db_url) -> Iterator[Store]:
+    s = Store(db_url)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url) -> Iterator[Store]:
+    s = Store(sqlite_url)
+    yield s
+    s.dispose()
+
+
+# ---------------------------------------------------------------- CLI
+@pytest.fixture
+def cli(tmp_path):
+    """Run `nearmiss ...` in a subprocess against a given store URL."""
+
+    def run(*args: str, db: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        env = {**os.environ, "NEARMISS_DB": db, "PYTHONPATH": str(ROOT)}
+        return subprocess.run([sys.executable, "-m", "curator.cli", *args], capture_output=True, text=True,
+                              env=env, input=stdin, cwd=tmp_path, timeout=600)
+
+    return run
+
+
+# ---------------------------------------------------------------- app + browser
+class AppServer:
+    """A real `streamlit run app.py` process on a free port; restartable (kill -9 tests)."""
+
+    def __init__(self, db_url: str, log: Path):
+        self.db_url, self.log, self.port, self.proc = db_url, log, free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> AppServer:
+        env = {**os.environ, "NEARMISS_DB": self.db_url, "PYTHONPATH": str(ROOT)}
+        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+               "--server.port", str(self.port), "--server.address", "127.0.0.1",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1).read() == b"ok":
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"streamlit did not start; log: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def app_server(tmp_path):
+    """Factory: start the app on a store URL; every server is stopped after the test."""
+    servers: list[AppServer] = []
+
+    def start(db_url: str) -> AppServer:
+        server = AppServer(db_url, tmp_path / f"streamlit-{len(servers)}.log").start()
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(exe).exists():
+        pytest.fail("Debian chromium missing: apt-get install chromium (./dev.sh test does it)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def sign_in_page(browser, server: AppServer, name: str, password: str):
+    """A new browser page signed in to the app as ``name``."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(server.url)
+    page.locator(".st-key-signin_name input").fill(name)
+    page.locator(".st-key-signin_password input").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as").wait_for(timeout=20000)
+    return page
