@@ -1,0 +1,24 @@
+"""Prompt text shared by scoring, export and training, so all three see the same strings.
+
+Multiple-choice scoring follows lm-eval-harness: the context is ``Question: ...\\nAnswer:``
+and each choice is the continuation `` <choice>``.
+"""
+from __future__ import annotations
+
+from curator.tables import Item
+
+
+def mcqa_prompt(question: str, context: str | None = None) -> str:
+    """The context string a choice is scored after."""
+    head = f"{context.strip()}\n" if context else ""
+    return f"{head}Question: {question.strip()}\nAnswer:"
+
+
+def continuation(answer: str) -> str:
+    """An answer as a continuation of :func:`mcqa_prompt` (leading space, as lm-eval)."""
+    return " " + answer.strip()
+
+
+def item_prompt(item: Item) -> str:
+    """The scoring prompt of a stored item (MCQA, open QA or trace task)."""
+    return mcqa_prompt(item.question, item.context)
