@@ -61,8 +61,9 @@ class LabelDesk:
     _served: bool = False
 
     def current(self) -> str | None:
-        """The candidate to show, served (and claimed) on first use."""
-        if not self._served:
+        """The candidate to show, served (and claimed) on first use; an empty desk asks the
+        queue again each time (candidates held by others come free)."""
+        if not self._served or self.shown is None:
             self.shown, self._served = next_candidate(self.store, self.annotator_id, self.cfg), True
         return self.shown
 
@@ -103,13 +104,20 @@ class ReviewDesk:
     datasets: tuple[str, ...] = ()
     skipped: set[str] = field(default_factory=set)
     shown: str | None = None
+    open: int = 0  # open disagreements when the card was last chosen
     _votes: dict[str, str] = field(default_factory=dict)
     _prefer: str | None = None
 
     def current(self) -> str | None:
-        """The disagreement to show: the one just undone if any, else the first not skipped."""
+        """The disagreement to show: the one just undone if any, else the first not skipped
+        (skipped ones come round again once nothing else is open)."""
         if self.shown is None:
-            open_ = [d for d in disagreements(self.store, datasets=self.datasets) if d.candidate_id not in self.skipped]
+            every = disagreements(self.store, datasets=self.datasets)
+            self.open = len(every)
+            open_ = [d for d in every if d.candidate_id not in self.skipped]
+            if not open_:
+                self.skipped.clear()
+                open_ = every
             open_.sort(key=lambda d: d.candidate_id != self._prefer)
             self.shown = open_[0].candidate_id if open_ else None
             self._votes = open_[0].votes if open_ else {}

@@ -149,7 +149,7 @@ def _take(session: Session, annotator_id: int, candidate_id: str, now: datetime,
     ins = ins.on_conflict_do_update(
         index_elements=[Claim.candidate_id], set_={"annotator_id": annotator_id, "expires_at": now + lease},
         where=or_(Claim.expires_at <= now, Claim.annotator_id == annotator_id))
-    return session.execute(ins).rowcount == 1
+    return session.scalar(ins.returning(Claim.candidate_id)) is not None
 
 
 def _release_others(session: Session, annotator_id: int, keep: str | None) -> None:

@@ -28,14 +28,14 @@ desk.configure(cfg)
 
 @st.fragment
 def work() -> None:
-    view = desk.view()
-    p = progress(store(), user["id"], cfg)
-    done, left, pace = st.columns(3)
-    done.metric("Done", p.done)
-    left.metric("Remaining", p.remaining)
-    pace.metric("My decisions / hour", f"{p.per_hour:.0f}")
-    key_card(view, key="label_keys", on_press=desk.press,
-             empty="Nothing left to label with these filters. Backspace still undoes your last decision.")
+    """Only the card reruns on a key: its progress line is part of it (fewer elements, faster)."""
+    view, p = desk.view(), progress(store(), user["id"], cfg)
+    waiting = view is None and p.remaining > 0
+    key_card(view, key="label_keys", on_press=desk.press, refresh=waiting,
+             stats={"done": p.done, "remaining": p.remaining, "my decisions / hour": round(p.per_hour)},
+             empty=f"Nothing to label right now: {p.remaining} left are being labeled by others. This card checks "
+                   "again by itself." if waiting else
+                   "Nothing left to label with these filters. Backspace still undoes your last decision.")
 
 
 work()

@@ -65,7 +65,9 @@ if desk is None or desk.datasets != datasets or desk.admin_id != user["id"]:
 @st.fragment
 def adjudicate() -> None:
     st.caption("Adjudicate by key: the label you press is final for the candidate on the card.")
-    key_card(desk.view(), key="review_keys", on_press=desk.press, mode="review", keys=LABEL_KEYS,
+    view = desk.view()
+    key_card(view, key="review_keys", on_press=desk.press, mode="review", keys=LABEL_KEYS,
+             stats={"open disagreements": desk.open},
              empty="No open disagreements. Backspace undoes your last adjudication.",
              help=HELP.replace("skip this one", "leave it for later").replace("your last 10 decisions",
                                                                             "your last 10 adjudications"))

@@ -42,8 +42,11 @@ def _ack(rid: str, receipt: Receipt) -> dict[str, Any]:
 
 
 def key_card(view: dict[str, Any] | None, *, key: str, on_press: Callable[[Press], Receipt], mode: str = "label",
-             keys: dict[str, str] = LABEL_KEYS, empty: str = "Nothing to show.", help: str = HELP) -> None:
-    """Render the card for ``view`` (None: nothing left); ``on_press`` handles each key."""
+             keys: dict[str, str] = LABEL_KEYS, stats: dict[str, Any] | None = None, empty: str = "Nothing to show.",
+             help: str = HELP, refresh: bool = False) -> None:
+    """Render the card for ``view`` (None: nothing left) with a line of ``stats`` above it;
+    ``on_press`` handles each key. With ``refresh`` the card asks for a rerun every few
+    seconds (an empty queue waiting for candidates that others hold)."""
     ack_key = f"{key}_ack"
 
     def handle() -> None:
@@ -61,5 +64,5 @@ def key_card(view: dict[str, Any] | None, *, key: str, on_press: Callable[[Press
         st.session_state[ack_key] = _ack(rid, receipt)
 
     _card(key=key, data={"mode": mode, "card": view, "ack": st.session_state.get(ack_key), "keys": keys,
-                         "empty": empty, "help": help},
-          on_press_change=handle)
+                         "stats": stats or {}, "empty": empty, "help": help, "refresh": refresh},
+          on_press_change=handle, on_refresh_change=lambda: None)

@@ -9,6 +9,7 @@ const NAMES = {
   invalid: "invalid", skip: "skip", undo: "undo",
 };
 const RETRY_MS = 3000;
+const REFRESH_MS = 2000;
 
 function keyState() {
   if (!window.__nearmissKeys) {
@@ -45,6 +46,14 @@ function renderCard(root, data) {
   const card = data.card;
   root.replaceChildren();
   root.dataset.cid = card ? card.id : "";
+  const stats = el("div", "nm-stats");
+  for (const [name, value] of Object.entries(data.stats || {})) {
+    const stat = el("div", "nm-stat");
+    stat.dataset.stat = name;
+    stat.append(el("div", "nm-stat-value", value), el("div", "nm-stat-name", name));
+    stats.append(stat);
+  }
+  root.append(stats);
   if (!card) {
     root.append(el("div", "nm-empty", data.empty || "Nothing to show."));
   } else {
@@ -205,6 +214,8 @@ export default function (component) {
   S.view = { root, keys: data.keys, send: setTriggerValue };
   acknowledge(data.ack);
   paintStatus();
+  clearTimeout(S.refreshTimer);
+  if (data.refresh) S.refreshTimer = setTimeout(() => setTriggerValue("refresh", Date.now()), REFRESH_MS);
   if (!S.listening) {
     window.addEventListener("keydown", onKey, true);
     S.listening = true;
