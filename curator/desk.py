@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from curator.agreement import disagreements
-from curator.labels import LABELS, VOTING_LABELS, Receipt, adjudicate, decide, find_request, undo
-from curator.queue import QueueConfig, claim, next_candidate
+from curator.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, find_request, record_decision, record_undo,
+                            undo)
+from curator.locks import annotator_transaction
+from curator.queue import QueueConfig, serve_next, take_claim
 from curator.store import Store
 from curator.tables import Candidate, Item
 
-ACTIONS: tuple[str, ...] = (*LABELS, "undo")
 MAX_MESSAGES = 12  # trace turns shown on a card
 
 
@@ -33,11 +35,10 @@ class Press:
     request_id: str
 
 
-def candidate_view(store: Store, candidate_id: str) -> dict[str, Any]:
+def candidate_view(session: Session, candidate_id: str) -> dict[str, Any]:
     """Everything a card shows about a candidate and its item (JSON-ready)."""
-    with store.session() as s:
-        c, item = s.execute(select(Candidate, Item).join(Item, Item.id == Candidate.item_id)
-                            .where(Candidate.id == candidate_id)).one()
+    c, item = session.execute(select(Candidate, Item).join(Item, Item.id == Candidate.item_id)
+                              .where(Candidate.id == candidate_id)).one()
     scores = {k: round(v, 3) if isinstance(v, float) else v for k, v in (c.scores or {}).items()}
     return {"id": c.id, "text": c.text, "origin": c.origin, "miner": c.miner, "model": c.model, "scores": scores,
             "nearness": None if c.nearness is None else round(c.nearness, 3), "suggested": c.suggested,
@@ -59,12 +60,18 @@ class LabelDesk:
     cfg: QueueConfig = field(default_factory=QueueConfig)
     shown: str | None = None
     _served: bool = False
+    _card: dict[str, Any] | None = None
+
+    def _show(self, session: Session, candidate_id: str | None) -> None:
+        self.shown, self._served = candidate_id, True
+        self._card = None if candidate_id is None else candidate_view(session, candidate_id)
 
     def current(self) -> str | None:
         """The candidate to show, served (and claimed) on first use; an empty desk asks the
         queue again each time (candidates held by others come free)."""
         if not self._served or self.shown is None:
-            self.shown, self._served = next_candidate(self.store, self.annotator_id, self.cfg), True
+            with annotator_transaction(self.store, self.annotator_id) as (s, _):
+                self._show(s, serve_next(s, self.annotator_id, self.cfg))
         return self.shown
 
     def configure(self, cfg: QueueConfig) -> None:
@@ -73,26 +80,28 @@ class LabelDesk:
             self.cfg, self._served = cfg, False
 
     def press(self, p: Press) -> Receipt:
+        """Write what the key means and serve the next card, in one transaction (one commit)."""
         if p.action == "undo":
-            receipt = undo(self.store, self.annotator_id, request_id=p.request_id)
-            if receipt.status == "stored":
-                if claim(self.store, self.annotator_id, receipt.candidate_id, self.cfg):
-                    self.shown, self._served = receipt.candidate_id, True
-                else:
-                    self._served = False
+            with annotator_transaction(self.store, self.annotator_id) as (s, _):
+                receipt = record_undo(s, self.annotator_id, request_id=p.request_id)
+                if receipt.status == "stored":  # show the undone candidate again, to be relabeled, unless
+                    back = take_claim(s, self.annotator_id, receipt.candidate_id, self.cfg)  # someone holds it now
+                    self._show(s, receipt.candidate_id if back else serve_next(s, self.annotator_id, self.cfg))
             return receipt
         if p.action not in LABELS:
             return _refused(f"unknown action '{p.action}'", p.candidate_id)
         if p.candidate_id is None or p.candidate_id != self.current():
             return find_request(self.store, p.request_id, self.annotator_id) or _refused(
                 "that candidate is no longer on screen", p.candidate_id)
-        receipt = decide(self.store, self.annotator_id, p.candidate_id, p.action, request_id=p.request_id)
-        self._served = False
+        with annotator_transaction(self.store, self.annotator_id) as (s, _):
+            receipt = record_decision(s, self.annotator_id, p.candidate_id, p.action, request_id=p.request_id)
+            self._show(s, serve_next(s, self.annotator_id, self.cfg, resume=receipt.status != "stored"))
         return receipt
 
     def view(self) -> dict[str, Any] | None:
-        cid = self.current()
-        return None if cid is None else candidate_view(self.store, cid)
+        """The card of the candidate on screen (read with it when it was served)."""
+        self.current()
+        return self._card
 
 
 @dataclass
@@ -146,4 +155,7 @@ class ReviewDesk:
 
     def view(self) -> dict[str, Any] | None:
         cid = self.current()
-        return None if cid is None else {**candidate_view(self.store, cid), "votes": self._votes}
+        if cid is None:
+            return None
+        with self.store.session() as s:
+            return {**candidate_view(s, cid), "votes": self._votes}

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from curator.accounts import require_role
@@ -79,50 +80,63 @@ def find_request(store: Store, request_id: str, annotator_id: int) -> Receipt | 
         return _repeat(s, request_id, annotator_id)
 
 
-def _active_decision(session: Session, annotator_id: int, candidate_id: str) -> Label | None:
-    return session.scalar(select(Label).where(Label.annotator_id == annotator_id, Label.candidate_id == candidate_id,
-                                              Label.kind == "decision", is_active()))
+def record_decision(session: Session, annotator_id: int, candidate_id: str, label: str, *, request_id: str,
+                    note: str | None = None, first_wrong_step: int | None = None) -> Receipt:
+    """``decide`` inside a transaction of ``annotator_transaction`` (the caller commits).
+    Storing a decision also gives back the annotator's claims: its current work is done."""
+    _check_label(label, LABELS)
+    prior = session.execute(select(Label.request_id, Label.annotator_id, Label.candidate_id, Label.id, Label.label)
+                            .where(or_(Label.request_id == request_id,
+                                       and_(Label.annotator_id == annotator_id, Label.candidate_id == candidate_id,
+                                            Label.kind == "decision", is_active())))).all()
+    for row in prior:
+        if row.request_id == request_id:
+            if row.annotator_id != annotator_id:
+                return Receipt("refused", row.candidate_id, reason="request id already used by another annotator")
+            return Receipt("repeat", row.candidate_id, row.id, row.label)
+    if prior:
+        return Receipt("refused", candidate_id, reason="already labeled; undo to change it")
+    try:
+        label_id = session.scalar(insert(Label).values(
+            candidate_id=candidate_id, annotator_id=annotator_id, kind="decision", label=label, note=note,
+            first_wrong_step=first_wrong_step, request_id=request_id).returning(Label.id))
+    except IntegrityError as e:  # the candidate's foreign key: request ids were checked above
+        raise NotFoundError(f"no candidate with id {candidate_id}") from e
+    session.execute(delete(Claim).where(Claim.annotator_id == annotator_id))
+    return Receipt("stored", candidate_id, label_id, label)
 
 
 def decide(store: Store, annotator_id: int, candidate_id: str, label: str, *, request_id: str,
            note: str | None = None, first_wrong_step: int | None = None) -> Receipt:
     """Store one decision, committed before this returns. Refused when the annotator
     already has an active decision on the candidate (undo it first to change it)."""
-    _check_label(label, LABELS)
     with annotator_transaction(store, annotator_id) as (s, _):
-        if prior := _repeat(s, request_id, annotator_id):
-            return prior
-        if s.get(Candidate, candidate_id) is None:
-            raise NotFoundError(f"no candidate with id {candidate_id}")
-        if _active_decision(s, annotator_id, candidate_id) is not None:
-            return Receipt("refused", candidate_id, reason="already labeled; undo to change it")
-        row = Label(candidate_id=candidate_id, annotator_id=annotator_id, kind="decision", label=label, note=note,
-                    first_wrong_step=first_wrong_step, request_id=request_id)
-        s.add(row)
-        s.flush()
-        claim = s.get(Claim, candidate_id)
-        if claim is not None and claim.annotator_id == annotator_id:
-            s.delete(claim)
-        return Receipt("stored", candidate_id, row.id, label)
+        return record_decision(s, annotator_id, candidate_id, label, request_id=request_id, note=note,
+                               first_wrong_step=first_wrong_step)
+
+
+def record_undo(session: Session, annotator_id: int, *, request_id: str, kind: str = "decision") -> Receipt:
+    """``undo`` inside a transaction of ``annotator_transaction`` (the caller commits)."""
+    if prior := _repeat(session, request_id, annotator_id):
+        return prior
+    recent = session.scalars(select(Label).where(Label.annotator_id == annotator_id, Label.kind == kind)
+                             .order_by(Label.id.desc()).limit(UNDO_DEPTH)).all()
+    undone = set(session.scalars(select(Label.retracts).where(Label.retracts.in_([r.id for r in recent]))))
+    target = next((r for r in recent if r.id not in undone), None)
+    if target is None:
+        return Receipt("refused", None, reason=f"nothing to undo (only the last {UNDO_DEPTH} can be undone)")
+    row = Label(candidate_id=target.candidate_id, annotator_id=annotator_id, kind="retraction",
+                retracts=target.id, request_id=request_id)
+    session.add(row)
+    session.flush()
+    return Receipt("stored", target.candidate_id, row.id, target.label)
 
 
 def undo(store: Store, annotator_id: int, *, request_id: str, kind: str = "decision") -> Receipt:
     """Retract the annotator's latest active row of ``kind`` among its last UNDO_DEPTH;
     the receipt names the candidate whose label was undone."""
     with annotator_transaction(store, annotator_id) as (s, _):
-        if prior := _repeat(s, request_id, annotator_id):
-            return prior
-        recent = s.scalars(select(Label).where(Label.annotator_id == annotator_id, Label.kind == kind)
-                           .order_by(Label.id.desc()).limit(UNDO_DEPTH)).all()
-        undone = set(s.scalars(select(Label.retracts).where(Label.retracts.in_([r.id for r in recent]))))
-        target = next((r for r in recent if r.id not in undone), None)
-        if target is None:
-            return Receipt("refused", None, reason=f"nothing to undo (only the last {UNDO_DEPTH} can be undone)")
-        row = Label(candidate_id=target.candidate_id, annotator_id=annotator_id, kind="retraction",
-                    retracts=target.id, request_id=request_id)
-        s.add(row)
-        s.flush()
-        return Receipt("stored", target.candidate_id, row.id, target.label)
+        return record_undo(s, annotator_id, request_id=request_id, kind=kind)
 
 
 def adjudicate(store: Store, admin_id: int, candidate_id: str, label: str, *, request_id: str,

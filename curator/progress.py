@@ -8,19 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from curator.labels import is_active
 from curator.queue import QueueConfig, remaining
 from curator.store import Store
-from curator.tables import Label, utcnow
-
-
-def _aware(t: datetime) -> datetime:
-    """SQLite hands back naive UTC datetimes; PostgreSQL aware ones."""
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+from curator.tables import Label, as_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -33,7 +28,7 @@ class Progress:
 
 def _decision_times(store: Store, annotator_id: int, since: datetime) -> list[datetime]:
     with store.session() as s:
-        return [_aware(t) for t in s.scalars(select(Label.created_at).where(
+        return [as_utc(t) for t in s.scalars(select(Label.created_at).where(
             Label.annotator_id == annotator_id, Label.kind == "decision", Label.created_at >= since))]
 
 

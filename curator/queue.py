@@ -13,12 +13,13 @@ Either way the claim is an upsert that only takes a free or expired lease.
 """
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -28,27 +29,46 @@ from curator.labels import is_active
 from curator.locks import annotator_transaction
 from curator.schema import ORIGINS
 from curator.store import Store
-from curator.tables import Candidate, Claim, Item, Label, LabelSettings, utcnow
+from curator.tables import Candidate, Claim, Item, Label, LabelSettings, as_utc, utcnow
 
 DEFAULT_OVERLAP = 1
 
 
-def _uncertain(cfg: QueueConfig) -> list[ColumnElement]:
-    return [func.abs(Candidate.nearness - cfg.threshold).asc().nulls_last()]
+_PIVOT = bindparam("pivot", type_=String)
 
 
-def _nearest(cfg: QueueConfig) -> list[ColumnElement]:
-    return [Candidate.nearness.desc().nulls_last()]
+@dataclass(frozen=True)
+class Order:
+    """A queue order as index-friendly probes. ``tiers`` turns the eligible rows into tiers
+    of probes (each ordered, read with LIMIT 1); the first tier with a hit serves, and
+    within a tier the hit of smallest ``rank`` wins. Probing from an index stops at the
+    first eligible row instead of checking and sorting every candidate."""
+
+    tiers: Callable[[Select, QueueConfig], list[list[Select]]]
+    rank: Callable[[float | None, QueueConfig], float] = lambda nearness, cfg: 0.0
 
 
-def _random(cfg: QueueConfig) -> list[ColumnElement]:
-    return [func.random()]
+def _uncertain(q: Select, cfg: QueueConfig) -> list[list[Select]]:
+    return [[q.where(Candidate.nearness >= cfg.threshold).order_by(Candidate.nearness.asc()),
+             q.where(Candidate.nearness < cfg.threshold).order_by(Candidate.nearness.desc())],
+            [q.where(Candidate.nearness.is_(None))]]
 
 
-QUEUE_ORDERS: dict[str, Callable[[QueueConfig], list[ColumnElement]]] = {
-    "uncertain": _uncertain,  # nearness closest to the suggestion threshold first
-    "nearness": _nearest,     # highest nearness first
-    "random": _random,
+def _nearest(q: Select, cfg: QueueConfig) -> list[list[Select]]:
+    return [[q.where(Candidate.nearness.is_not(None)).order_by(Candidate.nearness.desc())],
+            [q.where(Candidate.nearness.is_(None))]]
+
+
+def _random(q: Select, cfg: QueueConfig) -> list[list[Select]]:
+    """From a random point of the (hash) id order onwards, wrapping round."""
+    return [[q.where(Candidate.id >= _PIVOT).order_by(Candidate.id)],
+            [q.where(Candidate.id < _PIVOT).order_by(Candidate.id)]]
+
+
+QUEUE_ORDERS: dict[str, Order] = {
+    "uncertain": Order(_uncertain, lambda nearness, cfg: abs(nearness - cfg.threshold)),  # nearest the threshold
+    "nearness": Order(_nearest),  # highest nearness first
+    "random": Order(_random),
 }
 
 
@@ -128,15 +148,23 @@ def eligible(datasets: tuple[str, ...] = (), origins: tuple[str, ...] = (), *, f
 
 
 @lru_cache(maxsize=256)
-def _statements(cfg: QueueConfig, dialect: str) -> tuple[Select, Select]:
-    """(the annotator's held claim if still eligible, the next free candidate to claim)."""
-    held = select(Claim.candidate_id).where(Claim.annotator_id == _ANNOTATOR, Claim.expires_at > _NOW,
-                                            Claim.candidate_id.in_(eligible(cfg.datasets, cfg.origins))).limit(1)
-    pick = (eligible(cfg.datasets, cfg.origins, free_only=True)
-            .order_by(*QUEUE_ORDERS[cfg.order](cfg), Candidate.id).limit(1))
+def _probes(cfg: QueueConfig, dialect: str) -> list[list[Select]]:
+    """The order's probes over the free eligible candidates, each LIMIT 1 (and, on
+    PostgreSQL, locking its row with SKIP LOCKED)."""
+    base = eligible(cfg.datasets, cfg.origins, free_only=True).add_columns(Candidate.nearness)
+    tiers = QUEUE_ORDERS[cfg.order].tiers(base, cfg)
     if dialect == "postgresql":
-        pick = pick.with_for_update(of=Candidate, skip_locked=True, key_share=True)
-    return held, pick
+        return [[p.limit(1).with_for_update(of=Candidate, skip_locked=True, key_share=True) for p in t] for t in tiers]
+    return [[p.limit(1) for p in t] for t in tiers]
+
+
+@lru_cache(maxsize=256)
+def _still_eligible(datasets: tuple[str, ...], origins: tuple[str, ...]) -> Select:
+    return eligible(datasets, origins).where(Candidate.id == bindparam("cid", type_=String))
+
+
+_HELD = (select(Claim.candidate_id, Claim.expires_at).where(Claim.annotator_id == _ANNOTATOR, Claim.expires_at > _NOW)
+         .order_by(Claim.expires_at.desc()).limit(1))
 
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -149,7 +177,7 @@ def _take(session: Session, annotator_id: int, candidate_id: str, now: datetime,
     ins = ins.on_conflict_do_update(
         index_elements=[Claim.candidate_id], set_={"annotator_id": annotator_id, "expires_at": now + lease},
         where=or_(Claim.expires_at <= now, Claim.annotator_id == annotator_id))
-    return session.scalar(ins.returning(Claim.candidate_id)) is not None
+    return session.connection().scalar(ins.returning(Claim.candidate_id)) is not None
 
 
 def _release_others(session: Session, annotator_id: int, keep: str | None) -> None:
@@ -157,35 +185,62 @@ def _release_others(session: Session, annotator_id: int, keep: str | None) -> No
     session.execute(delete(Claim).where(and_(cond, Claim.candidate_id != keep) if keep else cond))
 
 
+def serve_next(session: Session, annotator_id: int, cfg: QueueConfig, *, resume: bool = True) -> str | None:
+    """``next_candidate`` inside a transaction of ``annotator_transaction``. ``resume=False``
+    when the annotator holds no claim (it just stored a decision, which gave them back)."""
+    lease = timedelta(seconds=cfg.lease_seconds)
+    now = utcnow()
+    params = {"annotator_id": annotator_id, "now": now, "pivot": secrets.token_hex(12)}
+    dialect = session.get_bind().dialect.name
+    check = _still_eligible(cfg.datasets, cfg.origins)
+    if resume:
+        held = session.execute(_HELD, params).first()
+        if held is not None and session.scalar(check, {**params, "cid": held.candidate_id}):
+            if as_utc(held.expires_at) - now > lease / 2:  # fresh enough: no write, no fsync
+                return held.candidate_id
+            if _take(session, annotator_id, held.candidate_id, now, lease):
+                _release_others(session, annotator_id, keep=held.candidate_id)
+                return held.candidate_id
+        _release_others(session, annotator_id, keep=None)
+    tried: set[str] = set()
+    for tier in _probes(cfg, dialect):
+        for _ in range(8):  # a lost race on PostgreSQL: retry without the candidate taken from under us
+            hits = [row for probe in tier for row in session.execute(probe, params) if row.id not in tried]
+            if not hits:
+                break
+            cid = min(hits, key=lambda row: QUEUE_ORDERS[cfg.order].rank(row.nearness, cfg)).id
+            # The upsert fails while another annotator holds it. On PostgreSQL the probe's snapshot
+            # may predate a decision committed since, and the upsert may have waited for that
+            # decision to give its claim back: re-check once the claim is ours, in a fresh
+            # snapshot (SQLite's writers are serialized, its snapshot is current).
+            if _take(session, annotator_id, cid, now, lease):
+                if dialect == "sqlite" or session.scalar(check, {**params, "cid": cid}):
+                    return cid
+                _release_others(session, annotator_id, keep=None)
+            tried.add(cid)
+            tier = [p.where(Candidate.id.not_in(tried)) for p in tier]
+    return None
+
+
 def next_candidate(store: Store, annotator_id: int, cfg: QueueConfig) -> str | None:
     """The candidate the annotator should label now, claimed for it; None when its queue is
     empty. Returns the annotator's current claim while that is still eligible."""
-    lease = timedelta(seconds=cfg.lease_seconds)
     with annotator_transaction(store, annotator_id) as (s, _):
-        now = utcnow()
-        params = {"annotator_id": annotator_id, "now": now}
-        held, pick = _statements(cfg, s.get_bind().dialect.name)
-        cid = s.scalar(held, params)
-        if cid is not None and _take(s, annotator_id, cid, now, lease):
-            _release_others(s, annotator_id, keep=cid)
-            return cid
-        _release_others(s, annotator_id, keep=None)
-        for _ in range(5):  # a lost race on PostgreSQL: the row was free when read, taken at upsert
-            cid = s.scalar(pick, params)
-            if cid is None or _take(s, annotator_id, cid, now, lease):
-                return cid
-            pick = pick.where(Candidate.id != cid)
-        return None
+        return serve_next(s, annotator_id, cfg)
+
+
+def take_claim(session: Session, annotator_id: int, candidate_id: str, cfg: QueueConfig) -> bool:
+    """``claim`` inside a transaction of ``annotator_transaction``."""
+    if not _take(session, annotator_id, candidate_id, utcnow(), timedelta(seconds=cfg.lease_seconds)):
+        return False
+    _release_others(session, annotator_id, keep=candidate_id)
+    return True
 
 
 def claim(store: Store, annotator_id: int, candidate_id: str, cfg: QueueConfig) -> bool:
     """Claim one given candidate (e.g. to relabel it after an undo) if nobody else holds it."""
     with annotator_transaction(store, annotator_id) as (s, _):
-        now = utcnow()
-        if not _take(s, annotator_id, candidate_id, now, timedelta(seconds=cfg.lease_seconds)):
-            return False
-        _release_others(s, annotator_id, keep=candidate_id)
-        return True
+        return take_claim(s, annotator_id, candidate_id, cfg)
 
 
 def release(store: Store, annotator_id: int) -> None:

@@ -23,6 +23,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(t: datetime) -> datetime:
+    """A stored time as aware UTC (SQLite hands back naive UTC datetimes, PostgreSQL aware ones)."""
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
 
@@ -99,6 +104,8 @@ class Label(Base):
     note: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_labels_candidate_annotator", "candidate_id", "annotator_id"),)
 
 
 class Claim(Base):

@@ -1,6 +1,7 @@
 """Work distribution on SQLite and PostgreSQL: queue orders and filters, leases that two
 annotators never share, overlap k, and concurrent annotators draining a queue."""
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -14,13 +15,19 @@ from curator.tables import Candidate, Claim, Label, utcnow
 from tests.labeling import add_candidates, users
 
 
-def _drain(store, ann: int, cfg: QueueConfig, label: str = "far_miss") -> list[str]:
-    """Label everything the queue serves this annotator; the ids in serving order."""
+def _drain(store, ann: int, cfg: QueueConfig, label: str = "far_miss", *, wait: bool = False) -> list[str]:
+    """Label everything the queue serves this annotator; the ids in serving order. With
+    ``wait``, keep asking while candidates it could label are held by others (as the card does)."""
     served = []
-    while (cid := next_candidate(store, ann, cfg)) is not None:
+    while True:
+        cid = next_candidate(store, ann, cfg)
+        if cid is None:
+            if wait and remaining(store, ann, cfg):
+                time.sleep(0.02)
+                continue
+            return served
         served.append(cid)
         assert decide(store, ann, cid, label, request_id=f"{ann}-{cid}").status == "stored"
-    return served
 
 
 def test_orders(store):
@@ -119,7 +126,7 @@ def test_concurrent_annotators_with_overlap_get_exactly_k_labels(store):
     def work(ann: int) -> None:
         start.wait()
         try:
-            _drain(store, ann, QueueConfig(order="nearness"))
+            _drain(store, ann, QueueConfig(order="nearness"), wait=True)
         except Exception as e:  # surfaced below
             errors.append(e)
 

@@ -1,4 +1,4 @@
-"""labeling: per-dataset overlap, index for retraction look-ups
+"""labeling: per-dataset overlap, indexes for retraction and per-annotator look-ups
 
 Revision ID: 0002
 Revises: 0001
@@ -22,9 +22,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('labels', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_labels_retracts'), ['retracts'], unique=False)
+        batch_op.create_index('ix_labels_candidate_annotator', ['candidate_id', 'annotator_id'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('labels', schema=None) as batch_op:
+        batch_op.drop_index('ix_labels_candidate_annotator')
         batch_op.drop_index(batch_op.f('ix_labels_retracts'))
     op.drop_table('label_settings')
