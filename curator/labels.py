@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -85,25 +85,27 @@ def record_decision(session: Session, annotator_id: int, candidate_id: str, labe
     """``decide`` inside a transaction of ``annotator_transaction`` (the caller commits).
     Storing a decision also gives back the annotator's claims: its current work is done."""
     _check_label(label, LABELS)
-    prior = session.execute(select(Label.request_id, Label.annotator_id, Label.candidate_id, Label.id, Label.label)
-                            .where(or_(Label.request_id == request_id,
-                                       and_(Label.annotator_id == annotator_id, Label.candidate_id == candidate_id,
-                                            Label.kind == "decision", is_active())))).all()
-    for row in prior:
-        if row.request_id == request_id:
-            if row.annotator_id != annotator_id:
-                return Receipt("refused", row.candidate_id, reason="request id already used by another annotator")
-            return Receipt("repeat", row.candidate_id, row.id, row.label)
-    if prior:
-        return Receipt("refused", candidate_id, reason="already labeled; undo to change it")
-    try:
-        label_id = session.scalar(insert(Label).values(
-            candidate_id=candidate_id, annotator_id=annotator_id, kind="decision", label=label, note=note,
-            first_wrong_step=first_wrong_step, request_id=request_id).returning(Label.id))
-    except IntegrityError as e:  # the candidate's foreign key: request ids were checked above
+    prior = (select(Label.request_id, Label.annotator_id, Label.candidate_id, Label.id, Label.label)
+             .where(or_(Label.request_id == request_id,
+                        and_(Label.annotator_id == annotator_id, Label.candidate_id == candidate_id,
+                             Label.kind == "decision", is_active()))))
+    values = {"candidate_id": candidate_id, "annotator_id": annotator_id, "kind": "decision", "label": label,
+              "note": note, "first_wrong_step": first_wrong_step, "request_id": request_id}
+    row = select(*(literal(v, getattr(Label, k).type) for k, v in values.items())).where(~prior.exists())
+    try:  # one statement in the common case: insert unless this request or a standing decision exists
+        label_id = session.scalar(insert(Label).from_select(list(values), row).returning(Label.id))
+    except IntegrityError as e:  # the candidate's foreign key (request ids are checked in the statement)
         raise NotFoundError(f"no candidate with id {candidate_id}") from e
-    session.execute(delete(Claim).where(Claim.annotator_id == annotator_id))
-    return Receipt("stored", candidate_id, label_id, label)
+    if label_id is not None:
+        session.execute(delete(Claim).where(Claim.annotator_id == annotator_id))
+        return Receipt("stored", candidate_id, label_id, label)
+    found = session.execute(prior).all()
+    same = next((r for r in found if r.request_id == request_id), None)
+    if same is None:
+        return Receipt("refused", candidate_id, reason="already labeled; undo to change it")
+    if same.annotator_id != annotator_id:
+        return Receipt("refused", same.candidate_id, reason="request id already used by another annotator")
+    return Receipt("repeat", same.candidate_id, same.id, same.label)
 
 
 def decide(store: Store, annotator_id: int, candidate_id: str, label: str, *, request_id: str,
