@@ -24,7 +24,7 @@ def main_options(ctx: typer.Context,
 
 
 def _register() -> None:
-    from curator.cli import core  # noqa: F401  (modules add their commands to `app`)
+    from curator.cli import core, labeling  # noqa: F401  (modules add their commands to `app`)
 
 
 def main() -> None:
