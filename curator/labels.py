@@ -216,6 +216,11 @@ def final_labels(store: Store, *, datasets: Iterable[str] = ()) -> dict[str, Fin
     return final
 
 
+def final_sources(store: Store, *, datasets: Iterable[str] = ()) -> dict[str, int]:
+    """How many labeled candidates are settled by adjudication, by majority, or tied."""
+    return dict(Counter(f.source for f in final_labels(store, datasets=datasets).values()))
+
+
 @dataclass(frozen=True)
 class RecentDecision:
     label_id: int

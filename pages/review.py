@@ -5,7 +5,7 @@ import streamlit as st
 from curator.agreement import disagreements, pairwise, per_dataset
 from curator.desk import ReviewDesk
 from curator.errors import NearmissError
-from curator.labels import final_labels
+from curator.labels import final_sources
 from curator.queue import overlaps, set_overlap
 from pages.components.keys import HELP, LABEL_KEYS, key_card
 from pages.shared import require_role, store
@@ -45,9 +45,8 @@ right.dataframe(pd.DataFrame([vars(d) for d in per_dataset(store(), datasets=dat
                              columns=["dataset", "candidates", "labels", "kappa"]), hide_index=True,
                 key="review_fleiss")
 
-finals = final_labels(store(), datasets=datasets)
-sources = pd.Series([f.source for f in finals.values()], dtype="object").value_counts()
-st.caption("Final labels: " + (", ".join(f"{n} by {s}" for s, n in sources.items()) or "none yet")
+sources = final_sources(store(), datasets=datasets)
+st.caption("Final labels: " + (", ".join(f"{n} by {s}" for s, n in sorted(sources.items())) or "none yet")
            + ". Final = adjudication, else majority; ties wait for adjudication.")
 
 st.subheader("Disagreements")

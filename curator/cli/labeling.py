@@ -10,7 +10,7 @@ from curator.agreement import disagreements, pairwise, per_dataset
 from curator.cli import app
 from curator.cli.core import store_of
 from curator.errors import NotFoundError
-from curator.labels import final_labels
+from curator.labels import final_sources
 from curator.queue import overlaps, set_overlap
 from curator.tables import Annotator
 
@@ -48,9 +48,7 @@ def agreement(ctx: typer.Context,
     names = tuple(dataset or ())
     pairs, datasets, open_ = pairwise(store, datasets=names), per_dataset(store, datasets=names), disagreements(
         store, datasets=names)
-    sources: dict[str, int] = {}
-    for f in final_labels(store, datasets=names).values():
-        sources[f.source] = sources.get(f.source, 0) + 1
+    sources = final_sources(store, datasets=names)
     if as_json:
         typer.echo(json.dumps({"pairs": [vars(p) for p in pairs], "datasets": [vars(d) for d in datasets],
                                "disagreements": len(open_), "final_labels": sources}))
