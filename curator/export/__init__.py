@@ -9,7 +9,7 @@ from curator.export.files import zip_folder
 from curator.export.formats import FORMATS
 from curator.export.manifest import MANIFEST
 from curator.export.run import export, preview
-from curator.export.select import UNLABELED, Selection
+from curator.export.select import UNLABELED, Selection, nearness_bounds
 
 __all__ = ["FORMATS", "MANIFEST", "STYLES", "UNLABELED", "ExportConfig", "ExportFilters", "Selection", "export",
-           "help_of", "preview", "zip_folder"]
+           "help_of", "nearness_bounds", "preview", "zip_folder"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
@@ -82,6 +82,11 @@ class Selection:
                 "by_origin": dict(sorted(Counter(n.origin for n in negs).items())),
                 "removed": dict(sorted(self.removed.items()))}
 
+    def label_origin_counts(self) -> list[dict]:
+        """Negatives per (label, origin), as rows for a chart."""
+        pairs = Counter((n.label, n.origin) for n in self.negatives)
+        return [{"label": label, "origin": origin, "negatives": n} for (label, origin), n in sorted(pairs.items())]
+
 
 def _gold_text(item: Item) -> str | None:
     if item.kind == "mcqa" and item.choices and item.gold is not None and 0 <= item.gold < len(item.choices):
@@ -119,6 +124,13 @@ def _items_query(f: ExportFilters):
     if f.splits:
         q = q.where(Item.split.in_(f.splits))
     return q.order_by(Item.id)
+
+
+def nearness_bounds(store: Store) -> tuple[float, float] | None:
+    """The smallest and largest nearness score stored, or None when no candidate is scored."""
+    with store.session() as s:
+        lo, hi = s.execute(select(func.min(Candidate.nearness), func.max(Candidate.nearness))).one()
+    return None if lo is None else (float(lo), float(hi))
 
 
 def schema_version(session: Session) -> str | None:
