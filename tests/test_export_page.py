@@ -1,10 +1,6 @@
-"""The Export page: live counts as filters change, export and download, admins only.
-AppTest for the widgets; a real Streamlit server and Chromium for the download."""
+"""The Export page (AppTest): live counts as filters change, export and download buttons,
+admins only. The browser download is in tests/e2e/test_export_download.py."""
 from __future__ import annotations
-
-import io
-import json
-import zipfile
 
 import pytest
 import streamlit as st
@@ -12,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from curator.export import ExportFilters, preview
 from curator.store import Store
-from tests.conftest import ROOT, sign_in_page
+from tests.conftest import ROOT
 from tests.export_store import build_labeled_store
 
 PAGE = str(ROOT / "pages" / "export.py")
@@ -87,25 +83,3 @@ def test_annotators_are_refused(page):
     at = page("annotator")
     assert "admins only" in at.error[0].value
     assert not at.metric and not at.button
-
-
-@pytest.mark.e2e
-def test_browser_download_holds_the_export(labeled_url, app_server, browser, tmp_path):
-    server = app_server(labeled_url)
-    pg = sign_in_page(browser, server, "admin", "admin")
-    pg.get_by_role("link", name="Export").click()
-    pg.get_by_text("Negatives").first.wait_for(timeout=30000)
-    pg.locator(".st-key-export_run button").click()
-    zip_button = pg.locator(".st-key-export_download_zip button")
-    zip_button.wait_for(timeout=60000)
-    with pg.expect_download() as dl:
-        zip_button.click()
-    data = (tmp_path / "export.zip")
-    dl.value.save_as(data)
-    with zipfile.ZipFile(io.BytesIO(data.read_bytes())) as z:
-        names = z.namelist()
-        manifest = json.loads(z.read(next(n for n in names if n.endswith("/manifest.json"))))
-    assert manifest["format"] == "dpo"
-    files = {n.split("/", 1)[1] for n in names} - {"manifest.json"}
-    assert files == set(manifest["files"]) == {"train.jsonl", "validation.jsonl"}
-    pg.context.close()
