@@ -96,7 +96,10 @@ def final_labels(rows: Iterable[LabelRow]) -> dict[str, FinalLabel]:
 
 
 def load_final_labels(session: Session, candidate_ids: Iterable[str] | None = None) -> dict[str, FinalLabel]:
-    """Final labels of the given candidates (all labeled candidates when None), read in ``session``."""
+    """Final labels of the given candidates (all labeled candidates when None), read in ``session``.
+
+    Pass ids a page at a time (one ``IN`` list; databases cap its size in the tens of thousands).
+    """
     query = select(Label)
     if candidate_ids is not None:
         ids = list(candidate_ids)

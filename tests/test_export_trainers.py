@@ -2,9 +2,9 @@
 on the output folder), trains its real TRL consumer on the bundled SmolLM2-135M for one
 optimizer step on CPU: DPOTrainer (dpo), KTOTrainer (kto), SFTTrainer (sft and nat).
 
-A LoRA adapter on the last layer only keeps a CPU step affordable (backward stops there;
-fp32, which is faster than bf16 on these CPUs for such small batches); the check is
-TRL's own: trainable parameters changed and the loss is finite.
+A LoRA adapter on the last layer only keeps a CPU step affordable (backward stops there),
+in fp32 (on this 2-core CPU a 2x40-token forward took 5.6 s in fp32, 19.7 s in bf16).
+The check is TRL's own: trainable parameters changed and the loss is finite.
 """
 from __future__ import annotations
 

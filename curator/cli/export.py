@@ -9,6 +9,7 @@ from curator.cli import app
 from curator.cli.core import store_of
 from curator.export import FORMATS, ExportConfig, ExportFilters, export, help_of
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
+from curator.schema import NEGATIVE_LABELS
 
 F, C = ExportFilters, ExportConfig
 
@@ -35,7 +36,7 @@ def export_cmd(ctx: typer.Context,
                overwrite: bool = typer.Option(False, help=help_of(C, "overwrite")),
                ) -> None:
     """Export labeled negatives (and gold answers) to dpo, kto, sft, nat, likra or hf files plus manifest.json."""
-    filters = ExportFilters(labels=label or list(F().labels), min_annotators=min_annotators,
+    filters = ExportFilters(labels=label or list(NEGATIVE_LABELS), min_annotators=min_annotators,
                             min_agreement=min_agreement, nearness_min=nearness_min, nearness_max=nearness_max,
                             origins=origin or [], datasets=dataset or [], splits=split or [],
                             include_unlabeled_distractors=include_unlabeled_distractors)

@@ -35,7 +35,7 @@ def build_manifest(cfg: ExportConfig, style: str, store_url: str, selection: Sel
         "snapshot_time": selection.snapshot_time.isoformat(),
         "schema_version": selection.schema_version,
         "store": make_url(store_url).render_as_string(hide_password=True),
-        "options": cfg.as_dict(),
+        "options": {k: v for k, v in cfg.as_dict().items() if k != "filters"},
         "filters": cfg.filters.as_dict(),
         "selection": selection.counts(),
         "split": {"val_fraction": cfg.val_fraction, "seed": cfg.seed, "by": "item (normalised prompt)",
