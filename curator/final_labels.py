@@ -100,10 +100,10 @@ def load_final_labels(session: Session, candidate_ids: Iterable[str] | None = No
 
     Pass ids a page at a time (one ``IN`` list; databases cap its size in the tens of thousands).
     """
-    query = select(Label)
+    query = select(Label.id, Label.candidate_id, Label.annotator_id, Label.kind, Label.label, Label.retracts)
     if candidate_ids is not None:
         ids = list(candidate_ids)
         if not ids:
             return {}
         query = query.where(Label.candidate_id.in_(ids))
-    return final_labels(session.scalars(query))
+    return final_labels(session.execute(query))  # plain rows: no ORM objects to build
