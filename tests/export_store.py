@@ -12,7 +12,8 @@ Per item i < LABELED (distractors d0, d1, d2):
     4: near_miss, adjudicated actually_correct -> actually_correct
   every 7th item: an lm_sample equal to the gold answer but for case and a period, voted near_miss x2
 Items i >= LABELED have no labels. Item 0 is loaded again as dataset "arc-copy" (same
-question and gold) with d0 voted near_miss and d1 voted actually_correct.
+question and gold) with d0 voted near_miss and d1 voted actually_correct; item 1 again as
+"arc-copy2" with only d0 voted actually_correct (so item 1's near_miss d0 must not leave).
 """
 from __future__ import annotations
 
@@ -54,11 +55,11 @@ def build_labeled_store(store: Store) -> Truth:
         it.candidates = [CandidateRecord(d, "distractor", miner="distractors") for d in it.distractors()]
         if i < LABELED and i % 7 == 0:
             it.candidates.append(CandidateRecord(it.choices[it.gold].upper() + ".", "lm_sample", miner="lm"))
-    src = items[0]
-    copy = ItemRecord(dataset="arc-copy", split="validation", native_id=src.native_id, kind="mcqa",
-                      question=src.question, choices=list(src.choices), gold=src.gold, answer=src.answer,
-                      candidates=[CandidateRecord(d, "distractor") for d in src.distractors()])
-    ingest(store, [*items, copy])
+    copy, copy2 = (ItemRecord(dataset=name, split="validation", native_id=src.native_id, kind="mcqa",
+                              question=src.question, choices=list(src.choices), gold=src.gold, answer=src.answer,
+                              candidates=[CandidateRecord(d, "distractor") for d in src.distractors()])
+                   for name, src in (("arc-copy", items[0]), ("arc-copy2", items[1])))
+    ingest(store, [*items, copy, copy2])
     truth = Truth(items=items)
     ann = [add_user(store, f"ann{k}", "annotator", f"pass{k}").id for k in (1, 2, 3)]
     admin = add_user(store, "admin", "admin", "admin").id
@@ -122,4 +123,7 @@ def build_labeled_store(store: Store) -> Truth:
         expect(copy, c0, cd[0], "near_miss", 2)
         vote(c1, ann[0], "actually_correct"), vote(c1, ann[1], "actually_correct")
         expect(copy, c1, cd[1], "actually_correct", 2)
+        c2 = candidate_id(copy2.id, copy2.distractors()[0])
+        vote(c2, ann[2], "actually_correct")
+        expect(copy2, c2, copy2.distractors()[0], "actually_correct", 1)
     return truth

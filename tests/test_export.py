@@ -192,7 +192,8 @@ def test_unlabeled_distractors_join_without_overriding_labels(labeled):
     never_voted = {candidate_id(it.id, d) for it in truth.items for d in it.distractors()} - set(truth.final)
     n_unlabeled_items = len(truth.items) - LABELED
     assert {n.origin for n in unlabeled} == {"distractor"}
-    # the copy of item 0 adds none: its unvoted d2 is item 0's d2, voted actually_correct there
+    # the copies add none: their unvoted answers are voted on items 0 and 1 (actually_correct,
+    # invalid: dropped; far_miss: the labeled one wins)
     assert {n.candidate_id for n in unlabeled} == never_voted | retracted
     ids = {n.candidate_id for n in sel.negatives}
     assert retracted <= ids and not disputed & ids

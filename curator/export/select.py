@@ -174,6 +174,22 @@ def _negatives(item: Item, cands: list[Candidate], labels: dict[str, FinalLabel]
     return list(out.values())
 
 
+def _merge(ex: Example, negatives: list[Negative], gold: str, removed: Counter) -> None:
+    """Add negatives to an example once per answer text; a labeled one replaces an unlabeled one."""
+    by_text = {normalize_answer(n.text): n for n in ex.negatives}
+    for neg in negatives:
+        norm = normalize_answer(neg.text)
+        if norm == gold:
+            removed["same text as the gold answer"] += 1
+            continue
+        if norm in by_text:
+            removed["duplicate answer"] += 1
+            if by_text[norm].label != UNLABELED:
+                continue
+        by_text[norm] = neg
+    ex.negatives = list(by_text.values())
+
+
 def select_examples(store: Store, filters: ExportFilters) -> Selection:
     """Read the store once and return what an export with these filters writes."""
     removed: Counter = Counter()
@@ -190,31 +206,22 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
             cands.setdefault(c.item_id, []).append(c)
         for item in tqdm(s.scalars(_items_query(filters)), desc="export: select", unit=" items", disable=None):
             item_cands = cands.get(item.id, [])
+            gold = _gold_text(item)
+            key = (normalize_answer(mcqa_prompt(item.question, item.context)), normalize_answer(gold or ""))
+            blocked.setdefault(key, set()).update(
+                normalize_answer(c.text) for c in item_cands if c.id in labels and labels[c.id].label in NEVER_NEGATIVE)
             negatives = _negatives(item, item_cands, labels, filters, removed)
             if not negatives:
                 continue
-            gold = _gold_text(item)
             if gold is None:
                 removed["item without a gold answer"] += len(negatives)
                 continue
-            key = (normalize_answer(mcqa_prompt(item.question, item.context)), normalize_answer(gold))
-            blocked.setdefault(key, set()).update(
-                normalize_answer(c.text) for c in item_cands if c.id in labels and labels[c.id].label in NEVER_NEGATIVE)
             ex = examples.get(key)
             if ex is None:
                 ex = examples[key] = Example(item.id, item.dataset, item.split, item.question, item.context, gold)
             else:
                 removed["duplicate item merged"] += 1
-            seen = {normalize_answer(n.text) for n in ex.negatives}
-            for neg in negatives:
-                norm = normalize_answer(neg.text)
-                if norm == key[1]:
-                    removed["same text as the gold answer"] += 1
-                elif norm in seen:
-                    removed["duplicate answer"] += 1
-                else:
-                    seen.add(norm)
-                    ex.negatives.append(neg)
+            _merge(ex, negatives, key[1], removed)
     for key, ex in examples.items():
         kept_negs = [n for n in ex.negatives if normalize_answer(n.text) not in blocked[key]]
         if dropped := len(ex.negatives) - len(kept_negs):
