@@ -18,7 +18,8 @@ from itertools import combinations
 
 from sqlalchemy import select
 
-from curator.labels import adjudications, votes
+from curator.final_labels import load_final_labels
+from curator.labels import votes
 from curator.store import Store
 from curator.tables import Candidate, Item
 
@@ -114,13 +115,13 @@ class Disagreement:
 
 def disagreements(store: Store, *, datasets: Iterable[str] = ()) -> list[Disagreement]:
     """Candidates whose active labels differ and that no admin has adjudicated yet."""
-    datasets = tuple(datasets)
     table, dataset_of = _by_candidate(store, datasets)
-    settled = adjudications(store, datasets=datasets)
-    open_ = [cid for cid, labels in table.items() if len(set(labels.values())) > 1 and cid not in settled]
-    if not open_:
+    split = [cid for cid, labels in table.items() if len(set(labels.values())) > 1]
+    if not split:
         return []
     with store.session() as s:
+        finals = load_final_labels(s, split)
+        open_ = [cid for cid in split if not finals[cid].adjudicated]
         texts = {cid: (q, t) for cid, q, t in s.execute(
             select(Candidate.id, Item.question, Candidate.text).join(Item, Item.id == Candidate.item_id)
             .where(Candidate.id.in_(open_)))}

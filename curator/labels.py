@@ -7,14 +7,14 @@ an *adjudication* is an admin's final word. A row is *active* while no retractio
 at it. Each write carries a ``request_id`` (unique): sending the same request again
 returns the first receipt instead of writing twice.
 
-Final label of a candidate: its latest active adjudication, else the majority of the
-active decisions (skips do not vote), else none (a tie).
+The final label of a candidate (latest active adjudication, else the majority of the
+active decisions, skips not voting, else none: a tie) is derived by curator.final_labels.
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from curator.accounts import require_role
 from curator.errors import ConfigError, NotFoundError
+from curator.final_labels import FinalLabel, load_final_labels
 from curator.locks import annotator_transaction
 from curator.schema import LABELS
 from curator.store import Store
@@ -180,45 +181,25 @@ def votes(store: Store, *, datasets: Iterable[str] = ()) -> list[Vote]:
         return [Vote(*row) for row in s.execute(q)]
 
 
-def adjudications(store: Store, *, datasets: Iterable[str] = ()) -> dict[str, str]:
-    """Candidate id -> label of its latest active adjudication."""
-    q = (select(Label.candidate_id, Label.label).join(Candidate, Candidate.id == Label.candidate_id)
-         .join(Item, Item.id == Candidate.item_id).where(Label.kind == "adjudication", is_active())
-         .order_by(Label.id))
-    if datasets := tuple(datasets):
-        q = q.where(Item.dataset.in_(datasets))
-    with store.session() as s:
-        return dict(s.execute(q).tuples().all())
-
-
-@dataclass(frozen=True)
-class FinalLabel:
-    """The label a candidate ends up with; ``label`` is None for an unresolved tie."""
-
-    label: str | None
-    source: Literal["adjudication", "majority", "tie"]
-    votes: dict[str, int] = field(default_factory=dict)
-
-
-def final_labels(store: Store, *, datasets: Iterable[str] = ()) -> dict[str, FinalLabel]:
-    """Final label per labeled candidate: adjudication, else majority, else a tie (None)."""
-    datasets = tuple(datasets)
-    counts: dict[str, Counter] = defaultdict(Counter)
-    for v in votes(store, datasets=datasets):
-        counts[v.candidate_id][v.label] += 1
-    final: dict[str, FinalLabel] = {}
-    for cid, c in counts.items():
-        (top, n), *rest = c.most_common()
-        tied = bool(rest) and rest[0][1] == n
-        final[cid] = FinalLabel(None if tied else top, "tie" if tied else "majority", dict(c))
-    for cid, label in adjudications(store, datasets=datasets).items():
-        final[cid] = FinalLabel(label, "adjudication", dict(counts.get(cid, {})))
-    return final
+def settled_by(final: FinalLabel) -> str | None:
+    """How a final label came about: ``adjudication``, ``majority`` or ``tie`` (None: no vote stands)."""
+    if final.adjudicated:
+        return "adjudication"
+    if final.disputed:
+        return "tie"
+    return "majority" if final.label is not None else None
 
 
 def final_sources(store: Store, *, datasets: Iterable[str] = ()) -> dict[str, int]:
     """How many labeled candidates are settled by adjudication, by majority, or tied."""
-    return dict(Counter(f.source for f in final_labels(store, datasets=datasets).values()))
+    datasets = tuple(datasets)
+    with store.session() as s:
+        finals = load_final_labels(s)
+        if datasets:
+            inside = set(s.scalars(select(Candidate.id).join(Item, Item.id == Candidate.item_id)
+                                   .where(Item.dataset.in_(datasets), Candidate.id.in_(select(Label.candidate_id)))))
+            finals = {cid: f for cid, f in finals.items() if cid in inside}
+    return dict(Counter(src for f in finals.values() if (src := settled_by(f))))
 
 
 @dataclass(frozen=True)

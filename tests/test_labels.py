@@ -6,9 +6,16 @@ import pytest
 from sqlalchemy import func, select
 
 from curator.errors import ConfigError, NotFoundError, PermissionDenied
-from curator.labels import UNDO_DEPTH, adjudicate, decide, final_labels, recent_decisions, undo, votes
+from curator.final_labels import load_final_labels
+from curator.labels import (UNDO_DEPTH, adjudicate, decide, final_sources, recent_decisions, settled_by, undo,
+                            votes)
 from curator.tables import Label
 from tests.labeling import add_candidates, users
+
+
+def _finals(store) -> dict:
+    with store.session() as s:
+        return load_final_labels(s)
 
 
 def _rows(store) -> list[tuple]:
@@ -66,15 +73,15 @@ def test_only_admins_adjudicate_and_adjudication_is_final(store):
                                                                                                  role="admin")
     decide(store, ann, cid, "near_miss", request_id="a")
     decide(store, bob, cid, "far_miss", request_id="b")
-    assert final_labels(store)[cid].source == "tie" and final_labels(store)[cid].label is None
+    assert settled_by(_finals(store)[cid]) == "tie" and _finals(store)[cid].label is None
     with pytest.raises(PermissionDenied, match="for admins"):
         adjudicate(store, ann, cid, "near_miss", request_id="x")
     assert len(_rows(store)) == 2
     adjudicate(store, boss, cid, "far_miss", request_id="y")
-    final = final_labels(store)[cid]
-    assert (final.label, final.source, final.votes) == ("far_miss", "adjudication", {"near_miss": 1, "far_miss": 1})
+    final = _finals(store)[cid]
+    assert (final.label, settled_by(final), final.votes) == ("far_miss", "adjudication", {"near_miss": 1, "far_miss": 1})
     undo(store, boss, request_id="z", kind="adjudication")
-    assert final_labels(store)[cid].source == "tie"
+    assert settled_by(_finals(store)[cid]) == "tie"
 
 
 def test_final_label_is_the_majority_of_standing_votes(store):
@@ -83,13 +90,14 @@ def test_final_label_is_the_majority_of_standing_votes(store):
         decide(store, ann, c1, lab, request_id=f"{ann}-1")
     decide(store, names[0], c2, "skip", request_id="s")
     decide(store, names[1], c2, "invalid", request_id="i")
-    finals = final_labels(store)
-    assert (finals[c1].label, finals[c1].source) == ("near_miss", "majority")
+    finals = _finals(store)
+    assert (finals[c1].label, settled_by(finals[c1])) == ("near_miss", "majority")
     assert finals[c2].votes == {"invalid": 1}  # a skip does not vote
     undo(store, names[1], request_id="undo-b")  # b's latest: c2 invalid
     undo(store, names[1], request_id="undo-b2")  # then c1 near_miss -> 1:1 tie
-    finals = final_labels(store)
-    assert c2 not in finals and finals[c1].source == "tie"
+    finals = _finals(store)
+    assert settled_by(finals[c2]) is None and settled_by(finals[c1]) == "tie"
+    assert final_sources(store) == {"tie": 1} and final_sources(store, datasets=("other",)) == {}
 
 
 def test_concurrent_resends_and_two_tabs_store_one_decision(store):

@@ -1,13 +1,19 @@
 """The Review page in a real browser: an admin adjudicates a disagreement by key and undoes it."""
 import pytest
 
-from curator.labels import decide, final_labels
+from curator.final_labels import load_final_labels
+from curator.labels import decide
 from curator.queue import set_overlap
 from curator.store import Store
 from tests.conftest import sign_in_page
 from tests.labeling import add_candidates, users
 
 pytestmark = pytest.mark.e2e
+
+
+def _final(store, cid: str):
+    with store.session() as s:
+        return load_final_labels(s, [cid])[cid]
 
 
 def test_admin_adjudicates_by_key(browser, app_server, sqlite_url):
@@ -26,8 +32,8 @@ def test_admin_adjudicates_by_key(browser, app_server, sqlite_url):
 
     page.keyboard.press("2")
     card.get_by_text("No open disagreements").wait_for(timeout=20000)
-    assert (final_labels(store)[cid].label, final_labels(store)[cid].source) == ("far_miss", "adjudication")
+    assert (_final(store, cid).label, _final(store, cid).adjudicated) == ("far_miss", True)
 
     page.keyboard.press("Backspace")
     card.locator(".nm-status").filter(has_text="undone").wait_for(timeout=20000)
-    assert card.get_attribute("data-cid") == cid and final_labels(store)[cid].source == "tie"
+    assert card.get_attribute("data-cid") == cid and _final(store, cid).disputed
