@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from curator.errors import ConfigError
+from curator.store import head_revision
 from curator.export import UNLABELED, ExportConfig, ExportFilters, export, preview
 from curator.final_labels import load_final_labels
 from curator.prompts import NAT_INCORRECT
@@ -120,7 +121,7 @@ def test_every_format_exports_matching_manifest_split_by_item_and_no_false_negat
     out = tmp_path / "exports" / fmt
     manifest = export(store, ExportConfig(format=fmt, out=out, style=style, parquet=parquet, val_fraction=0.25, seed=3))
     on_disk = json.loads((out / "manifest.json").read_text())
-    assert on_disk == manifest and on_disk["schema_version"] == "0001" and on_disk["format"] == fmt
+    assert on_disk == manifest and on_disk["schema_version"] == head_revision() and on_disk["format"] == fmt
 
     # every file is listed with its sha256, and nothing else lies in the folder
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
