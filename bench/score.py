@@ -11,49 +11,15 @@ call. The last line is ``speedup=<ours/baseline> max_abs_diff=<max |difference|>
 from __future__ import annotations
 
 import argparse
-import threading
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
 from curator.loaders import open_source
 from curator.models import load_lm
 from curator.prompts import continuation, mcqa_prompt
+from measure import measure
 from miners.loglik import score_continuations
 from miners.loglik_baseline import score_continuations_baseline
-
-
-def _rss() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096
-
-
-def measure(fn: Callable[[], list]) -> tuple[list, float, float]:
-    """(result, seconds, peak memory rise in MiB) of one call."""
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    start_rss, peak, stop = _rss(), [0], threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], _rss() - start_rss)
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    t0 = time.perf_counter()
-    out = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
-    stop.set()
-    sampler.join()
-    if torch.cuda.is_available():
-        peak[0] = torch.cuda.max_memory_allocated() - base
-    return out, seconds, peak[0] / 2**20
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ scorer, no gold for a trace) drops out with its weight. ``suggested`` is ``near_
 when nearness >= ``near_threshold``, else ``far_miss``. A candidate is flagged
 ``possibly_correct`` when it is as similar to gold as gold is to itself within
 ``relative_margin`` (sim_gold >= 1 - relative_margin, embeddings being normalised) or when
-the LM prefers it to gold both in total and per character (margin_sum > 0 and margin_char > 0).
+the LM prefers it to gold both in total and per character (margin_sum > 0 and
+margin_char > ``lm_guard_margin``, default 0).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class RankConfig:
     near_threshold: float = setting("Nearness from which near_miss is suggested.", 0.5)
     relative_margin: float = setting("Guard: flag when sim_gold >= 1 - relative_margin.", 0.05)
     lm_guard: bool = setting("Guard: flag when the LM prefers the candidate to gold.", True)
+    lm_guard_margin: float = setting("Guard: nats per character by which the LM must prefer the candidate.", 0.0)
 
     def __post_init__(self) -> None:
         for name in ("w_gold", "w_question", "w_lm"):
@@ -65,5 +67,6 @@ def rank(scores: dict[str, float], cfg: RankConfig) -> Ranking:
     nearness = sum(w * v for w, v in terms) / weight if weight > 0 else None
     suggested = None if nearness is None else ("near_miss" if nearness >= cfg.near_threshold else "far_miss")
     too_similar = scores.get("sim_gold", -1.0) >= 1.0 - cfg.relative_margin
-    lm_prefers = cfg.lm_guard and scores.get("margin_sum", -1.0) > 0 and scores.get("margin_char", -1.0) > 0
+    lm_prefers = (cfg.lm_guard and scores.get("margin_sum", -1.0) > 0
+                  and scores.get("margin_char", -1.0) > cfg.lm_guard_margin)
     return Ranking(None if nearness is None else round(nearness, 6), suggested, bool(too_similar or lm_prefers))

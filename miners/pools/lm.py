@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from curator.prompts import item_prompt
 from curator.schema import CandidateRecord, stable_id
 from miners.base import Proposal, setting
@@ -50,6 +48,8 @@ class LMSamplePool:
             enc = self.tok(prompts, return_tensors="pt", padding=True, add_special_tokens=not self.chat)
         finally:
             self.tok.padding_side = side
+        import torch
+
         enc = enc.to(self.model.device)
         with torch.inference_mode():
             out = self.model.generate(**enc, do_sample=True, temperature=self.cfg.temperature, top_p=self.cfg.top_p,
@@ -62,6 +62,8 @@ class LMSamplePool:
     def propose(self, proposals: list[Proposal]) -> None:
         if not proposals:
             return
+        import torch
+
         torch.manual_seed(int(stable_id(self.cfg.seed, [p.item.id for p in proposals])[:12], 16))
         for p, answers in zip(proposals, self.generate([self._prompt(p) for p in proposals])):
             for text in answers:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from curator.prompts import continuation, item_prompt
 from miners.base import Proposal, gold_text
-from miners.loglik import ContinuationScore, score_continuations
 
 
-def _values(s: ContinuationScore) -> dict[str, float]:
+def _values(s) -> dict[str, float]:
     return {"sum": s.logprob, "token": s.per_token, "char": s.per_char}
 
 
@@ -23,6 +22,8 @@ class LikelihoodScorer:
         self.model, self.tok, self.batch_size = model, tokenizer, batch_size
 
     def score(self, proposals: list[Proposal]) -> None:
+        from miners.loglik import score_continuations  # torch is imported on first use only
+
         contexts = [item_prompt(p.item) for p in proposals]
         golds = [gold_text(p.item) for p in proposals]
         conts = [([continuation(g)] if g else []) + [continuation(c.text) for c in p.candidates]
