@@ -16,23 +16,22 @@ from miner_fixtures import arc_items  # noqa: F401  (fixtures)
 def test_admin_starts_mining_and_sees_nearness_per_origin(browser, app_server, sqlite_url, arc_items):
     store = Store(sqlite_url)
     ingest(store, arc_items[:20])
-    add_user(store, "boss", "admin", "pw")
-    add_user(store, "ann", "annotator", "pw")
+    add_user(store, "boss", "admin", "pass1")
+    add_user(store, "ann", "annotator", "pass1")
     server = app_server(sqlite_url)
 
-    annotator = sign_in_page(browser, server, "ann", "pw")
-    annotator.goto(f"{server.url}/mine")
-    annotator.get_by_text("This page is for admins only").wait_for(timeout=20000)
+    annotator = sign_in_page(browser, server, "ann", "pass1")
+    assert annotator.get_by_role("link", name="Mine").count() == 0  # the page is not routed for annotators
 
-    page = sign_in_page(browser, server, "boss", "pw")
-    page.goto(f"{server.url}/mine")
+    page = sign_in_page(browser, server, "boss", "pass1")
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Mine").click()
     page.locator(".st-key-mine_limit input").fill("4")
     page.locator(".st-key-mine_limit input").press("Tab")
     page.get_by_role("button", name="Start mining").click()
     page.get_by_text("started in the background").wait_for(timeout=30000)
     page.get_by_text("done", exact=True).wait_for(timeout=400000)  # the run's status, polled every 2 s
-    page.locator(".st-key-mine_chart").wait_for(timeout=30000)
-    page.locator(".st-key-mine_top").wait_for(timeout=30000)
+    page.locator('[data-testid="stVegaLiteChart"]').wait_for(timeout=30000)  # nearness histogram per origin
+    page.locator('[data-testid="stDataFrame"]').wait_for(timeout=30000)  # top candidates
 
     with store.session() as s:
         run = s.scalar(select(Run))
