@@ -1,18 +1,18 @@
-"""The demo project: a bundled ARC-Easy slice, its mined candidates (distractors and
-neighbours, scored by embedding similarity) and two accounts, built idempotently."""
+"""The demo project: a bundled ARC-Easy slice with its mined candidates (distractors and
+neighbours, scored by embedding similarity), CHAMP math traces and two accounts, built
+idempotently."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from curator.accounts import add_user
-from curator.ingest import ingest
-from curator.loaders import open_source
+from curator.loading import load_source
 from curator.store import Store
 from curator.tables import Annotator
 from miners.pools.neighbours import NeighboursConfig
 from miners.run import MineConfig, mine
 
-DEMO_SOURCES: list[tuple[str, str, int]] = [("arc-easy", "validation", 200)]
+DEMO_SOURCES: list[tuple[str, str, int]] = [("arc-easy", "validation", 200), ("champ", "test", 400)]
 # embedding scores only: LM scoring of ~2,600 candidates would take minutes on a small CPU
 DEMO_MINING = MineConfig(dataset="arc-easy", split="validation", pools=("distractors", "neighbours"),
                          scorers=("embedding",), neighbours=NeighboursConfig(k=2))
@@ -23,7 +23,7 @@ def build_demo(store: Store) -> list[str]:
     """Load the demo data and create the demo accounts (name = password) if missing."""
     done = []
     for source, split, limit in DEMO_SOURCES:
-        result = ingest(store, open_source(source, split=split, limit=limit).items)
+        result = load_source(store, source, split=split, limit=limit)
         done.append(f"{source}/{split}: {result.items_added} items added")
     mined = mine(store, DEMO_MINING, progress=False)
     done.append(f"{DEMO_MINING.dataset}/{DEMO_MINING.split}: {mined.candidates_added} candidates mined "
