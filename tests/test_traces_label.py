@@ -36,3 +36,10 @@ def test_trace_card_and_first_wrong_step(sqlite_store):
     with store.session() as s:
         rows = s.execute(select(Label.candidate_id, Label.label, Label.first_wrong_step).order_by(Label.id)).all()
     assert [tuple(r) for r in rows] == [(first, "far_miss", 2), (second, "near_miss", None)]
+
+
+def test_unscored_candidates_are_served_in_every_order(sqlite_store):
+    add_traces(sqlite_store, 1)  # loaded, not mined: no nearness yet
+    (ann,) = users(sqlite_store, "ann")
+    for order in ("uncertain", "nearness", "random"):
+        assert LabelDesk(sqlite_store, ann, QueueConfig(order=order)).current() is not None
