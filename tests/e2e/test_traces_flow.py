@@ -66,6 +66,7 @@ def test_upload_label_with_first_wrong_step_and_export_nat_and_hir(browser, app_
 
     page.locator("[data-testid='stSidebarNav']").get_by_text("Label").click()
     page.locator(".nm-trace-failed").wait_for(timeout=30000)
+    assert page.locator(".nm-badge").first.inner_text() == "agent"  # the dataset named after the good file
     assert page.locator(".nm-trace-reference .nm-msg").count() == 5  # the successful trace beside it
     assert page.locator(".nm-trace-failed details").count() >= 2  # tool call and tool output folded
     first = page.locator(".nm-root").get_attribute("data-cid")
