@@ -12,14 +12,13 @@ from itertools import count
 from pathlib import Path
 
 import pytest
-from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 from curator.errors import ConfigError
+from curator.store import head_revision
 from curator.export import UNLABELED, ExportConfig, ExportFilters, export, preview
 from curator.final_labels import load_final_labels
 from curator.prompts import NAT_INCORRECT
-from curator.store import MIGRATIONS
 from curator.schema import NEGATIVE_LABELS, candidate_id, normalize_answer
 from curator.store import Store
 from curator.tables import Item
@@ -124,8 +123,7 @@ def test_every_format_exports_matching_manifest_split_by_item_and_no_false_negat
     out = tmp_path / "exports" / fmt
     manifest = export(store, ExportConfig(format=fmt, out=out, style=style, parquet=parquet, val_fraction=0.25, seed=3))
     on_disk = json.loads((out / "manifest.json").read_text())
-    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-    assert on_disk == manifest and on_disk["schema_version"] == head and on_disk["format"] == fmt
+    assert on_disk == manifest and on_disk["schema_version"] == head_revision() and on_disk["format"] == fmt
 
     # every file is listed with its sha256, and nothing else lies in the folder
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
