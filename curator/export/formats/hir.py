@@ -3,7 +3,7 @@ instruction. A negative's task message is rewritten with ``ExportConfig.hir_temp
 (``{task}``: the original task, ``{answer}``: the answer the failed output reached), so
 the failed output answers the relabeled goal; the gold output keeps the original
 instruction. Rows are ``messages`` (a trace's whole conversation, or user and assistant),
-``instruction`` (the original task), ``relabeled``, and the first wrong step annotators
+``instruction`` (the original task: a trace's task, an item's prompt), ``relabeled``, and the first wrong step annotators
 marked on a failed trace."""
 from __future__ import annotations
 
@@ -35,9 +35,10 @@ def _messages(ex: Example, neg: Negative | None, template: str | None) -> list[d
 def tables(examples: list[Example], cfg: ExportConfig, style: str) -> dict[str, list[dict]]:
     rows = []
     for ex in examples:
-        rows.append({"messages": _messages(ex, None, None), "instruction": ex.prompt, "relabeled": False,
+        instruction = ex.question if ex.kind == "trace" else ex.prompt
+        rows.append({"messages": _messages(ex, None, None), "instruction": instruction, "relabeled": False,
                      "first_wrong_step": None, **gold_meta(ex)})
-        rows += [{"messages": _messages(ex, neg, cfg.hir_template), "instruction": ex.prompt, "relabeled": True,
+        rows += [{"messages": _messages(ex, neg, cfg.hir_template), "instruction": instruction, "relabeled": True,
                   "first_wrong_step": neg.first_wrong_step, **negative_meta(ex, neg)} for neg in ex.negatives]
     return {TABLE: rows}
 
