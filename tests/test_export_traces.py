@@ -83,7 +83,7 @@ def test_hir_relabels_failures_with_the_template_and_keeps_successes(traced, tmp
     gold = [r for r in rows if not r["relabeled"]]
     assert {r["messages"][-1]["content"] for r in gold} == {source[f"{t}-ok"]["messages"][-1]["content"]
                                                            for t in ("t0", "t1")}
-    assert all(r["messages"][1]["content"] == r["instruction"] for r in rows)
+    assert all(r["messages"][1]["content"] == r["instruction"] for r in gold)
     assert by_cid[failed["t0"]]["first_wrong_step"] == 2
 
 
