@@ -27,7 +27,7 @@ from tests.export_store import LABELED, build_labeled_store
 CASES = [("dpo", "standard", False), ("dpo", "conversational", True), ("kto", "standard", True),
          ("kto", "conversational", False), ("sft", "conversational", True), ("sft", "standard", False),
          ("nat", "conversational", False), ("nat", "standard", True), ("likra", None, False),
-         ("likra", None, True), ("hf", None, False), ("hf", None, True)]
+         ("likra", None, True), ("hf", None, False), ("hf", None, True), ("hir", None, False), ("hir", None, True)]
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -87,6 +87,8 @@ def negative_text(fmt: str, row: dict) -> str | None:
         return _text(answer) if user.startswith(NAT_INCORRECT) else None
     if fmt == "likra":
         return None if row["final_label"] == "gold" else _text(row["completion"])
+    if fmt == "hir":
+        return _text(row["messages"]) if row["relabeled"] else None
     return None  # sft: gold answers only
 
 
