@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from conftest import sign_in_page
+from tests.conftest import sign_in_page
 from curator.accounts import add_user
 from curator.ingest import ingest
 from curator.store import Store
