@@ -25,6 +25,7 @@ def main_options(ctx: typer.Context,
 
 def _register() -> None:
     from curator.cli import core  # noqa: F401  (modules add their commands to `app`)
+    from curator.cli import train  # noqa: F401
 
 
 def main() -> None:
