@@ -1,15 +1,15 @@
-"""The demo project: a bundled ARC-Easy slice and two accounts, built idempotently."""
+"""The demo project: a bundled ARC-Easy slice, CHAMP math traces and two accounts,
+built idempotently."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from curator.accounts import add_user
-from curator.ingest import ingest
-from curator.loaders import open_source
+from curator.loading import load_source
 from curator.store import Store
 from curator.tables import Annotator
 
-DEMO_SOURCES: list[tuple[str, str, int]] = [("arc-easy", "validation", 200)]
+DEMO_SOURCES: list[tuple[str, str, int]] = [("arc-easy", "validation", 200), ("champ", "test", 400)]
 DEMO_USERS: list[tuple[str, str, str]] = [("admin", "admin", "admin"), ("annie", "annotator", "annie")]
 
 
@@ -17,7 +17,7 @@ def build_demo(store: Store) -> list[str]:
     """Load the demo data and create the demo accounts (name = password) if missing."""
     done = []
     for source, split, limit in DEMO_SOURCES:
-        result = ingest(store, open_source(source, split=split, limit=limit).items)
+        result = load_source(store, source, split=split, limit=limit)
         done.append(f"{source}/{split}: {result.items_added} items added")
     with store.session() as s:
         existing = set(s.scalars(select(Annotator.name)))

@@ -53,7 +53,7 @@ def add_candidates(session: Session, rows: list[dict]) -> int:
     existing = set(session.scalars(select(Candidate.id).where(Candidate.id.in_(list(unique)))))
     new = [r for cid, r in unique.items() if cid not in existing]
     if new:
-        session.execute(insert(Candidate), new)
+        session.execute(insert(Candidate.__table__), new)
     return len(new)
 
 
@@ -72,7 +72,7 @@ def _write_batch(session: Session, batch: list[ItemRecord], result: LoadResult) 
     stored = {row.id: row.answer for row in session.execute(select(Item.id, Item.answer).where(Item.id.in_(list(merged))))}
     new = [item_row(r) for iid, r in merged.items() if iid not in stored]
     if new:
-        session.execute(insert(Item), new)
+        session.execute(insert(Item.__table__), new)
     for iid, rec in merged.items():  # a task first seen failing gets its gold when a success arrives
         if iid in stored and stored[iid] is None and rec.answer is not None:
             session.execute(update(Item).where(Item.id == iid).values(answer=rec.answer, messages=rec.messages,

@@ -7,8 +7,8 @@ an open question with a reference answer (``qa``) or an agent task (``trace``). 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 ItemKind = Literal["mcqa", "qa", "trace"]
@@ -24,8 +24,8 @@ ROLES: tuple[str, ...] = ("annotator", "admin")
 
 
 def stable_id(*parts: object) -> str:
-    """A short deterministic id from the given parts (hash of their JSON)."""
-    blob = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
+    """A short deterministic id from the given parts (their text, unit-separated, hashed)."""
+    blob = "\x1f".join(str(p) for p in parts)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
 
 
@@ -66,7 +66,7 @@ class ItemRecord:
     meta: dict[str, Any] = field(default_factory=dict)
     candidates: list[CandidateRecord] = field(default_factory=list)
 
-    @property
+    @cached_property
     def id(self) -> str:
         return item_id(self.dataset, self.split, self.native_id)
 

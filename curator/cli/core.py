@@ -14,8 +14,8 @@ from curator.accounts import add_user
 from curator.cli import app
 from curator.datasets import dataset_stats
 from curator.demo import build_demo
-from curator.ingest import ingest
-from curator.loaders import FILE_FORMATS, bundled_names, open_source
+from curator.loaders import FILE_FORMATS, bundled_names
+from curator.loading import load_source
 from curator.loaders.bundled import mmlu_subjects
 from curator.models import prepare
 from curator.schema import ROLES
@@ -49,10 +49,10 @@ def load(ctx: typer.Context,
          ) -> None:
     """Load items (and given candidates) into the store; loading twice adds nothing."""
     store = store_of(ctx)
-    src = open_source(source, split=split, limit=limit, mapping=map, fmt=format, name=name)
-    with tqdm(desc=f"load {src.label}", unit=" items", total=limit, file=sys.stderr) as bar:
-        result = ingest(store, src.items, on_batch=bar.update)
-    typer.echo(f"{src.dataset}: read {result.read}, added {result.items_added} items "
+    with tqdm(desc=f"load {source}", unit=" items", total=limit, file=sys.stderr) as bar:
+        result = load_source(store, source, split=split, limit=limit, mapping=map, fmt=format, name=name,
+                             on_batch=bar.update)
+    typer.echo(f"{source}: read {result.read}, added {result.items_added} items "
                f"({result.items_updated} updated) and {result.candidates_added} candidates")
 
 
@@ -97,7 +97,7 @@ def run_app(ctx: typer.Context, port: int = typer.Option(8501, help="Port to ser
     env = {**os.environ, "NEARMISS_DB": url}
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.headless", "true", "--server.port",
            str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    raise typer.Exit(subprocess.call(cmd, env=env, cwd=app_py.parent))
 
 
 models_app = typer.Typer(help="Bundled models.", no_args_is_help=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from curator.errors import ConfigError, LoadError, NotFoundError
 from curator.loaders.bundled import BENCHMARKS, bundled_items, is_bundled
+from curator.loaders.champ import champ_items
 from curator.loaders.halueval import bundled_halueval, halueval_items, looks_like_halueval
 from curator.loaders.mcqa import FieldMap, mcqa_items
 from curator.loaders.rows import Row, read_rows
@@ -50,7 +51,10 @@ FILE_FORMATS: dict[str, FileFormat] = {
 }
 
 # Bundled non-benchmark sources: name -> items(split).
-BUNDLED_SOURCES: dict[str, Callable[[str | None], Iterator[ItemRecord]]] = {"halueval": bundled_halueval}
+BUNDLED_SOURCES: dict[str, Callable[[str | None], Iterator[ItemRecord]]] = {
+    "halueval": bundled_halueval,
+    "champ": champ_items,
+}
 
 
 @dataclass
@@ -81,18 +85,28 @@ def _hf_rows(path: Path, split: str | None) -> tuple[Iterator[Row], str]:
     return ((i, row) for i, row in enumerate(ds, start=1)), split or "train"
 
 
-def _file_source(path: Path, split: str | None, fm: FieldMap, fmt: str | None, name: str | None) -> Source:
+def file_rows(path: Path, split: str | None) -> tuple[Iterator[Row], str]:
+    """Rows of a data file or an HF dataset folder, and the split they belong to."""
     if not path.exists():
         raise NotFoundError(f"{path}: no such file, and not a bundled source ({', '.join(bundled_names())})")
     if path.is_dir():
-        rows, split = _hf_rows(path, split)
-    else:
-        rows, split = read_rows(path), split or "train"
-    first, rows = _peek(rows)
+        return _hf_rows(path, split)
+    return read_rows(path), split or "train"
+
+
+def detect_format(row: dict[str, Any], fmt: str | None = None) -> str:
+    """The given format if known, else the first registered format that accepts ``row``."""
     if fmt is None:
-        fmt = next(k for k, f in FILE_FORMATS.items() if f.detect(first[1]))
-    elif fmt not in FILE_FORMATS:
+        return next(k for k, f in FILE_FORMATS.items() if f.detect(row))
+    if fmt not in FILE_FORMATS:
         raise ConfigError(f"unknown format '{fmt}'; expected one of {', '.join(FILE_FORMATS)}")
+    return fmt
+
+
+def _file_source(path: Path, split: str | None, fm: FieldMap, fmt: str | None, name: str | None) -> Source:
+    rows, split = file_rows(path, split)
+    first, rows = _peek(rows)
+    fmt = detect_format(first[1], fmt)
     dataset = name or path.stem
     return Source(dataset, split, FILE_FORMATS[fmt].items(rows, path, dataset, split, fm), f"{path} ({fmt})")
 
@@ -119,4 +133,5 @@ def open_source(source: str, *, split: str | None = None, limit: int | None = No
     return src
 
 
-__all__ = ["FILE_FORMATS", "BUNDLED_SOURCES", "FieldMap", "LoadError", "Source", "open_source", "bundled_names"]
+__all__ = ["FILE_FORMATS", "BUNDLED_SOURCES", "FieldMap", "LoadError", "Source", "open_source", "bundled_names",
+           "detect_format", "file_rows"]

@@ -152,7 +152,7 @@ def row_to_item(path: Path | str, number: int, row: Mapping[str, Any], fm: Field
     )
 
 
-def mcqa_items(rows: Iterator[Row], path: Path | str, fm: FieldMap, dataset: str, split: str) -> Iterator[ItemRecord]:
+def mcqa_items(rows: Iterator[Row], path: Path | str, dataset: str, split: str, fm: FieldMap) -> Iterator[ItemRecord]:
     resolved: FieldMap | None = None
     for number, row in rows:
         resolved = resolved or fm.resolved(row)

@@ -1,0 +1,87 @@
+"""The shared-prompt log-likelihood scorer gives lm-eval-harness's numbers, on plain and PEFT models."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from curator.prompts import continuation, mcqa_prompt
+from miners import loglik
+from miners.loglik import score_continuations
+from miners.loglik_baseline import score_continuations_baseline
+
+
+def _flat(scores):
+    return [(s.logprob, s.n_tokens, s.n_chars) for row in scores for s in row]
+
+
+def _assert_same(ours, ref, tol=1e-4):
+    for (a, na, ca), (b, nb, cb) in zip(_flat(ours), _flat(ref), strict=True):
+        assert (na, ca) == (nb, cb)
+        assert a == pytest.approx(b, abs=tol)
+
+
+@pytest.fixture
+def mixed(arc_items):
+    """Real ARC prompts plus the awkward cases: no continuations, an empty one, a trailing
+    space in the context, an empty context, a long multi-token continuation."""
+    contexts = [mcqa_prompt(it.question) for it in arc_items[:6]] + ["Question: Is the sky blue?\nAnswer: ", "", "Q:"]
+    conts = [[continuation(c) for c in it.choices] for it in arc_items[:6]]
+    conts += [["Yes", "No, it is green"], ["The", " sun rises in the east every single morning."], []]
+    conts[2] = conts[2] + [""]
+    return contexts, conts
+
+
+def test_matches_lm_eval_harness_in_fp32(lm32, mixed):
+    model, tok = lm32
+    ours = score_continuations(model, tok, *mixed, batch_size=3)
+    _assert_same(ours, score_continuations_baseline(model, tok, *mixed))
+    assert ours[2][-1].logprob == 0.0 and ours[2][-1].n_tokens == 0 and ours[-1] == []
+    assert all(s.logprob < 0 for row in ours[:6] for s in row if s.n_tokens)
+
+
+def test_rows_split_when_continuations_overflow(lm32, mixed, monkeypatch):
+    model, tok = lm32
+    whole = score_continuations(model, tok, *mixed)
+    monkeypatch.setattr(loglik, "ROW_TOKENS", 4)  # every continuation in a row of its own
+    _assert_same(score_continuations(model, tok, *mixed, batch_size=5), whole)
+
+
+def test_gold_is_preferred_more_often_than_chance(lm32, arc_items):
+    model, tok = lm32
+    scores = score_continuations(model, tok, [mcqa_prompt(it.question) for it in arc_items],
+                                 [[continuation(c) for c in it.choices] for it in arc_items])
+    hits = sum(max(range(len(row)), key=lambda j: row[j].logprob) == it.gold for row, it in zip(scores, arc_items))
+    assert hits / len(arc_items) > 0.35  # 4 choices: chance is 0.25
+
+
+def test_works_on_a_peft_model_and_sees_the_adapters(lm32, arc_items):
+    from peft import LoraConfig, get_peft_model
+
+    base, tok = lm32
+    contexts = [mcqa_prompt(it.question) for it in arc_items[:4]]
+    conts = [[continuation(c) for c in it.choices] for it in arc_items[:4]]
+    before = score_continuations(base, tok, contexts, conts)
+    import copy
+
+    peft = get_peft_model(copy.deepcopy(base), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], lora_dropout=0.5))
+    torch.manual_seed(0)
+    for name, p in peft.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=0.05)  # adapters that change the output
+    peft.train()
+    ours = score_continuations(peft, tok, contexts, conts)
+    assert peft.training  # mode restored
+    peft.eval()
+    _assert_same(ours, score_continuations_baseline(peft, tok, contexts, conts))
+    assert max(abs(a[0] - b[0]) for a, b in zip(_flat(ours), _flat(before))) > 0.01
+
+
+def test_bf16_ranks_like_fp32(arc_items):
+    from curator.models import load_lm
+
+    contexts = [mcqa_prompt(it.question) for it in arc_items[:30]]
+    conts = [[continuation(c) for c in it.choices] for it in arc_items[:30]]
+    fp32 = score_continuations(*load_lm("smollm2-135m", "float32"), contexts, conts)
+    bf16 = score_continuations(*load_lm("smollm2-135m", "bfloat16"), contexts, conts)
+    argmax = [[max(range(len(r)), key=lambda j: r[j].logprob) for r in s] for s in (fp32, bf16)]
+    assert sum(a == b for a, b in zip(*argmax)) >= 0.85 * len(contexts)

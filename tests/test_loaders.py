@@ -1,0 +1,155 @@
+"""Loaders: bundled benchmarks, generic files with a field mapping, HF datasets on disk,
+HaluEval and traces; bad input gives one precise error and changes nothing."""
+import json
+
+import pytest
+
+from curator.errors import ConfigError, LoadError, NotFoundError
+from curator.ingest import ingest
+from curator.loaders import open_source
+from curator.loaders.bundled import BENCHMARKS
+from curator.loaders.mcqa import FieldMap
+
+
+def items(source, **kw):
+    return list(open_source(source, **kw).items)
+
+
+def test_arc_easy_validation_has_570_items_with_gold():
+    loaded = items("arc-easy", split="validation")
+    assert len(loaded) == 570
+    first = loaded[0]
+    assert first.choices[first.gold] == first.answer == "cellular telephone"
+    assert len({i.id for i in loaded}) == 570
+
+
+@pytest.mark.parametrize("name", sorted(BENCHMARKS))
+def test_every_bundled_benchmark_loads_valid_items(name):
+    loaded = items(name, limit=50)
+    assert loaded, name
+    for it in loaded:
+        assert it.question and len(it.choices) >= 2 and 0 <= it.gold < len(it.choices)
+
+
+def test_bundled_test_splits_come_from_request_files():
+    assert len(items("arc-easy", split="test")) == 2376
+    assert len(items("arc-challenge", split="test")) == 1172
+    q = items("openbookqa", split="test", limit=1)[0]
+    assert not q.question.startswith("Question:") and not q.question.endswith("Answer:")
+
+
+def test_mmlu_subject_and_unknown_split():
+    anatomy = items("mmlu:anatomy", split="test")
+    assert len(anatomy) == 135 and all(i.dataset == "mmlu:anatomy" for i in anatomy)
+    with pytest.raises(NotFoundError, match="no split 'train'"):
+        items("arc-easy", split="train")
+    with pytest.raises(NotFoundError, match="unknown MMLU subject"):
+        items("mmlu:cooking")
+
+
+def test_winogrande_answer_is_one_based_in_the_data():
+    it = items("winogrande", limit=1)[0]
+    assert it.choices == ["Sarah", "Maria"] and it.gold == 1
+
+
+@pytest.mark.parametrize("answer,gold", [(2, 2), ("2", 2), ("C", 2), ("c", 2), ("Paris", 2), ("paris", 2)])
+def test_answer_as_index_letter_or_text(tmp_path, answer, gold):
+    f = tmp_path / "q.jsonl"
+    f.write_text(json.dumps({"question": "Capital of France?", "choices": ["Rome", "Oslo", "Paris"], "answer": answer}))
+    assert items(str(f))[0].gold == gold
+
+
+def test_csv_with_choice_columns_and_explicit_map(tmp_path):
+    f = tmp_path / "q.csv"
+    f.write_text("id,q,a,b,c,key\nx1,2+2?,3,4,5,B\nx2,3+3?,6,7,8,A\n")
+    loaded = items(str(f), mapping="question=q,choices=a|b|c,answer=key,id=id")
+    assert [(i.native_id, i.answer) for i in loaded] == [("x1", "4"), ("x2", "6")]
+
+
+def test_parquet_and_hf_dataset_on_disk(tmp_path):
+    import datasets
+
+    rows = {"question": ["Sky colour?", "Grass colour?"], "options": [["blue", "red"], ["green", "pink"]],
+            "label": [0, 0]}
+    ds = datasets.Dataset.from_dict(rows)
+    ds.to_parquet(tmp_path / "q.parquet")
+    assert [i.answer for i in items(str(tmp_path / "q.parquet"))] == ["blue", "green"]
+    datasets.DatasetDict({"dev": ds}).save_to_disk(tmp_path / "hfds")
+    loaded = items(str(tmp_path / "hfds"), split="dev")
+    assert [i.answer for i in loaded] == ["blue", "green"] and loaded[0].split == "dev"
+
+
+def test_halueval_hallucinated_answer_is_a_given_candidate():
+    it = items("halueval", limit=1)[0]
+    assert it.kind == "qa" and it.answer == "Arthur's Magazine"
+    assert [(c.origin, c.text) for c in it.candidates] == [("given", "First for Women was started first.")]
+
+
+def test_traces_success_is_gold_and_failure_is_a_candidate(tmp_path, sqlite_store):
+    f = tmp_path / "t.jsonl"
+    rows = [
+        {"task_id": "t1", "messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "5"}],
+         "success": False},
+        {"task_id": "t1", "messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}],
+         "success": True},
+    ]
+    f.write_text("\n".join(json.dumps(r) for r in rows))
+    loaded = items(str(f))
+    assert loaded[0].candidates[0].origin == "failed_trace" and loaded[1].answer == "4"
+    result = ingest(sqlite_store, loaded)
+    assert (result.items_added, result.candidates_added) == (1, 1)
+
+
+def test_sharegpt_json_array(tmp_path):
+    f = tmp_path / "s.json"
+    convo = [{"from": "human", "value": "Name a prime."}, {"from": "gpt", "value": "7"}]
+    f.write_text(json.dumps([{"id": "a", "conversations": convo, "outcome": "success"}]))
+    it = items(str(f))[0]
+    assert it.kind == "trace" and it.messages[0]["role"] == "user" and it.answer == "7"
+
+
+def test_bad_map_entry_is_a_config_error():
+    with pytest.raises(ConfigError, match="bad entry"):
+        FieldMap.parse("question")
+
+
+BAD_INPUTS = {
+    "malformed_json": ("bad.jsonl", '{"question": "ok?", "choices": ["a", "b"], "answer": 0}\n{"question": oops}\n',
+                       2, None, "malformed JSON"),
+    "missing_field": ("bad.jsonl", '{"question": "ok?", "choices": ["a", "b"], "answer": 0}\n{"question": "q?", "answer": 0}\n',
+                      2, "choices", "missing"),
+    "index_out_of_range": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b"], "answer": 5}\n', 1, "answer",
+                           "out of range"),
+    "letter_not_a_choice": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b"], "answer": "D"}\n', 1, "answer",
+                            "not an index"),
+    "text_not_a_choice": ("bad.jsonl", '{"question": "q?", "choices": ["yes", "no"], "answer": "maybe"}\n', 1,
+                          "answer", "not an index"),
+    "duplicate_choices": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b", "A"], "answer": 0}\n', 1, "choices",
+                          "duplicate"),
+    "empty_question": ("bad.jsonl", '{"question": "  ", "choices": ["a", "b"], "answer": 0}\n', 1, "question", "empty"),
+    "non_utf8": ("bad.jsonl", b'{"question": "caf\xe9?", "choices": ["a", "b"], "answer": 0}\n', 1, None, "UTF-8"),
+    "empty_file": ("bad.jsonl", "", None, None, "empty"),
+    "ragged_csv": ("bad.csv", "question,choices,answer\nq?,\"[\"\"a\"\",\"\"b\"\"]\",0\nq2?,x\n", 3, None, "ragged"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_names_file_line_and_field(tmp_path, case):
+    name, content, line, field, reason = BAD_INPUTS[case]
+    f = tmp_path / name
+    f.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(LoadError) as err:
+        items(str(f))
+    e = err.value
+    assert e.file == str(f) and e.line == line and e.field == field and reason in e.reason
+    assert str(e).startswith(f"{f}:{line}: " if line else f"{f}: ")
+
+
+def test_large_file_streams_in_bounded_batches(tmp_path, sqlite_store):
+    f = tmp_path / "big.jsonl"
+    with f.open("w") as out:
+        for n in range(20000):
+            out.write(json.dumps({"id": n, "question": f"q{n}?", "choices": ["a", "b"], "answer": n % 2}) + "\n")
+    seen = []
+    result = ingest(sqlite_store, open_source(str(f)).items, batch_size=1000, on_batch=seen.append)
+    assert result.items_added == 20000 and seen == [1000] * 20
