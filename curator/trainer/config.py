@@ -41,6 +41,8 @@ class TrainConfig:
     lora_r: int = _f(16, "LoRA rank.")
     lora_alpha: int = _f(32, "LoRA alpha (scale = alpha / r).")
     lora_dropout: float = _f(0.0, "LoRA dropout.")
+    threads: int | None = _f(None, "CPU threads for torch (default: torch's choice). On a CPU shared with other "
+                                   "jobs, 1 avoids thread oversubscription and is often several times faster.")
     # optimisation
     lr: float = _f(1e-3, "AdamW learning rate of the LoRA weights (linear decay to 0).")
     epochs: int = _f(4, "Passes over the n examples of each head.")
@@ -85,8 +87,8 @@ class TrainConfig:
         return asdict(self)
 
     def config_hash(self) -> str:
-        """Hash of everything that changes the results (not where adapters go)."""
-        d = {k: v for k, v in self.as_dict().items() if k != "out_dir"}
+        """Hash of everything that changes the results (not where adapters go, nor CPU threads)."""
+        d = {k: v for k, v in self.as_dict().items() if k not in ("out_dir", "threads")}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:32]
 
     def torch_dtype(self, device: str) -> str:

@@ -3,7 +3,8 @@
 Likra's positive and negative heads, the SFT head and the NAT head are adapters on the same
 base weights: training or scoring one is ``set_adapter(name)``; the base model is
 ``disable_adapter()``. Heads are trained by maximum likelihood of the answer tokens only,
-saved with ``save_pretrained`` and loaded back with ``load_adapter``.
+saved with ``save_pretrained`` and loaded back with ``load_adapter``. Training tokenises
+with the scorer's own context/continuation split, so both see the same tokens.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tqdm import tqdm
 from curator.models import device as best_device
 from curator.models import lm_path
 from curator.trainer.config import TrainConfig
+from miners.loglik import encode_pairs, score_continuations
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +35,13 @@ class Scored:
     n_chars: list[list[int]]
 
 
-def encode_pair(tok, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """Context and continuation token ids, split as lm-eval-harness does: encode the whole
-    string and cut it at the length of the encoded context."""
-    whole = tok(context + continuation).input_ids
-    ctx = tok(context).input_ids
-    return whole[: len(ctx)], whole[len(ctx):]
-
-
 def load_base(cfg: TrainConfig):
     """A fresh (model, tokenizer) for training: never the process-wide cached eval model,
     since adapters are injected into the model's layers."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     path = str(lm_path(cfg.lm))
     tok = AutoTokenizer.from_pretrained(path)
     if tok.pad_token is None:
@@ -114,8 +110,6 @@ class Heads:
 
     def score(self, name: str | None, contexts: Sequence[str], choices: Sequence[Sequence[str]]) -> Scored:
         """Log-likelihood of each choice after its context under adapter ``name`` (fast scorer)."""
-        from miners.loglik import score_continuations
-
         with self.active(name), torch.inference_mode():
             rows = score_continuations(self.net, self.tok, contexts, choices,
                                        batch_size=self.cfg.score_batch(self.device))
@@ -127,7 +121,8 @@ class Heads:
         cfg = self.cfg
         self.add(name)
         self.model.set_adapter(name)  # only this adapter requires grad
-        encoded = [encode_pair(self.tok, c, a) for c, a in examples]
+        ctx_ids, cont_ids = encode_pairs(self.tok, [c for c, _ in examples], [[a] for _, a in examples])
+        encoded = [(c, a[0]) for c, a in zip(ctx_ids, cont_ids)]
         kept = [(c, a) for c, a in encoded if a and len(c) + len(a) <= cfg.max_length]
         if len(kept) < len(encoded):
             log.warning("%s: dropped %d of %d examples longer than max_length=%d", desc, len(encoded) - len(kept),
