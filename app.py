@@ -9,7 +9,8 @@ from pages.shared import current_user, sign_out
 
 # Pages per role, in menu order. Admins get every list.
 ANNOTATOR_PAGES = [st.Page("pages/home.py", title="Home", url_path="home", default=True)]
-ADMIN_PAGES = [st.Page("pages/datasets.py", title="Datasets", url_path="datasets")]
+ADMIN_PAGES = [st.Page("pages/datasets.py", title="Datasets", url_path="datasets"),
+               st.Page("pages/train.py", title="Train", url_path="train")]
 
 st.set_page_config(page_title="nearmiss", layout="wide")
 user = current_user()
