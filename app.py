@@ -8,9 +8,12 @@ import streamlit as st
 from pages.shared import current_user, sign_out
 
 # Pages per role, in menu order. Admins get every list.
-ANNOTATOR_PAGES = [st.Page("pages/home.py", title="Home", url_path="home", default=True)]
+ANNOTATOR_PAGES = [st.Page("pages/home.py", title="Home", url_path="home", default=True),
+                   st.Page("pages/label.py", title="Label", url_path="label"),
+                   st.Page("pages/progress.py", title="My progress", url_path="progress")]
 ADMIN_PAGES = [st.Page("pages/datasets.py", title="Datasets", url_path="datasets"),
-               st.Page("pages/train.py", title="Train", url_path="train")]
+               st.Page("pages/review.py", title="Review", url_path="review"),
+               st.Page("pages/export.py", title="Export", url_path="export")]
 
 st.set_page_config(page_title="nearmiss", layout="wide")
 user = current_user()

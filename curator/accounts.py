@@ -4,8 +4,9 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from curator.errors import ConfigError
+from curator.errors import ConfigError, PermissionDenied
 from curator.schema import ROLES
 from curator.store import Store
 from curator.tables import Annotator
@@ -48,3 +49,13 @@ def authenticate(store: Store, name: str, password: str) -> Annotator | None:
 def get_user(store: Store, user_id: int) -> Annotator | None:
     with store.session() as s:
         return s.get(Annotator, user_id)
+
+
+def require_role(session: Session, user_id: int, role: str = "admin") -> Annotator:
+    """The annotator ``user_id``, or PermissionDenied unless it has ``role`` (admins have every role)."""
+    user = session.get(Annotator, user_id)
+    if user is None:
+        raise PermissionDenied(f"unknown annotator id {user_id}")
+    if role == "admin" and user.role != "admin":
+        raise PermissionDenied(f"'{user.name}' is an {user.role}; this action is for admins")
+    return user

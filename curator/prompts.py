@@ -22,3 +22,14 @@ def continuation(answer: str) -> str:
 def item_prompt(item: Item) -> str:
     """The scoring prompt of a stored item (MCQA, open QA or trace task)."""
     return mcqa_prompt(item.question, item.context)
+
+
+# NAT (negative-aware training): the same question, marked as asking for a correct or an
+# incorrect answer; training sees both, evaluation uses the correct marker.
+NAT_CORRECT = "Answer the question correctly."
+NAT_INCORRECT = "Answer the question incorrectly."
+
+
+def marked_prompt(marker: str, question: str, context: str | None = None) -> str:
+    """:func:`mcqa_prompt` with a NAT marker line in front."""
+    return f"{marker.strip()}\n{mcqa_prompt(question, context)}"

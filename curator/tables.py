@@ -23,6 +23,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(t: datetime) -> datetime:
+    """A stored time as aware UTC (SQLite hands back naive UTC datetimes, PostgreSQL aware ones)."""
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
 
@@ -94,11 +99,13 @@ class Label(Base):
     annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="decision")
     label: Mapped[str | None] = mapped_column(String(24))
-    retracts: Mapped[int | None] = mapped_column(ForeignKey("labels.id"))
+    retracts: Mapped[int | None] = mapped_column(ForeignKey("labels.id"), index=True)
     first_wrong_step: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_labels_candidate_annotator", "candidate_id", "annotator_id"),)
 
 
 class Claim(Base):
@@ -108,6 +115,15 @@ class Claim(Base):
     candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
     annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), index=True)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class LabelSettings(Base):
+    """Labeling settings of a dataset: how many annotators label each candidate (overlap)."""
+
+    __tablename__ = "label_settings"
+    dataset: Mapped[str] = mapped_column(String(200), primary_key=True)
+    overlap: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Run(Base):

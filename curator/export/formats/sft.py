@@ -1,0 +1,31 @@
+"""SFT rows (SFTTrainer) with the correct answer only: ``messages`` (conversational) or
+``prompt``/``completion`` (standard), one per item that has selected negatives, so SFT
+trains on the same questions as the preference formats."""
+from __future__ import annotations
+
+from curator.export.config import ExportConfig
+from curator.export.formats.rows import META, Check, completion, gold_meta, is_text, messages, turns
+from curator.export.select import Example
+
+TABLE = "sft"
+
+
+def answer_row(prompt_text: str, answer: str, style: str) -> dict:
+    """One SFT row: the prompt and its answer in the given style."""
+    if style == "conversational":
+        return {"messages": messages(prompt_text, answer)}
+    return {"prompt": prompt_text, "completion": completion(answer, style)}
+
+
+def answer_columns(style: str) -> dict[str, Check]:
+    if style == "conversational":
+        return {"messages": turns("user", "assistant"), **META}
+    return {"prompt": is_text, "completion": is_text, **META}
+
+
+def tables(examples: list[Example], cfg: ExportConfig, style: str) -> dict[str, list[dict]]:
+    return {TABLE: [{**answer_row(ex.prompt, ex.gold, style), **gold_meta(ex)} for ex in examples]}
+
+
+def columns(table: str, style: str) -> dict[str, Check]:
+    return answer_columns(style)

@@ -1,0 +1,47 @@
+"""The manifest written beside every export: what was selected and how, and what each
+file holds (rows, counts per label and origin, sha256)."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from curator.export.config import ExportConfig
+from curator.export.files import files_under, sha256_file
+from curator.export.select import Example, Selection
+from curator.tables import utcnow
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+def table_counts(rows: list[dict]) -> dict[str, Any]:
+    """Rows, and rows per final label and per origin (gold rows count as ``gold``)."""
+    return {"rows": len(rows),
+            "by_label": dict(sorted(Counter(r["final_label"] for r in rows).items())),
+            "by_origin": dict(sorted(Counter(r["origin"] for r in rows).items()))}
+
+
+def build_manifest(cfg: ExportConfig, style: str, store_url: str, selection: Selection,
+                   splits: dict[str, list[Example]], tables: dict[str, list[dict]], folder: Path) -> dict[str, Any]:
+    """The manifest of a staged export folder (``tables``: path inside it -> rows written there)."""
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "format": cfg.format,
+        "style": style,
+        "created_at": utcnow().isoformat(),
+        "snapshot_time": selection.snapshot_time.isoformat(),
+        "schema_version": selection.schema_version,
+        "store": make_url(store_url).render_as_string(hide_password=True),
+        "options": {k: v for k, v in cfg.as_dict().items() if k != "filters"},
+        "filters": cfg.filters.as_dict(),
+        "selection": selection.counts(),
+        "split": {"val_fraction": cfg.val_fraction, "seed": cfg.seed, "by": "item (normalised prompt)",
+                  "items": {name: len(exs) for name, exs in splits.items()},
+                  "negatives": {name: sum(len(ex.negatives) for ex in exs) for name, exs in splits.items()}},
+        "tables": {path: table_counts(rows) for path, rows in tables.items()},
+        "files": {rel.as_posix(): {"sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
+                  for rel in files_under(folder)},
+    }

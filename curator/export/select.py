@@ -1,0 +1,235 @@
+"""Selecting what to export: items with their gold answer and the negatives that pass
+the filters, read from the store in one transaction (one snapshot).
+
+A negative is a candidate whose final label (``curator.final_labels``) is near-miss or
+far-miss, or, with ``include_unlabeled_distractors``, an MCQA item's own wrong choice
+that nobody labeled (label ``unlabeled``). A candidate finally labeled actually-correct
+or invalid is never a negative, whatever the filters. Answers equal to the gold answer
+(after normalisation) are dropped; duplicate items (same prompt and gold) are merged.
+Every drop is counted under a reason in ``Selection.removed``.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from curator.export.config import NEVER_NEGATIVE, ExportFilters
+from curator.final_labels import FinalLabel, load_final_labels
+from curator.prompts import mcqa_prompt
+from curator.schema import candidate_id, normalize_answer
+from curator.store import Store
+from curator.tables import Candidate, Item, utcnow
+
+log = logging.getLogger(__name__)
+UNLABELED = "unlabeled"
+
+
+@dataclass
+class Negative:
+    """One wrong answer to export, with where it came from and what annotators said."""
+
+    candidate_id: str
+    text: str
+    label: str
+    origin: str
+    nearness: float | None = None
+    annotators: int = 0
+    agreement: float | None = None
+
+
+@dataclass
+class Example:
+    """An item with its gold answer and its selected negatives."""
+
+    item_id: str
+    dataset: str
+    split: str
+    question: str
+    context: str | None
+    gold: str
+    negatives: list[Negative] = field(default_factory=list)
+
+    @property
+    def prompt(self) -> str:
+        return mcqa_prompt(self.question, self.context)
+
+
+@dataclass
+class Selection:
+    """The examples an export writes, and why everything else was left out."""
+
+    examples: list[Example]
+    removed: Counter
+    snapshot_time: datetime
+    schema_version: str | None
+
+    @property
+    def negatives(self) -> list[Negative]:
+        return [n for ex in self.examples for n in ex.negatives]
+
+    def counts(self) -> dict:
+        """Items, negatives, negatives per label and per origin, and drops per reason."""
+        negs = self.negatives
+        return {"items": len(self.examples), "negatives": len(negs),
+                "by_label": dict(sorted(Counter(n.label for n in negs).items())),
+                "by_origin": dict(sorted(Counter(n.origin for n in negs).items())),
+                "removed": dict(sorted(self.removed.items()))}
+
+    def label_origin_counts(self) -> list[dict]:
+        """Negatives per (label, origin), as rows for a chart."""
+        pairs = Counter((n.label, n.origin) for n in self.negatives)
+        return [{"label": label, "origin": origin, "negatives": n} for (label, origin), n in sorted(pairs.items())]
+
+
+def _gold_text(item: Item) -> str | None:
+    if item.kind == "mcqa" and item.choices and item.gold is not None and 0 <= item.gold < len(item.choices):
+        return str(item.choices[item.gold])
+    return item.answer
+
+
+def _why_not(fl: FinalLabel, f: ExportFilters) -> str | None:
+    """The reason a labeled candidate is not exported, or None when it passes the label filters."""
+    if fl.label is None:
+        return "disputed (tie, needs adjudication)"
+    if fl.label in NEVER_NEGATIVE:
+        return f"label {fl.label}"
+    if fl.label not in f.labels:
+        return f"label {fl.label} not selected"
+    if not fl.adjudicated and fl.annotators < f.min_annotators:
+        return "fewer annotators than min_annotators"
+    if not fl.adjudicated and fl.agreement < f.min_agreement:
+        return "agreement below min_agreement"
+    return None
+
+
+def _nearness_ok(nearness: float | None, f: ExportFilters) -> bool:
+    if f.nearness_min is None and f.nearness_max is None:
+        return True
+    if nearness is None:
+        return False
+    return (f.nearness_min is None or nearness >= f.nearness_min) and (f.nearness_max is None or nearness <= f.nearness_max)
+
+
+def _items_query(f: ExportFilters):
+    q = select(Item)
+    if f.datasets:
+        q = q.where(Item.dataset.in_(f.datasets))
+    if f.splits:
+        q = q.where(Item.split.in_(f.splits))
+    return q.order_by(Item.id)
+
+
+def nearness_bounds(store: Store) -> tuple[float, float] | None:
+    """The smallest and largest nearness score stored, or None when no candidate is scored."""
+    with store.session() as s:
+        lo, hi = s.execute(select(func.min(Candidate.nearness), func.max(Candidate.nearness))).one()
+    return None if lo is None else (float(lo), float(hi))
+
+
+def schema_version(session: Session) -> str | None:
+    """The Alembic revision the store is at."""
+    return MigrationContext.configure(session.connection()).get_current_revision()
+
+
+def _negatives(item: Item, cands: list[Candidate], labels: dict[str, FinalLabel], f: ExportFilters,
+               removed: Counter) -> list[Negative]:
+    out: dict[str, Negative] = {}
+    by_id = {c.id: c for c in cands}
+    for c in cands:
+        fl = labels.get(c.id)
+        if fl is None or (fl.label is None and fl.annotators == 0):
+            continue  # unlabeled: only item distractors can come back, below
+        reason = _why_not(fl, f)
+        if reason is None and f.origins and c.origin not in f.origins:
+            reason = f"origin {c.origin} not selected"
+        if reason is None and not _nearness_ok(c.nearness, f):
+            reason = "nearness out of range"
+        if reason:
+            removed[reason] += 1
+            continue
+        out[c.id] = Negative(c.id, c.text, fl.label, c.origin, c.nearness, fl.annotators, fl.agreement)
+    if f.include_unlabeled_distractors and item.kind == "mcqa" and item.choices:
+        for i, text in enumerate(item.choices):
+            cid = candidate_id(item.id, str(text))
+            if i == item.gold or cid in out:
+                continue
+            fl = labels.get(cid)
+            if fl is not None and (fl.label is not None or fl.annotators > 0):
+                continue  # labeled: decided above
+            cand = by_id.get(cid)
+            nearness = cand.nearness if cand else None
+            if f.origins and "distractor" not in f.origins:
+                removed["origin distractor not selected"] += 1
+            elif not _nearness_ok(nearness, f):
+                removed["nearness out of range"] += 1
+            else:
+                out[cid] = Negative(cid, str(text), UNLABELED, "distractor", nearness)
+    return list(out.values())
+
+
+def _merge(ex: Example, negatives: list[Negative], gold: str, removed: Counter) -> None:
+    """Add negatives to an example once per answer text; a labeled one replaces an unlabeled one."""
+    by_text = {normalize_answer(n.text): n for n in ex.negatives}
+    for neg in negatives:
+        norm = normalize_answer(neg.text)
+        if norm == gold:
+            removed["same text as the gold answer"] += 1
+            continue
+        if norm in by_text:
+            removed["duplicate answer"] += 1
+            if by_text[norm].label != UNLABELED:
+                continue
+        by_text[norm] = neg
+    ex.negatives = list(by_text.values())
+
+
+def select_examples(store: Store, filters: ExportFilters) -> Selection:
+    """Read the store once and return what an export with these filters writes."""
+    removed: Counter = Counter()
+    examples: dict[tuple[str, str], Example] = {}
+    blocked: dict[tuple[str, str], set[str]] = {}  # answers finally labeled actually-correct/invalid, per example
+    with store.session() as s:
+        snapshot = utcnow()
+        version = schema_version(s)
+        labels = load_final_labels(s)
+        cands: dict[str, list[Candidate]] = {}
+        cq = select(Candidate).join(Item, Candidate.item_id == Item.id).where(
+            Item.id.in_(_items_query(filters).with_only_columns(Item.id).scalar_subquery()))
+        for c in s.scalars(cq):
+            cands.setdefault(c.item_id, []).append(c)
+        for item in tqdm(s.scalars(_items_query(filters)), desc="export: select", unit=" items", disable=None):
+            item_cands = cands.get(item.id, [])
+            gold = _gold_text(item)
+            key = (normalize_answer(mcqa_prompt(item.question, item.context)), normalize_answer(gold or ""))
+            blocked.setdefault(key, set()).update(
+                normalize_answer(c.text) for c in item_cands if c.id in labels and labels[c.id].label in NEVER_NEGATIVE)
+            negatives = _negatives(item, item_cands, labels, filters, removed)
+            if not negatives:
+                continue
+            if gold is None:
+                removed["item without a gold answer"] += len(negatives)
+                continue
+            ex = examples.get(key)
+            if ex is None:
+                ex = examples[key] = Example(item.id, item.dataset, item.split, item.question, item.context, gold)
+            else:
+                removed["duplicate item merged"] += 1
+            _merge(ex, negatives, key[1], removed)
+    for key, ex in examples.items():
+        kept_negs = [n for n in ex.negatives if normalize_answer(n.text) not in blocked[key]]
+        if dropped := len(ex.negatives) - len(kept_negs):
+            removed["labeled actually_correct/invalid on a duplicate item"] += dropped
+        ex.negatives = kept_negs
+        ex.negatives.sort(key=lambda n: (n.nearness is None, -(n.nearness or 0.0), n.text))
+    kept = [ex for ex in examples.values() if ex.negatives]
+    sel = Selection(kept, removed, snapshot, version)
+    log.info("export selection: %s", sel.counts())
+    return sel
+

@@ -1,0 +1,68 @@
+"""Key card: a small Streamlit component (plain JS, no build step) that shows one
+candidate and sends each key press together with the id of the candidate on screen.
+
+Protocol: the browser sends ``{rid, cid, action}`` (a fresh request id per press) as a
+trigger; the press handler runs in the widget callback, before the page script, so the
+write is committed before the next card is rendered; the card comes back with an ack
+``{rid, status, label, reason}`` that the browser waits for before it takes another key
+(keys pressed meanwhile are shown as not taken; an unanswered press is re-sent with the
+same request id, which the store writes once).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from curator.desk import Press
+from curator.errors import NearmissError
+from curator.labels import Receipt
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+_card = st.components.v2.component("nearmiss_keys", js=(HERE / "keys.js").read_text(),
+                                   css=(HERE / "keys.css").read_text())
+
+LABEL_KEYS = {"1": "near_miss", "2": "far_miss", "3": "actually_correct", "4": "invalid", " ": "skip",
+              "Backspace": "undo"}
+HELP = ("1  near-miss: wrong, but close enough to tempt a model\n"
+        "2  far-miss: clearly wrong\n"
+        "3  actually correct: not wrong at all (a false negative)\n"
+        "4  invalid: garbled, off-topic or not an answer\n"
+        "space  skip this one\n"
+        "backspace  undo (walks back through your last 10 decisions)\n"
+        "?  this help")
+
+
+def _ack(rid: str, receipt: Receipt) -> dict[str, Any]:
+    return {"rid": rid, "status": receipt.status, "label": receipt.label, "reason": receipt.reason}
+
+
+def key_card(view: dict[str, Any] | None, *, key: str, on_press: Callable[[Press], Receipt], mode: str = "label",
+             keys: dict[str, str] = LABEL_KEYS, stats: dict[str, Any] | None = None, empty: str = "Nothing to show.",
+             help: str = HELP, refresh: bool = False) -> None:
+    """Render the card for ``view`` (None: nothing left) with a line of ``stats`` above it;
+    ``on_press`` handles each key. With ``refresh`` the card asks for a rerun every few
+    seconds (an empty queue waiting for candidates that others hold)."""
+    ack_key = f"{key}_ack"
+
+    def handle() -> None:
+        event = (st.session_state.get(key) or {}).get("press")
+        if not isinstance(event, dict) or not event.get("rid"):
+            return
+        rid = str(event["rid"])
+        try:
+            receipt = on_press(Press(event.get("cid"), str(event.get("action")), rid))
+        except NearmissError as e:
+            receipt = Receipt("refused", event.get("cid"), reason=str(e))
+        except Exception as e:  # the browser must hear back: show it as not taken
+            log.exception("key press %s failed", rid)
+            receipt = Receipt("refused", event.get("cid"), reason=f"not saved ({type(e).__name__}); press again")
+        st.session_state[ack_key] = _ack(rid, receipt)
+
+    _card(key=key, data={"mode": mode, "card": view, "ack": st.session_state.get(ack_key), "keys": keys,
+                         "stats": stats or {}, "empty": empty, "help": help, "refresh": refresh},
+          on_press_change=handle, on_refresh_change=lambda: None)

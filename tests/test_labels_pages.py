@@ -1,0 +1,70 @@
+"""Label, progress and review pages through Streamlit's AppTest: each renders from the
+library, and the admin page refuses an annotator's session on the server."""
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from curator.labels import decide
+from curator.queue import set_overlap
+from tests.labeling import add_candidates, users
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def labeled(sqlite_url, sqlite_store, monkeypatch):
+    """A store with one disagreement (ann vs bob) and the ids of ann and boss."""
+    monkeypatch.setenv("NEARMISS_DB", sqlite_url)
+    st.cache_resource.clear()
+    cands = add_candidates(sqlite_store, 2)
+    ann, bob = users(sqlite_store, "ann", "bob")
+    (boss,) = users(sqlite_store, "boss", role="admin")
+    set_overlap(sqlite_store, boss, "quiz", 2)
+    decide(sqlite_store, ann, cands[0], "near_miss", request_id="a")
+    decide(sqlite_store, bob, cands[0], "far_miss", request_id="b")
+    yield {"ann": ann, "boss": boss}
+    st.cache_resource.clear()
+
+
+def _as(script: str, uid: int, name: str, role: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / script), default_timeout=60)
+    at.session_state["user"] = {"id": uid, "name": name, "role": role, "expires": time.time() + 600}
+    return at.run()
+
+
+def test_review_page_refuses_an_annotator_session(labeled):
+    at = _as("pages/review.py", labeled["ann"], "ann", "annotator")
+    assert [e.value for e in at.error] == ["This page is for admins only."]
+    assert not at.title and not at.dataframe and not at.exception
+
+
+def test_review_page_for_an_admin(labeled):
+    at = _as("pages/review.py", labeled["boss"], "boss", "admin")
+    assert not at.exception and at.title[0].value == "Review"
+    tables = [df.value for df in at.dataframe]
+    disagreement = next(v for v in tables if "candidate" in v.columns)
+    assert disagreement[["vote: ann", "vote: bob"]].values.tolist() == [["near_miss", "far_miss"]]
+    cohen = next(v for v in tables if "shared" in v.columns)
+    assert cohen[["a", "b", "shared", "agreement"]].values.tolist() == [["ann", "bob", 1, 0.0]]
+
+
+def test_annotators_are_not_routed_to_admin_pages(labeled):
+    at = _as("app.py", labeled["ann"], "ann", "annotator")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(str(ROOT / "pages/review.py"))
+    admin = _as("app.py", labeled["boss"], "boss", "admin")
+    admin.switch_page(str(ROOT / "pages/review.py")).run()
+    assert admin.title[0].value == "Review"
+
+
+def test_label_and_progress_pages_render_for_an_annotator(labeled):
+    label = _as("pages/label.py", labeled["ann"], "ann", "annotator")
+    assert not label.exception and label.title[0].value == "Label"
+    assert label.session_state["label_desk"].shown is not None  # a candidate was served and claimed
+    progress = _as("pages/progress.py", labeled["ann"], "ann", "annotator")
+    assert not progress.exception
+    assert [m.value for m in progress.metric][0] == "1"
+    assert progress.dataframe[0].value["label"].tolist() == ["near_miss"]

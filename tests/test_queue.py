@@ -1,0 +1,142 @@
+"""Work distribution on SQLite and PostgreSQL: queue orders and filters, leases that two
+annotators never share, overlap k, and concurrent annotators draining a queue."""
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from curator.errors import ConfigError, NotFoundError, PermissionDenied
+from curator.labels import adjudicate, decide
+from curator.queue import QueueConfig, claim, next_candidate, overlaps, remaining, set_overlap
+from curator.tables import Candidate, Claim, Label, utcnow
+from tests.labeling import add_candidates, users
+
+
+def _drain(store, ann: int, cfg: QueueConfig, label: str = "far_miss", *, wait: bool = False) -> list[str]:
+    """Label everything the queue serves this annotator; the ids in serving order. With
+    ``wait``, keep asking while candidates it could label are held by others (as the card does)."""
+    served = []
+    while True:
+        cid = next_candidate(store, ann, cfg)
+        if cid is None:
+            if wait and remaining(store, ann, cfg):
+                time.sleep(0.02)
+                continue
+            return served
+        served.append(cid)
+        assert decide(store, ann, cid, label, request_id=f"{ann}-{cid}").status == "stored"
+
+
+def test_orders(store):
+    cands, (ann, bob, cat), (boss,) = add_candidates(store, 4, per_item=3), users(store, "ann", "bob", "cat"), users(
+        store, "boss", role="admin")
+    set_overlap(store, boss, "quiz", 3)
+    with store.session() as s:
+        near = dict(s.execute(select(Candidate.id, Candidate.nearness)).tuples().all())
+    by_nearness = _drain(store, ann, QueueConfig(order="nearness"))
+    assert by_nearness == sorted(cands, key=lambda c: -near[c])
+    uncertain = _drain(store, bob, QueueConfig(order="uncertain", threshold=0.3))
+    distance = [abs(near[c] - 0.3) for c in uncertain]
+    assert distance == sorted(distance) and len(uncertain) == 12
+    assert sorted(_drain(store, cat, QueueConfig(order="random"))) == sorted(cands)
+
+
+def test_random_order_is_not_the_nearness_order(sqlite_store):
+    add_candidates(sqlite_store, 10, per_item=3)
+    ann, bob, boss = users(sqlite_store, "ann", "bob", "boss", role="admin")  # admins label too
+    set_overlap(sqlite_store, boss, "quiz", 2)
+    assert _drain(sqlite_store, ann, QueueConfig(order="random")) != _drain(sqlite_store, bob, QueueConfig(order="nearness"))
+
+
+def test_filters_by_dataset_and_origin(store):
+    quiz = add_candidates(store, 2, dataset="quiz")
+    trivia = add_candidates(store, 2, dataset="trivia", origin="lm_sample")
+    ann, bob = users(store, "ann", "bob")
+    assert sorted(_drain(store, ann, QueueConfig(datasets=("trivia",)))) == sorted(trivia)
+    assert remaining(store, ann, QueueConfig(origins=("distractor",))) == len(quiz)
+    assert sorted(_drain(store, bob, QueueConfig(origins=("distractor",)))) == sorted(quiz)
+
+
+def test_a_claim_is_held_until_labeled_and_never_shared(store):
+    (c1, c2, c3), (ann, bob) = add_candidates(store, 1), users(store, "ann", "bob")
+    cfg = QueueConfig(order="nearness")
+    a = next_candidate(store, ann, cfg)
+    assert next_candidate(store, ann, cfg) == a  # resumes its own claim
+    b = next_candidate(store, bob, cfg)
+    assert b != a
+    assert not claim(store, bob, a, cfg)  # held by ann
+    with store.session() as s:  # ann's lease runs out
+        s.execute(update(Claim).where(Claim.candidate_id == a).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert claim(store, bob, a, cfg)
+    with store.session() as s:
+        assert dict(s.execute(select(Claim.candidate_id, Claim.annotator_id)).tuples().all()) == {a: bob}
+
+
+def test_overlap_k_per_dataset(store):
+    cands, (ann, bob, cat), (boss,) = add_candidates(store, 2), users(store, "ann", "bob", "cat"), users(
+        store, "boss", role="admin")
+    assert overlaps(store) == {"quiz": 1}
+    set_overlap(store, boss, "quiz", 2)
+    assert overlaps(store) == {"quiz": 2}
+    assert sorted(_drain(store, ann, QueueConfig())) == sorted(cands)
+    assert sorted(_drain(store, bob, QueueConfig())) == sorted(cands)
+    assert _drain(store, cat, QueueConfig()) == []  # every candidate has its 2 labels
+
+
+def test_skips_and_adjudicated_candidates(store):
+    (c1, c2, c3), (ann, bob), (boss,) = add_candidates(store, 1), users(store, "ann", "bob"), users(store, "boss",
+                                                                                                 role="admin")
+    cfg = QueueConfig(order="nearness")
+    first = next_candidate(store, ann, cfg)
+    decide(store, ann, first, "skip", request_id="s")
+    adjudicate(store, boss, c1 if first != c1 else c2, "near_miss", request_id="adj")
+    served_ann = _drain(store, ann, cfg)
+    assert first not in served_ann and len(served_ann) == 1  # its skip and the adjudicated one are not served
+    assert first in _drain(store, bob, cfg)  # a skip does not count toward the overlap
+
+
+def test_overlap_and_roles_are_checked(store):
+    add_candidates(store, 1)
+    (ann,), (boss,) = users(store, "ann"), users(store, "boss", role="admin")
+    with pytest.raises(PermissionDenied):
+        set_overlap(store, ann, "quiz", 3)
+    with pytest.raises(NotFoundError, match="no dataset named 'nope'"):
+        set_overlap(store, boss, "nope", 3)
+    with pytest.raises(ConfigError, match="overlap"):
+        set_overlap(store, boss, "quiz", 0)
+    with pytest.raises(ConfigError, match="order: unknown queue order 'best'"):
+        QueueConfig(order="best")
+    with pytest.raises(ConfigError, match="origins"):
+        QueueConfig(origins=("web",))
+    assert overlaps(store) == {"quiz": 1}
+
+
+def test_concurrent_annotators_with_overlap_get_exactly_k_labels(store):
+    """Six annotators drain 30 candidates with overlap 2 at the same time: each candidate
+    ends with exactly 2 decisions from 2 different annotators, no claim is ever shared."""
+    cands = add_candidates(store, 10, per_item=3)
+    names = users(store, *[f"ann{n}" for n in range(6)])
+    (boss,) = users(store, "boss", role="admin")
+    set_overlap(store, boss, "quiz", 2)
+    start, errors = threading.Barrier(len(names)), []
+
+    def work(ann: int) -> None:
+        start.wait()
+        try:
+            _drain(store, ann, QueueConfig(order="nearness"), wait=True)
+        except Exception as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store.session() as s:
+        rows = s.execute(select(Label.candidate_id, Label.annotator_id)).tuples().all()
+    assert len(rows) == len(set(rows)) == 2 * len(cands)
+    assert Counter(c for c, _ in rows) == {c: 2 for c in cands}
