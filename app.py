@@ -13,7 +13,8 @@ ANNOTATOR_PAGES = [st.Page("pages/home.py", title="Home", url_path="home", defau
                    st.Page("pages/progress.py", title="My progress", url_path="progress")]
 ADMIN_PAGES = [st.Page("pages/datasets.py", title="Datasets", url_path="datasets"),
                st.Page("pages/review.py", title="Review", url_path="review"),
-               st.Page("pages/export.py", title="Export", url_path="export")]
+               st.Page("pages/export.py", title="Export", url_path="export"),
+               st.Page("pages/train.py", title="Train", url_path="train")]
 
 st.set_page_config(page_title="nearmiss", layout="wide")
 user = current_user()
