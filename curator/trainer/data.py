@@ -8,9 +8,8 @@ far-miss).
 """
 from __future__ import annotations
 
-import logging
 import random
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from curator.errors import NotFoundError
+from curator.final_labels import load_final_labels
 from curator.prompts import mcqa_prompt
 from curator.schema import normalize_answer
-from curator.tables import Candidate, Item, Label
+from curator.tables import Candidate, Item
 
-log = logging.getLogger(__name__)
+PAGE = 2000  # items per IN list when reading candidates and their labels
 
 
 @dataclass(frozen=True)
@@ -92,45 +92,20 @@ def _gold_text(item: Item) -> str:
     return item.answer or ""
 
 
-def final_labels(session: Session, item_ids: list[str]) -> dict[str, str]:
-    """Candidate id -> final label: the latest adjudication, else the strict majority of
-    each annotator's latest standing decision (retracted and ``skip`` decisions left out)."""
-    rows = session.execute(
-        select(Label.id, Label.candidate_id, Label.annotator_id, Label.kind, Label.label, Label.retracts)
-        .join(Candidate, Candidate.id == Label.candidate_id).where(Candidate.item_id.in_(item_ids))
-        .order_by(Label.id)).all()
-    retracted = {r.retracts for r in rows if r.kind == "retraction"}
-    adjudicated: dict[str, str] = {}
-    latest: dict[tuple[str, int], str] = {}
-    for r in rows:
-        if r.id in retracted or r.label is None:
-            continue
-        if r.kind == "adjudication":
-            adjudicated[r.candidate_id] = r.label
-        elif r.kind == "decision" and r.label != "skip":
-            latest[(r.candidate_id, r.annotator_id)] = r.label
-    votes: dict[str, Counter] = defaultdict(Counter)
-    for (cid, _), label in latest.items():
-        votes[cid][label] += 1
-    final = {}
-    for cid, counts in votes.items():
-        (top, n), *rest = counts.most_common(2) + [(None, 0)]
-        if n > rest[0][1]:
-            final[cid] = top
-    final.update(adjudicated)
-    return final
-
-
 def _labeled(label: str) -> Callable[[Session, list[TrainItem], random.Random], list[Pair]]:
     def build(session: Session, items: list[TrainItem], rng: random.Random) -> list[Pair]:
         by_id = {t.id: t for t in items}
-        labels = final_labels(session, list(by_id))
-        wanted = [cid for cid, lab in labels.items() if lab == label]
         per_item: dict[str, list[str]] = defaultdict(list)
-        for cid, item_id, text in session.execute(select(Candidate.id, Candidate.item_id, Candidate.text)
-                                                  .where(Candidate.id.in_(wanted)).order_by(Candidate.id)):
-            if normalize_answer(text) != normalize_answer(by_id[item_id].gold):
-                per_item[item_id].append(text)
+        ids = list(by_id)
+        for start in range(0, len(ids), PAGE):
+            cands = session.execute(select(Candidate.id, Candidate.item_id, Candidate.text)
+                                    .where(Candidate.item_id.in_(ids[start:start + PAGE]))
+                                    .order_by(Candidate.id)).all()
+            final = load_final_labels(session, [c.id for c in cands])
+            for cid, item_id, text in cands:
+                if cid in final and final[cid].label == label \
+                        and normalize_answer(text) != normalize_answer(by_id[item_id].gold):
+                    per_item[item_id].append(text)
         for texts in per_item.values():
             rng.shuffle(texts)
         pairs, depth = [], 0  # round robin: every item's first negative before any item's second
