@@ -12,6 +12,7 @@ from typing import Any
 
 from curator.errors import ConfigError
 from curator.models import DEFAULT_LM
+from curator.prompts import NAT_CORRECT, NAT_INCORRECT
 
 
 def _f(default: Any, help: str) -> Any:
@@ -30,8 +31,8 @@ class TrainConfig:
     eval_split: str = _f("validation", "Held-out split evaluated after each size (disjoint items).")
     eval_limit: int | None = _f(None, "Evaluate on the first N held-out items in seeded order (default all).")
     methods: list[str] = _f(["likra", "sft", "nat", "dpo"], "Training methods (see METHODS).")
-    negatives: list[str] = _f(["distractor"], "Negative sets: near, far (labeled in the store), "
-                                              "distractor (a random own wrong choice), unrelated (another item's answer).")
+    negatives: list[str] = _f(["distractor"], "Negative sets: near, far (labeled in the store), distractor "
+                                              "(a random own wrong choice), unrelated (another item's answer).")
     sizes: list[int] = _f([0, 16, 32, 64, 128], "Training set sizes of the curve (examples per head); 0 = zero-shot.")
     seed: int = _f(0, "Seed for item order, negative picks, adapter init and batch order.")
     # model and LoRA
@@ -46,14 +47,14 @@ class TrainConfig:
     # optimisation
     lr: float = _f(1e-3, "AdamW learning rate of the LoRA weights (linear decay to 0).")
     epochs: int = _f(4, "Passes over the n examples of each head.")
-    min_steps: int = _f(16, "At least this many optimizer steps per head, so the smallest sizes still train.")
+    min_steps: int = _f(8, "At least this many optimizer steps per head, so the smallest sizes still train.")
     batch_size: int | None = _f(None, "Training batch (default 8 on CPU, 32 on CUDA).")
     eval_batch_size: int | None = _f(None, "Scoring batch (default 32 on CPU, 128 on CUDA).")
     max_length: int = _f(256, "Longest training sequence in tokens (longer examples are dropped and counted).")
     # methods
     likra_w: float = _f(1.0, "Likra: weight w of the negative head in L+ - w*L-.")
-    nat_correct: str = _f("Answer the question correctly.", "NAT: marker before a correct example (and at evaluation).")
-    nat_incorrect: str = _f("Answer the question incorrectly.", "NAT: marker before an incorrect example.")
+    nat_correct: str = _f(NAT_CORRECT, "NAT: marker line before a correct example (and at evaluation).")
+    nat_incorrect: str = _f(NAT_INCORRECT, "NAT: marker line before an incorrect example.")
     dpo_beta: float = _f(0.1, "DPO: beta (strength of the pull towards the base model).")
     # reporting
     low_data_max: int = _f(64, "Gain per example is the steepest step between consecutive sizes up to this size.")
@@ -80,6 +81,8 @@ class TrainConfig:
         for name in ("lora_r", "epochs", "max_length"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not self.nat_correct.strip() or self.nat_correct.strip() == self.nat_incorrect.strip():
+            raise ConfigError("nat_correct / nat_incorrect: must be non-empty and differ")
         if self.lr <= 0:
             raise ConfigError(f"lr: must be > 0, got {self.lr}")
 

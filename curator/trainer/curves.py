@@ -61,6 +61,12 @@ class _Trainer:
             self.done[name] = {"path": str(path), "losses": losses, "seconds": time.perf_counter() - t}
         return name
 
+    def describe(self, name: str) -> dict:
+        """What a curve point records of a head: where it is saved and how its training went."""
+        done = self.done[name]
+        return {"adapter": name, "path": done["path"], "steps": len(done["losses"]), "loss_first": done["losses"][0],
+                "loss_last": done["losses"][-1], "train_seconds": round(done["seconds"], 1)}
+
 
 def run_curves(store: Store, cfg: TrainConfig, run_id: int | None = None,
                on_point: Callable[[CurvePoint], None] | None = None) -> int:
@@ -106,10 +112,7 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
             m = metrics(method.score(ev, adapters), ev.golds)
             acc, acc_norm = m.acc, m.acc_norm
             meta = {"gold_mean": m.gold_mean, "wrong_mean": m.wrong_mean,
-                    "heads": {role: {"adapter": a, "path": trainer.done[a]["path"], "steps": len(trainer.done[a]["losses"]),
-                                     "loss_first": trainer.done[a]["losses"][0], "loss_last": trainer.done[a]["losses"][-1],
-                                     "train_seconds": round(trainer.done[a]["seconds"], 1)}
-                              for role, a in adapters.items()}}
+                    "heads": {role: trainer.describe(a) for role, a in adapters.items()}}
         meta |= {"n_eval": len(eval_items), "seconds": round(time.perf_counter() - t, 1)}
         point = CurvePoint(run_id=run_id, method=method.name, negatives=neg, size=size, acc=acc, acc_norm=acc_norm,
                            meta=meta)

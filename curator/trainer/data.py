@@ -25,32 +25,44 @@ from curator.tables import Candidate, Item
 PAGE = 2000  # items per IN list when reading candidates and their labels
 
 
+class _Prompted:
+    question: str
+    context: str | None
+
+    @property
+    def prompt(self) -> str:
+        return mcqa_prompt(self.question, self.context)
+
+
 @dataclass(frozen=True)
-class TrainItem:
-    """A training question: its prompt, correct answer and own wrong choices."""
+class TrainItem(_Prompted):
+    """A training question: its correct answer and own wrong choices."""
 
     id: str
-    prompt: str
+    question: str
+    context: str | None
     gold: str
     distractors: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class Pair:
-    """One training example: a prompt, its correct answer and one wrong answer (raw texts)."""
+class Pair(_Prompted):
+    """One training example: a question, its correct answer and one wrong answer (raw texts)."""
 
     item_id: str
-    prompt: str
+    question: str
+    context: str | None
     chosen: str
     rejected: str
 
 
 @dataclass(frozen=True)
-class EvalItem:
+class EvalItem(_Prompted):
     """A held-out multiple-choice question."""
 
     id: str
-    prompt: str
+    question: str
+    context: str | None
     choices: tuple[str, ...]
     gold: int
 
@@ -58,7 +70,8 @@ class EvalItem:
 def _items(session: Session, dataset: str, split: str) -> list[Item]:
     rows = list(session.scalars(select(Item).where(Item.dataset == dataset, Item.split == split).order_by(Item.id)))
     if not rows:
-        raise NotFoundError(f"no items for {dataset}/{split} in the store: run `nearmiss load {dataset} --split {split}`")
+        raise NotFoundError(f"no items for {dataset}/{split} in the store: "
+                            f"run `nearmiss load {dataset} --split {split}`")
     return rows
 
 
@@ -80,9 +93,9 @@ def load_splits(session: Session, dataset: str, train_split: str, eval_split: st
     evals = evals[:eval_limit] if eval_limit else evals
     held_out = {r.id for r in evals}
     train = [r for r in _seeded(_items(session, dataset, train_split), seed + 1) if r.id not in held_out]
-    train_items = [TrainItem(r.id, mcqa_prompt(r.question, r.context), _gold_text(r),
+    train_items = [TrainItem(r.id, r.question, r.context, _gold_text(r),
                              tuple(c for i, c in enumerate(r.choices or []) if i != r.gold)) for r in train]
-    eval_items = [EvalItem(r.id, mcqa_prompt(r.question, r.context), tuple(r.choices), r.gold) for r in evals]
+    eval_items = [EvalItem(r.id, r.question, r.context, tuple(r.choices), r.gold) for r in evals]
     return [t for t in train_items if t.gold], eval_items
 
 
@@ -110,7 +123,7 @@ def _labeled(label: str) -> Callable[[Session, list[TrainItem], random.Random], 
             rng.shuffle(texts)
         pairs, depth = [], 0  # round robin: every item's first negative before any item's second
         while any(len(v) > depth for v in per_item.values()):
-            pairs += [Pair(t.id, t.prompt, t.gold, per_item[t.id][depth]) for t in items
+            pairs += [Pair(t.id, t.question, t.context, t.gold, per_item[t.id][depth]) for t in items
                       if len(per_item.get(t.id, ())) > depth]
             depth += 1
         return pairs
@@ -121,7 +134,7 @@ def _labeled(label: str) -> Callable[[Session, list[TrainItem], random.Random], 
 
 def _distractor(session: Session, items: list[TrainItem], rng: random.Random) -> list[Pair]:
     """One random own wrong choice per item."""
-    return [Pair(t.id, t.prompt, t.gold, rng.choice(t.distractors)) for t in items if t.distractors]
+    return [Pair(t.id, t.question, t.context, t.gold, rng.choice(t.distractors)) for t in items if t.distractors]
 
 
 def _unrelated(session: Session, items: list[TrainItem], rng: random.Random) -> list[Pair]:
@@ -132,7 +145,7 @@ def _unrelated(session: Session, items: list[TrainItem], rng: random.Random) -> 
         for _ in range(100):
             other = items[rng.randrange(len(items))].gold
             if normalize_answer(other) not in own:
-                pairs.append(Pair(t.id, t.prompt, t.gold, other))
+                pairs.append(Pair(t.id, t.question, t.context, t.gold, other))
                 break
     return pairs
 

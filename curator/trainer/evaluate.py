@@ -2,13 +2,13 @@
 
 ``acc``: the choice with the highest summed log-likelihood is the gold one; ``acc_norm``:
 the same after dividing each choice's log-likelihood by its length in characters. Scores go
-through the fast scorer; each (adapter, prompt prefix) is scored once per run and cached.
+through the fast scorer; each (adapter, prompt marker) is scored once per run and cached.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from curator.prompts import continuation
+from curator.prompts import continuation, marked_prompt
 from curator.trainer.data import EvalItem
 from curator.trainer.heads import Heads, Scored
 
@@ -45,17 +45,19 @@ def combine(plus: Scored, minus: Scored, w: float) -> Scored:
 
 class Evaluator:
     """Scores the held-out items under an adapter (None: the base model), cached per
-    (adapter, prompt prefix)."""
+    (adapter, NAT marker)."""
 
     def __init__(self, heads: Heads, items: list[EvalItem]):
         self.heads, self.items = heads, items
         self.golds = [it.gold for it in items]
-        self._cache: dict[tuple[str | None, str], Scored] = {}
+        self._cache: dict[tuple[str | None, str | None], Scored] = {}
 
-    def scores(self, adapter: str | None, prefix: str = "") -> Scored:
-        key = (adapter, prefix)
+    def scores(self, adapter: str | None, marker: str | None = None) -> Scored:
+        """The choices' scores after the plain prompt, or after ``marker``'s marked prompt."""
+        key = (adapter, marker)
         if key not in self._cache:
-            self._cache[key] = self.heads.score(adapter, [prefix + it.prompt for it in self.items],
+            prompts = [marked_prompt(marker, it.question, it.context) if marker else it.prompt for it in self.items]
+            self._cache[key] = self.heads.score(adapter, prompts,
                                                 [[continuation(c) for c in it.choices] for it in self.items])
         return self._cache[key]
 

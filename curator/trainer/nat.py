@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from curator.prompts import continuation
+from curator.prompts import continuation, marked_prompt
 from curator.trainer.base import HeadSpec, Method, nll_head
 from curator.trainer.data import Pair
 from curator.trainer.evaluate import Evaluator
@@ -17,10 +17,12 @@ class Nat(Method):
     name = "nat"
 
     def heads(self, pairs: Sequence[Pair]) -> dict[str, HeadSpec]:
-        ok, bad = self.cfg.nat_correct + "\n", self.cfg.nat_incorrect + "\n"
-        examples = [ex for p in pairs for ex in ((ok + p.prompt, continuation(p.chosen)),
-                                                 (bad + p.prompt, continuation(p.rejected)))]
+        ok, bad = self.cfg.nat_correct, self.cfg.nat_incorrect
+        examples = []
+        for p in pairs:
+            examples += [(marked_prompt(ok, p.question, p.context), continuation(p.chosen)),
+                         (marked_prompt(bad, p.question, p.context), continuation(p.rejected))]
         return {"nat": nll_head(examples)}
 
     def score(self, ev: Evaluator, adapters: dict[str, str | None]) -> Scored:
-        return ev.scores(adapters["nat"], prefix=self.cfg.nat_correct + "\n")
+        return ev.scores(adapters["nat"], marker=self.cfg.nat_correct)
