@@ -33,7 +33,7 @@ from curator.trainer.config import TrainConfig  # noqa: E402
 from curator.trainer.curves import gain_table, load_points, run_curves  # noqa: E402
 from curator.trainer.report import curve_table, gain_lines  # noqa: E402
 
-QUICK = {"sizes": "0,8,16,32", "eval_limit": 100, "methods": "likra,sft", "negatives": "distractor"}
+QUICK = {"sizes": "0,4,8,16", "eval_limit": 60, "methods": "likra,sft", "negatives": "distractor"}
 FULL = {"sizes": "0,16,32,64,128", "eval_limit": 200, "methods": "likra,likra_neg,sft",
         "negatives": "distractor,unrelated"}
 
