@@ -1,0 +1,1 @@
+"""Training methods (Likra, SFT, NAT, DPO) and learning curves over negative sets."""

@@ -1,0 +1,123 @@
+"""Learning-curve runs through the store: Run + CurvePoints, shared and saved heads, failures
+recorded, the CLI, the background launcher and the Train page."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from curator.errors import NotFoundError
+from curator.ingest import ingest
+from curator.loaders import open_source
+from curator.store import Store
+from curator.trainer.background import launch
+from curator.trainer.config import TrainConfig
+from curator.trainer.curves import list_runs, load_points, run_curves, run_summary
+from tests.conftest import ROOT
+
+TINY = dict(dataset="arc-easy", train_split="test", eval_split="validation", eval_limit=3, methods=["sft", "likra"],
+            negatives=["distractor"], sizes=[0, 1, 2], epochs=1, min_steps=1, batch_size=2, dtype="float32", threads=1)
+
+
+def _load(store: Store) -> Store:
+    ingest(store, open_source("arc-easy", split="test", limit=12).items)
+    ingest(store, open_source("arc-easy", split="validation", limit=6).items)
+    return store
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> tuple[str, int]:
+    """A SQLite store holding one finished tiny run: (url, run id)."""
+    folder = tmp_path_factory.mktemp("curves")
+    store = _load(Store(f"sqlite:///{folder / 'store.db'}"))
+    run_id = run_curves(store, TrainConfig(**TINY, out_dir=str(folder / "runs")))
+    store.dispose()
+    return store.url, run_id
+
+
+def test_curve_run_stores_points_and_saved_heads(store, tmp_path):
+    _load(store)
+    seen = []
+    run_id = run_curves(store, TrainConfig(**TINY, out_dir=str(tmp_path / "runs")), on_point=seen.append)
+    run = run_summary(store, run_id)
+    assert run["status"] == "done" and run["progress"] == 1.0 and run["finished_at"] is not None
+    points = load_points(store, run_id)
+    assert len(seen) == len(points) == 6  # heads of each size are freed before the next size's are added
+    assert {(p["method"], p["size"]) for p in points} == {(m, z) for m in ("sft", "likra") for z in (0, 1, 2)}
+    zero = {p["method"]: p for p in points if p["size"] == 0}
+    assert zero["sft"]["acc"] == zero["likra"]["acc"]  # size 0 is the base model's zero-shot accuracy
+    assert zero["likra"]["wrong_mean"] == 0.0  # untrained heads, w = 1: L+ - L- = 0
+    assert zero["sft"]["wrong_mean"] < 0
+    heads = {p.method: p.meta["heads"] for p in seen if p.size == 2}
+    assert heads["sft"]["pos"]["path"] == heads["likra"]["pos"]["path"]  # SFT head = Likra's positive head
+    for head in (heads["likra"]["pos"], heads["likra"]["neg"]):
+        assert (Path(head["path"]) / "adapter_model.safetensors").exists() and head["steps"] >= 1
+    summary = run["metrics"]["summary"]
+    assert {(r["method"], r["negatives"]) for r in summary} == {("likra", "distractor"), ("sft", "distractor")}
+    assert all(r["wrong_drop"] is not None for r in summary)
+    assert list_runs(store)[0]["id"] == run_id
+
+
+def test_failed_run_is_marked_with_its_reason(store, tmp_path):
+    _load(store)
+    with pytest.raises(NotFoundError, match="near"):
+        run_curves(store, TrainConfig(**{**TINY, "negatives": ["near"]}, out_dir=str(tmp_path)))
+    (run,) = list_runs(store)
+    assert run["status"] == "failed" and "label some candidates" in run["message"]
+
+
+def test_cli_curve_prints_the_stored_run(cli, finished):
+    url, run_id = finished
+    out = cli("curve", str(run_id), "--json", db=url)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["status"] == "done" and len(data["points"]) == 6
+    assert {r["method"] for r in data["gains"]} == {"sft", "likra"}
+    text = cli("curve", str(run_id), db=url).stdout
+    assert "likra/distractor" in text and "gain/ex" in text
+    missing = cli("curve", "999", db=url)
+    assert missing.returncode == 1 and missing.stderr.strip() == "Error: no training run 999"
+
+
+def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
+    url, run_id = finished
+    monkeypatch.setenv("NEARMISS_DB", url)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
+    at.session_state["user"] = {"id": 1, "name": "boss", "role": "admin", "expires": 4e9}
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="train_run_select").value == run_id
+    assert any("Done" in s.value for s in at.success)
+    (chart,) = at.get("arrow_vega_lite_chart")
+    encoding = json.loads(chart.proto.spec)["encoding"]
+    assert encoding["x"]["scale"]["type"] == "symlog" and encoding["y"]["field"] == "acc"
+    assert len(at.dataframe) == 1 and set(at.dataframe[0].value["method"]) == {"sft", "likra"}
+    st.cache_resource.clear()
+    annotator = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60)
+    annotator.session_state["user"] = {"id": 2, "name": "annie", "role": "annotator", "expires": 4e9}
+    annotator.run()
+    assert [e.value for e in annotator.error] == ["This page is for admins only."]
+    assert not annotator.get("arrow_vega_lite_chart")
+
+
+@pytest.mark.slow
+def test_background_run_and_cli_train(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = _load(Store(f"sqlite:///{tmp_path / 'store.db'}"))
+    run_id = launch(store, TrainConfig(**TINY, out_dir=str(tmp_path / "runs")))
+    deadline = time.time() + 900
+    while run_summary(store, run_id)["status"] in ("pending", "running") and time.time() < deadline:
+        time.sleep(2)
+    assert run_summary(store, run_id)["status"] == "done", (tmp_path / "runs" / f"run-{run_id}" / "log.txt").read_text()
+    assert len(load_points(store, run_id)) == 6
+    out = cli("train", "--methods", "sft", "--sizes", "0,2", "--eval-limit", "3", "--epochs", "1",
+              "--set", "min_steps=1", "--set", "batch_size=2", "--set", "threads=1", "--out-dir", str(tmp_path / "r2"),
+              "--json", db=store.url)
+    assert out.returncode == 0, out.stderr
+    assert [p["size"] for p in json.loads(out.stdout)["points"]] == [0, 2]
+    store.dispose()
