@@ -93,7 +93,7 @@ def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
     assert not at.exception and not at.error
     assert at.selectbox(key="train_run_select").value == run_id
     assert any("Done" in s.value for s in at.success)
-    (chart,) = at.get("arrow_vega_lite_chart")
+    (chart,) = at.get("vega_lite_chart")
     encoding = json.loads(chart.proto.spec)["encoding"]
     assert encoding["x"]["scale"]["type"] == "symlog" and encoding["y"]["field"] == "acc"
     assert len(at.dataframe) == 1 and set(at.dataframe[0].value["method"]) == {"sft", "likra"}
@@ -102,7 +102,7 @@ def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
     annotator.session_state["user"] = {"id": 2, "name": "annie", "role": "annotator", "expires": 4e9}
     annotator.run()
     assert [e.value for e in annotator.error] == ["This page is for admins only."]
-    assert not annotator.get("arrow_vega_lite_chart")
+    assert not annotator.get("vega_lite_chart")
 
 
 @pytest.mark.slow
