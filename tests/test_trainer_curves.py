@@ -16,7 +16,8 @@ from curator.loaders import open_source
 from curator.store import Store
 from curator.trainer.background import launch
 from curator.trainer.config import TrainConfig
-from curator.trainer.curves import list_runs, load_points, run_curves, run_summary
+from curator.trainer.curves import run_curves
+from curator.trainer.runs import list_runs, load_points, run_summary
 from tests.conftest import ROOT
 
 TINY = dict(dataset="arc-easy", train_split="test", eval_split="validation", eval_limit=3, methods=["sft", "likra"],
