@@ -30,7 +30,8 @@ from curator.ingest import ingest  # noqa: E402
 from curator.loaders import open_source  # noqa: E402
 from curator.store import Store  # noqa: E402
 from curator.trainer.config import TrainConfig  # noqa: E402
-from curator.trainer.curves import gain_table, load_points, run_curves  # noqa: E402
+from curator.trainer.curves import run_curves  # noqa: E402
+from curator.trainer.runs import gain_table, load_points  # noqa: E402
 from curator.trainer.report import curve_table, gain_lines  # noqa: E402
 
 QUICK = {"sizes": "0,4,8,16", "eval_limit": 60, "methods": "likra,sft", "negatives": "distractor"}

@@ -6,32 +6,34 @@ import streamlit as st
 from curator.datasets import dataset_stats
 from curator.errors import NearmissError
 from curator.trainer.background import launch
-from curator.trainer.config import TrainConfig, help_of
-from curator.trainer.curves import gain_table, list_runs, load_points, run_summary
+from curator.trainer.config import TrainConfig, default_of, help_of
 from curator.trainer.data import NEGATIVE_SETS
 from curator.trainer.methods import METHODS
+from curator.trainer.runs import gain_table, list_runs, load_points, run_summary
 from pages.shared import require_role, store
 
 require_role("admin")
 st.title("Train")
-D = TrainConfig()
 datasets = sorted({s.name for s in dataset_stats(store())})
+
+def field(widget, label: str, name: str, *args, **kwargs):
+    """A form widget for a TrainConfig field: keyed by the field, with the field's help text."""
+    return widget(label, *args, help=help_of(name), key=f"train_{name}", **kwargs)
+
 
 with st.expander("New learning-curve run", expanded=not list_runs(store(), limit=1)):
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
-        dataset = c1.selectbox("Dataset", datasets or [D.dataset], help=help_of("dataset"), key="train_dataset")
-        train_split = c2.text_input("Train split", D.train_split, help=help_of("train_split"), key="train_split")
-        eval_split = c3.text_input("Eval split", D.eval_split, help=help_of("eval_split"), key="train_eval_split")
-        methods = st.multiselect("Methods", list(METHODS), D.methods, help=help_of("methods"), key="train_methods")
-        negatives = st.multiselect("Negative sets", list(NEGATIVE_SETS), D.negatives, help=help_of("negatives"),
-                                   key="train_negatives")
+        dataset = field(c1.selectbox, "Dataset", "dataset", datasets or [default_of("dataset")])
+        train_split = field(c2.text_input, "Train split", "train_split", default_of("train_split"))
+        eval_split = field(c3.text_input, "Eval split", "eval_split", default_of("eval_split"))
+        methods = field(st.multiselect, "Methods", "methods", list(METHODS), default_of("methods"))
+        negatives = field(st.multiselect, "Negative sets", "negatives", list(NEGATIVE_SETS), default_of("negatives"))
         c1, c2, c3, c4 = st.columns(4)
-        sizes = c1.text_input("Sizes", ",".join(map(str, D.sizes)), help=help_of("sizes"), key="train_sizes")
-        eval_limit = c2.number_input("Eval items (0 = all)", 0, value=200, help=help_of("eval_limit"),
-                                     key="train_eval_limit")
-        epochs = c3.number_input("Epochs", 1, value=D.epochs, help=help_of("epochs"), key="train_epochs")
-        seed = c4.number_input("Seed", 0, value=D.seed, help=help_of("seed"), key="train_seed")
+        sizes = field(c1.text_input, "Sizes", "sizes", ",".join(map(str, default_of("sizes"))))
+        eval_limit = field(c2.number_input, "Eval items (0 = all)", "eval_limit", 0, value=200)
+        epochs = field(c3.number_input, "Epochs", "epochs", 1, value=default_of("epochs"))
+        seed = field(c4.number_input, "Seed", "seed", 0, value=default_of("seed"))
         if st.form_submit_button("Start run", type="primary", key="train_start"):
             try:
                 cfg = TrainConfig(dataset=dataset, train_split=train_split, eval_split=eval_split,
@@ -78,7 +80,7 @@ def show_run(run_id: int) -> None:
     st.caption("Steepest accuracy gain per example between consecutive sizes up to "
                f"{run['config'].get('low_data_max')}; drops are the mean score of the wrong / gold choices from "
                "untrained heads to the largest size (positive: lowered).")
-    st.dataframe(pd.DataFrame(gain_table(points, run["config"].get("low_data_max", D.low_data_max))),
+    st.dataframe(pd.DataFrame(gain_table(points, run["config"].get("low_data_max", default_of("low_data_max")))),
                  hide_index=True, key=f"train_gains_{run_id}")
 
 

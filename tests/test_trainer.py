@@ -13,7 +13,7 @@ from curator.loaders import open_source
 from curator.schema import CandidateRecord, normalize_answer
 from curator.tables import Label
 from curator.trainer.config import TrainConfig
-from curator.trainer.curves import gain_table, steepest_gain
+from curator.trainer.runs import gain_table, steepest_gain
 from curator.trainer.data import load_splits, negative_set
 
 

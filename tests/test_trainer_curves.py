@@ -16,7 +16,8 @@ from curator.loaders import open_source
 from curator.store import Store
 from curator.trainer.background import launch
 from curator.trainer.config import TrainConfig
-from curator.trainer.curves import list_runs, load_points, run_curves, run_summary
+from curator.trainer.curves import run_curves
+from curator.trainer.runs import list_runs, load_points, run_summary
 from tests.conftest import ROOT
 
 TINY = dict(dataset="arc-easy", train_split="test", eval_split="validation", eval_limit=3, methods=["sft", "likra"],
@@ -24,25 +25,28 @@ TINY = dict(dataset="arc-easy", train_split="test", eval_split="validation", eva
 
 
 def _load(store: Store) -> Store:
+    """ARC-Easy slices: 12 training items (test split), 6 held-out items (validation)."""
     ingest(store, open_source("arc-easy", split="test", limit=12).items)
     ingest(store, open_source("arc-easy", split="validation", limit=6).items)
     return store
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> tuple[str, int]:
-    """A SQLite store holding one finished tiny run: (url, run id)."""
-    folder = tmp_path_factory.mktemp("curves")
-    store = _load(Store(f"sqlite:///{folder / 'store.db'}"))
-    run_id = run_curves(store, TrainConfig(**TINY, out_dir=str(folder / "runs")))
-    store.dispose()
-    return store.url, run_id
-
-
-def test_curve_run_stores_points_and_saved_heads(store, tmp_path):
-    _load(store)
+def _run_tiny(store: Store, out: Path) -> tuple[int, list]:
     seen = []
-    run_id = run_curves(store, TrainConfig(**TINY, out_dir=str(tmp_path / "runs")), on_point=seen.append)
+    return run_curves(_load(store), TrainConfig(**TINY, out_dir=str(out)), on_point=seen.append), seen
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> tuple[str, int, list]:
+    """A SQLite store holding one finished tiny run: (url, run id, the points as they came)."""
+    folder = tmp_path_factory.mktemp("curves")
+    store = Store(f"sqlite:///{folder / 'store.db'}")
+    run_id, seen = _run_tiny(store, folder / "runs")
+    store.dispose()
+    return store.url, run_id, seen
+
+
+def _check_run(store: Store, run_id: int, seen: list) -> None:
     run = run_summary(store, run_id)
     assert run["status"] == "done" and run["progress"] == 1.0 and run["finished_at"] is not None
     points = load_points(store, run_id)
@@ -62,6 +66,20 @@ def test_curve_run_stores_points_and_saved_heads(store, tmp_path):
     assert list_runs(store)[0]["id"] == run_id
 
 
+def test_curve_run_stores_points_and_saved_heads_sqlite(finished):
+    url, run_id, seen = finished
+    store = Store(url)
+    _check_run(store, run_id, seen)
+    store.dispose()
+
+
+@pytest.mark.postgres
+def test_curve_run_stores_points_and_saved_heads_postgresql(pg_url, tmp_path):
+    store = Store(pg_url)
+    _check_run(store, *_run_tiny(store, tmp_path / "runs"))
+    store.dispose()
+
+
 def test_failed_run_is_marked_with_its_reason(store, tmp_path):
     _load(store)
     with pytest.raises(NotFoundError, match="near"):
@@ -71,7 +89,7 @@ def test_failed_run_is_marked_with_its_reason(store, tmp_path):
 
 
 def test_cli_curve_prints_the_stored_run(cli, finished):
-    url, run_id = finished
+    url, run_id, _ = finished
     out = cli("curve", str(run_id), "--json", db=url)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -84,7 +102,7 @@ def test_cli_curve_prints_the_stored_run(cli, finished):
 
 
 def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
-    url, run_id = finished
+    url, run_id, _ = finished
     monkeypatch.setenv("NEARMISS_DB", url)
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
@@ -93,7 +111,7 @@ def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
     assert not at.exception and not at.error
     assert at.selectbox(key="train_run_select").value == run_id
     assert any("Done" in s.value for s in at.success)
-    (chart,) = at.get("arrow_vega_lite_chart")
+    (chart,) = at.get("vega_lite_chart")
     encoding = json.loads(chart.proto.spec)["encoding"]
     assert encoding["x"]["scale"]["type"] == "symlog" and encoding["y"]["field"] == "acc"
     assert len(at.dataframe) == 1 and set(at.dataframe[0].value["method"]) == {"sft", "likra"}
@@ -102,7 +120,7 @@ def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
     annotator.session_state["user"] = {"id": 2, "name": "annie", "role": "annotator", "expires": 4e9}
     annotator.run()
     assert [e.value for e in annotator.error] == ["This page is for admins only."]
-    assert not annotator.get("arrow_vega_lite_chart")
+    assert not annotator.get("vega_lite_chart")
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ import typer
 from curator.cli import app
 from curator.cli.core import store_of
 from curator.errors import ConfigError
-from curator.trainer.config import TrainConfig, help_of
-from curator.trainer.curves import gain_table, load_points, run_curves, run_summary
+from curator.trainer.config import TrainConfig, default_of, help_of
+from curator.trainer.runs import gain_table, load_points, run_summary
 from curator.trainer.report import curve_table, gain_lines
 
 
@@ -23,7 +23,7 @@ def _list(text: str, name: str, cast=str) -> list:
 def _print_run(store, run_id: int, as_json: bool) -> None:
     run = run_summary(store, run_id)
     points = load_points(store, run_id)
-    rows = gain_table(points, run["config"].get("low_data_max", TrainConfig.low_data_max))
+    rows = gain_table(points, run["config"].get("low_data_max", default_of("low_data_max")))
     if as_json:
         typer.echo(json.dumps({"run": run_id, "status": run["status"], "points": points, "gains": rows},
                               default=str))
@@ -33,24 +33,21 @@ def _print_run(store, run_id: int, as_json: bool) -> None:
     typer.echo(gain_lines(rows))
 
 
-_D = TrainConfig()
-
-
 @app.command()
 def train(ctx: typer.Context,
-          dataset: str = typer.Option(_D.dataset, help=help_of("dataset")),
-          methods: str = typer.Option(",".join(_D.methods), help=help_of("methods")),
-          sizes: str = typer.Option(",".join(map(str, _D.sizes)), help=help_of("sizes")),
-          negatives: str = typer.Option(",".join(_D.negatives), help=help_of("negatives")),
-          seed: int = typer.Option(_D.seed, help=help_of("seed")),
-          train_split: str = typer.Option(_D.train_split, help=help_of("train_split")),
-          eval_split: str = typer.Option(_D.eval_split, help=help_of("eval_split")),
+          dataset: str = typer.Option(default_of("dataset"), help=help_of("dataset")),
+          methods: str = typer.Option(",".join(default_of("methods")), help=help_of("methods")),
+          sizes: str = typer.Option(",".join(map(str, default_of("sizes"))), help=help_of("sizes")),
+          negatives: str = typer.Option(",".join(default_of("negatives")), help=help_of("negatives")),
+          seed: int = typer.Option(default_of("seed"), help=help_of("seed")),
+          train_split: str = typer.Option(default_of("train_split"), help=help_of("train_split")),
+          eval_split: str = typer.Option(default_of("eval_split"), help=help_of("eval_split")),
           eval_limit: int = typer.Option(None, help=help_of("eval_limit")),
-          lm: str = typer.Option(_D.lm, help=help_of("lm")),
-          lr: float = typer.Option(_D.lr, help=help_of("lr")),
-          epochs: int = typer.Option(_D.epochs, help=help_of("epochs")),
-          likra_w: float = typer.Option(_D.likra_w, help=help_of("likra_w")),
-          out_dir: str = typer.Option(_D.out_dir, help=help_of("out_dir")),
+          lm: str = typer.Option(default_of("lm"), help=help_of("lm")),
+          lr: float = typer.Option(default_of("lr"), help=help_of("lr")),
+          epochs: int = typer.Option(default_of("epochs"), help=help_of("epochs")),
+          likra_w: float = typer.Option(default_of("likra_w"), help=help_of("likra_w")),
+          out_dir: str = typer.Option(default_of("out_dir"), help=help_of("out_dir")),
           set_: list[str] = typer.Option(None, "--set", help="Any other config field, e.g. --set lora_r=8 "
                                                               "(see curator/trainer/config.py)."),
           run: int = typer.Option(None, "--run", help="Execute a pending run created by the app (its stored "
@@ -77,6 +74,8 @@ def train(ctx: typer.Context,
             "negatives": _list(negatives, "negatives"), "seed": seed, "train_split": train_split,
             "eval_split": eval_split, "eval_limit": eval_limit, "lm": lm, "lr": lr, "epochs": epochs,
             "likra_w": likra_w, "out_dir": out_dir, **extra})
+    from curator.trainer.curves import run_curves  # loads torch: only when training
+
     run_id = run_curves(store, cfg, run_id=run)
     _print_run(store, run_id, as_json)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from curator.store import Store
 from curator.trainer.config import TrainConfig
-from curator.trainer.curves import create_run
+from curator.trainer.runs import create_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,17 @@ def _cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def _field(name: str):
+    return next(f for f in fields(TrainConfig) if f.name == name)
+
+
 def help_of(name: str) -> str:
     """The help text of a TrainConfig field."""
-    return next(f.metadata["help"] for f in fields(TrainConfig) if f.name == name)
+    return _field(name).metadata["help"]
+
+
+def default_of(name: str) -> Any:
+    """The default value of a TrainConfig field (without building a config, which validates
+    method names against the registry and so imports torch)."""
+    f = _field(name)
+    return f.default_factory() if f.default is MISSING else f.default
