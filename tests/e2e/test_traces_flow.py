@@ -7,6 +7,7 @@ import re
 import zipfile
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
 from curator.accounts import add_user
@@ -34,8 +35,16 @@ def _press(page, key: str) -> dict:
 
 def _export(page, fmt: str, tmp_path) -> list[dict]:
     """Export ``fmt`` from the Export page, download the zip, return every table row in it."""
-    page.locator(".st-key-export_format").click()
-    page.get_by_role("option", name=re.compile(f"^{fmt}:")).click()
+    chooser = page.locator(".st-key-export_format")
+    for _ in range(5):  # the page may rerun (live counts) while the list is open: retry until chosen
+        page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60000)
+        chooser.click()
+        try:
+            page.get_by_role("option", name=re.compile(f"^{fmt}:")).click(timeout=5000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+        if chooser.get_by_text(re.compile(f"^{fmt}:")).count():
+            break
     page.locator(".st-key-export_run button").click()
     page.get_by_text(re.compile(f"^{fmt} \\(conversational\\)")).wait_for(timeout=60000)
     with page.expect_download() as dl:
