@@ -14,6 +14,7 @@ ANNOTATOR_PAGES = [st.Page("pages/home.py", title="Home", url_path="home", defau
 ADMIN_PAGES = [st.Page("pages/datasets.py", title="Datasets", url_path="datasets"),
                st.Page("pages/review.py", title="Review", url_path="review"),
                st.Page("pages/export.py", title="Export", url_path="export"),
+               st.Page("pages/mine.py", title="Mine", url_path="mine"),
                st.Page("pages/train.py", title="Train", url_path="train")]
 
 st.set_page_config(page_title="nearmiss", layout="wide")

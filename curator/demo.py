@@ -1,5 +1,6 @@
-"""The demo project: a bundled ARC-Easy slice, CHAMP math traces and two accounts,
-built idempotently."""
+"""The demo project: a bundled ARC-Easy slice with its mined candidates (distractors and
+neighbours, scored by embedding similarity), CHAMP math traces and two accounts, built
+idempotently."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -8,8 +9,13 @@ from curator.accounts import add_user
 from curator.loading import load_source
 from curator.store import Store
 from curator.tables import Annotator
+from miners.pools.neighbours import NeighboursConfig
+from miners.run import MineConfig, mine
 
 DEMO_SOURCES: list[tuple[str, str, int]] = [("arc-easy", "validation", 200), ("champ", "test", 400)]
+# embedding scores only: LM scoring of ~2,600 candidates would take minutes on a small CPU
+DEMO_MINING = MineConfig(dataset="arc-easy", split="validation", pools=("distractors", "neighbours"),
+                         scorers=("embedding",), neighbours=NeighboursConfig(k=2))
 DEMO_USERS: list[tuple[str, str, str]] = [("admin", "admin", "admin"), ("annie", "annotator", "annie")]
 
 
@@ -19,6 +25,9 @@ def build_demo(store: Store) -> list[str]:
     for source, split, limit in DEMO_SOURCES:
         result = load_source(store, source, split=split, limit=limit)
         done.append(f"{source}/{split}: {result.items_added} items added")
+    mined = mine(store, DEMO_MINING, progress=False)
+    done.append(f"{DEMO_MINING.dataset}/{DEMO_MINING.split}: {mined.candidates_added} candidates mined "
+                f"({mined.items_skipped} items mined before)")
     with store.session() as s:
         existing = set(s.scalars(select(Annotator.name)))
     for name, role, password in DEMO_USERS:

@@ -20,19 +20,20 @@ from curator.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, find_req
                             undo)
 from curator.locks import annotator_transaction
 from curator.queue import QueueConfig, serve_next, take_claim
+from curator.schema import NEGATIVE_LABELS
 from curator.store import Store
 from curator.tables import Candidate, Item
-
-MAX_MESSAGES = 12  # trace turns shown on a card
 
 
 @dataclass(frozen=True)
 class Press:
-    """One key press as the browser sends it."""
+    """One key press as the browser sends it; ``step``: the first wrong step marked on a
+    trace (index into the candidate's messages), sent with a decision."""
 
     candidate_id: str | None
     action: str
     request_id: str
+    step: int | None = None
 
 
 def candidate_view(session: Session, candidate_id: str) -> dict[str, Any]:
@@ -44,7 +45,27 @@ def candidate_view(session: Session, candidate_id: str) -> dict[str, Any]:
             "nearness": None if c.nearness is None else round(c.nearness, 3), "suggested": c.suggested,
             "possibly_correct": bool(c.possibly_correct), "dataset": item.dataset, "kind": item.kind,
             "question": item.question, "context": item.context, "choices": item.choices, "gold": item.gold,
-            "answer": item.answer, "messages": (c.messages or [])[-MAX_MESSAGES:]}
+            "answer": item.answer, "messages": c.messages or [],
+            "reference": item.messages if item.kind == "trace" else None}
+
+
+def step_problem(card: dict[str, Any], action: str, step: Any) -> str | None:
+    """Why a first wrong step cannot go with this decision on this card (None: it can).
+
+    A step is the index of an assistant message of the candidate's trace, and only goes
+    with a negative label (a trace that went wrong somewhere)."""
+    if step is None:
+        return None
+    if not isinstance(step, int) or isinstance(step, bool):
+        return f"first wrong step must be a message index, got {step!r}"
+    if action not in NEGATIVE_LABELS:
+        return f"a first wrong step goes with {' or '.join(NEGATIVE_LABELS)}, not {action}"
+    messages = card.get("messages") or []
+    if not 0 <= step < len(messages):
+        return f"first wrong step {step} is not a message of this trace (0..{len(messages) - 1})"
+    if messages[step].get("role") != "assistant":
+        return f"first wrong step {step} is a {messages[step].get('role')} message, not an assistant step"
+    return None
 
 
 def _refused(reason: str, candidate_id: str | None = None) -> Receipt:
@@ -93,8 +114,11 @@ class LabelDesk:
         if p.candidate_id is None or p.candidate_id != self.current():
             return find_request(self.store, p.request_id, self.annotator_id) or _refused(
                 "that candidate is no longer on screen", p.candidate_id)
+        if problem := step_problem(self._card or {}, p.action, p.step):
+            return _refused(problem, p.candidate_id)
         with annotator_transaction(self.store, self.annotator_id) as (s, _):
-            receipt = record_decision(s, self.annotator_id, p.candidate_id, p.action, request_id=p.request_id)
+            receipt = record_decision(s, self.annotator_id, p.candidate_id, p.action, request_id=p.request_id,
+                                      first_wrong_step=p.step)
             self._show(s, serve_next(s, self.annotator_id, self.cfg, resume=receipt.status != "stored"))
         return receipt
 

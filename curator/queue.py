@@ -66,7 +66,7 @@ def _random(q: Select, cfg: QueueConfig) -> list[list[Select]]:
 
 
 QUEUE_ORDERS: dict[str, Order] = {
-    "uncertain": Order(_uncertain, lambda nearness, cfg: abs(nearness - cfg.threshold)),  # nearest the threshold
+    "uncertain": Order(_uncertain, lambda nearness, cfg: 0.0 if nearness is None else abs(nearness - cfg.threshold)),
     "nearness": Order(_nearest),  # highest nearness first
     "random": Order(_random),
 }

@@ -66,7 +66,7 @@ with upload_tab:
                     entries[key] = col.text_input(key, value=value, key=f"ds_map_{key}_{upload.file_id}")
                 mapping = ",".join(f"{k}={v}" for k, v in entries.items() if v)
             c1, c2 = st.columns(2)
-            dataset = c1.text_input("Dataset name", value=upload.name.rsplit(".", 1)[0], key="ds_upload_name")
+            dataset = c1.text_input("Dataset name", value=upload.name.rsplit(".", 1)[0], key=f"ds_upload_name_{upload.file_id}")
             split_name = c2.text_input("Split", value="train", key="ds_upload_split")
             if st.button("Load file", key="ds_upload_load", type="primary"):
                 run_load(lambda cb: load_upload(store(), upload.name, data, dataset=dataset, split=split_name,

@@ -12,6 +12,7 @@ from curator.datasets import dataset_stats
 from curator.errors import NearmissError
 from curator.export import (
     FORMATS, ExportConfig, ExportFilters, export, help_of, nearness_bounds, preview, zip_folder)
+from curator.export.config import HIR_TEMPLATE
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
 from curator.schema import NEGATIVE_LABELS, ORIGINS
 from pages.shared import require_role, store
@@ -75,10 +76,13 @@ parquet = mid.checkbox("Parquet", key="export_parquet", help=help_of(C, "parquet
 val_fraction = right.slider("Validation share (by item)", 0.0, 0.5, 0.1, 0.05, key="export_val_fraction",
                             help=help_of(C, "val_fraction"))
 seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="export_seed", help=help_of(C, "seed"))
-markers = (NAT_CORRECT, NAT_INCORRECT)
+markers, template = (NAT_CORRECT, NAT_INCORRECT), HIR_TEMPLATE
 if fmt == "nat":
     markers = (st.text_input("Correct marker", NAT_CORRECT, key="export_correct_marker"),
                st.text_input("Incorrect marker", NAT_INCORRECT, key="export_incorrect_marker"))
+if fmt == "hir":
+    template = st.text_area("Relabel template", HIR_TEMPLATE, key="export_hir_template",
+                            help=help_of(C, "hir_template"))
 
 if st.button("Export", key="export_run", type="primary", disabled=not counts["negatives"]):
     previous = st.session_state.pop("export_result", None)
@@ -89,7 +93,7 @@ if st.button("Export", key="export_run", type="primary", disabled=not counts["ne
     try:
         cfg = ExportConfig(format=fmt, out=out, filters=filters, style=style, parquet=parquet,
                            val_fraction=val_fraction, seed=int(seed), correct_marker=markers[0],
-                           incorrect_marker=markers[1])
+                           incorrect_marker=markers[1], hir_template=template)
         manifest = export(store(), cfg, progress=lambda f, m: bar.progress(f, text=m))
         st.session_state["export_result"] = {"out": str(out), "manifest": manifest}
     except NearmissError as e:

@@ -40,4 +40,5 @@ def work() -> None:
 
 work()
 st.caption("Keys: 1 near-miss · 2 far-miss · 3 actually correct · 4 invalid · space skip · "
-           "backspace undo (last 10) · ? help. Each key is saved before the next candidate shows.")
+           "backspace undo (last 10) · ? help. Traces: click an assistant step or press j / k to mark the first "
+           "wrong step (x clears), then label. Each key is saved before the next candidate shows.")

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from curator.errors import ConfigError
+from curator.store import head_revision
 from curator.export import UNLABELED, ExportConfig, ExportFilters, export, preview
 from curator.final_labels import load_final_labels
 from curator.prompts import NAT_INCORRECT
@@ -26,7 +27,7 @@ from tests.export_store import LABELED, build_labeled_store
 CASES = [("dpo", "standard", False), ("dpo", "conversational", True), ("kto", "standard", True),
          ("kto", "conversational", False), ("sft", "conversational", True), ("sft", "standard", False),
          ("nat", "conversational", False), ("nat", "standard", True), ("likra", None, False),
-         ("likra", None, True), ("hf", None, False), ("hf", None, True)]
+         ("likra", None, True), ("hf", None, False), ("hf", None, True), ("hir", None, False), ("hir", None, True)]
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -86,6 +87,8 @@ def negative_text(fmt: str, row: dict) -> str | None:
         return _text(answer) if user.startswith(NAT_INCORRECT) else None
     if fmt == "likra":
         return None if row["final_label"] == "gold" else _text(row["completion"])
+    if fmt == "hir":
+        return _text(row["messages"]) if row["relabeled"] else None
     return None  # sft: gold answers only
 
 
@@ -120,7 +123,7 @@ def test_every_format_exports_matching_manifest_split_by_item_and_no_false_negat
     out = tmp_path / "exports" / fmt
     manifest = export(store, ExportConfig(format=fmt, out=out, style=style, parquet=parquet, val_fraction=0.25, seed=3))
     on_disk = json.loads((out / "manifest.json").read_text())
-    assert on_disk == manifest and on_disk["schema_version"] == "0001" and on_disk["format"] == fmt
+    assert on_disk == manifest and on_disk["schema_version"] == head_revision() and on_disk["format"] == fmt
 
     # every file is listed with its sha256, and nothing else lies in the folder
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}

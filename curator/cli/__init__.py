@@ -27,6 +27,7 @@ def _register() -> None:
     from curator.cli import core  # noqa: F401  (modules add their commands to `app`)
     from curator.cli import export  # noqa: F401
     from curator.cli import labeling  # noqa: F401
+    from curator.cli import mine  # noqa: F401
     from curator.cli import train  # noqa: F401
 
 
@@ -34,7 +35,11 @@ def main() -> None:
     """Console entry point."""
     _register()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer returns Exit codes (130 on Ctrl-C) instead of raising here
+        if code == 130:
+            typer.secho("Aborted.", err=True)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except NearmissError as e:
         typer.secho(f"Error: {e}", err=True, fg="red")
         sys.exit(1)

@@ -8,6 +8,7 @@ import typer
 from curator.cli import app
 from curator.cli.core import store_of
 from curator.export import FORMATS, ExportConfig, ExportFilters, export, help_of
+from curator.export.config import HIR_TEMPLATE
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
 from curator.schema import NEGATIVE_LABELS
 
@@ -33,16 +34,17 @@ def export_cmd(ctx: typer.Context,
                seed: int = typer.Option(0, help=help_of(C, "seed")),
                correct_marker: str = typer.Option(NAT_CORRECT, help=help_of(C, "correct_marker")),
                incorrect_marker: str = typer.Option(NAT_INCORRECT, help=help_of(C, "incorrect_marker")),
+               hir_template: str = typer.Option(HIR_TEMPLATE, help=help_of(C, "hir_template")),
                overwrite: bool = typer.Option(False, help=help_of(C, "overwrite")),
                ) -> None:
-    """Export labeled negatives (and gold answers) to dpo, kto, sft, nat, likra or hf files plus manifest.json."""
+    """Export labeled negatives (and gold answers) to dpo, kto, sft, nat, hir, likra or hf files plus manifest.json."""
     filters = ExportFilters(labels=label or list(NEGATIVE_LABELS), min_annotators=min_annotators,
                             min_agreement=min_agreement, nearness_min=nearness_min, nearness_max=nearness_max,
                             origins=origin or [], datasets=dataset or [], splits=split or [],
                             include_unlabeled_distractors=include_unlabeled_distractors)
     cfg = ExportConfig(format=format, out=out, filters=filters, style=style, parquet=parquet,
                        val_fraction=val_fraction, seed=seed, correct_marker=correct_marker,
-                       incorrect_marker=incorrect_marker, overwrite=overwrite)
+                       incorrect_marker=incorrect_marker, hir_template=hir_template, overwrite=overwrite)
     manifest = export(store_of(ctx), cfg)
     sel = manifest["selection"]
     labels = ", ".join(f"{k} {v}" for k, v in sel["by_label"].items())

@@ -5,6 +5,7 @@ here (``help_of``).
 """
 from __future__ import annotations
 
+import string
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from curator.schema import LABELS, NEGATIVE_LABELS, ORIGINS
 
 Style = Literal["standard", "conversational"]
 STYLES: tuple[str, ...] = ("standard", "conversational")
+HIR_TEMPLATE = "{task}\n\nGive a response whose final answer is: {answer}"
 NEVER_NEGATIVE: tuple[str, ...] = tuple(x for x in LABELS if x not in NEGATIVE_LABELS)
 
 
@@ -77,7 +79,7 @@ class ExportFilters:
 class ExportConfig:
     """One export: format, output folder, split and format options."""
 
-    format: str = field(metadata=_help("Output format: dpo, kto, sft, nat, likra or hf."))
+    format: str = field(metadata=_help("Output format: dpo, kto, sft, nat, hir, likra or hf."))
     out: Path = field(metadata=_help("Output folder (created atomically; must not exist unless overwrite)."))
     filters: ExportFilters = field(default_factory=ExportFilters)
     style: Style | None = field(default=None, metadata=_help(
@@ -90,6 +92,8 @@ class ExportConfig:
     correct_marker: str = field(default=NAT_CORRECT, metadata=_help("NAT: line put before the prompt of the gold answer."))
     incorrect_marker: str = field(default=NAT_INCORRECT, metadata=_help(
         "NAT: line put before the prompt of a negative."))
+    hir_template: str = field(default=HIR_TEMPLATE, metadata=_help(
+        "hir: the relabeled instruction of a negative; {task} is the original task, {answer} the answer it reached."))
     overwrite: bool = field(default=False, metadata=_help("Replace the output folder if it exists."))
 
     def __post_init__(self) -> None:
@@ -102,10 +106,22 @@ class ExportConfig:
             raise ConfigError("NAT markers must not be empty")
         if self.correct_marker.strip() == self.incorrect_marker.strip():
             raise ConfigError("correct_marker and incorrect_marker must differ")
+        check_template(self.hir_template)
 
     def as_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("filters", "out")}
         return {**d, "out": str(self.out), "filters": self.filters.as_dict()}
+
+
+def check_template(template: str) -> None:
+    """Refuse a relabel template without both ``{task}`` and ``{answer}``, or with other fields."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as e:
+        raise ConfigError(f"hir_template: {e} in {template!r}") from e
+    if names != {"task", "answer"}:
+        raise ConfigError(f"hir_template must use exactly the fields {{task}} and {{answer}}, got "
+                          f"{', '.join(sorted('{' + n + '}' for n in names)) or 'none'} in {template!r}")
 
 
 def help_of(cls: type, name: str) -> str:

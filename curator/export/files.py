@@ -33,12 +33,20 @@ def write_rows(stem: Path, rows: list[dict], parquet: bool) -> Path:
     return path
 
 
+def _drop_null_keys(value):
+    """Messages read from Parquet: a list column of structs has the union of every message's
+    keys, so keys a message did not have come back as null; drop them."""
+    if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
+        return [{k: v for k, v in m.items() if v is not None} for m in value]
+    return value
+
+
 def read_rows(path: Path) -> list[dict]:
     """Rows of a table file written by :func:`write_rows`."""
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(path).to_pylist()
+        return [{k: _drop_null_keys(v) for k, v in row.items()} for row in pq.read_table(path).to_pylist()]
     rows = []
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):

@@ -22,10 +22,11 @@ from tqdm import tqdm
 
 from curator.export.config import NEVER_NEGATIVE, ExportFilters
 from curator.final_labels import FinalLabel, load_final_labels
+from curator.labels import is_active
 from curator.prompts import mcqa_prompt
 from curator.schema import candidate_id, normalize_answer
 from curator.store import Store
-from curator.tables import Candidate, Item, utcnow
+from curator.tables import Candidate, Item, Label, utcnow
 
 log = logging.getLogger(__name__)
 UNLABELED = "unlabeled"
@@ -42,6 +43,8 @@ class Negative:
     nearness: float | None = None
     annotators: int = 0
     agreement: float | None = None
+    messages: list[dict] | None = None  # a failed trace's conversation
+    first_wrong_step: int | None = None  # the index most annotators marked (ties: the earliest)
 
 
 @dataclass
@@ -55,6 +58,8 @@ class Example:
     context: str | None
     gold: str
     negatives: list[Negative] = field(default_factory=list)
+    kind: str = "mcqa"
+    messages: list[dict] | None = None  # a trace item's successful conversation
 
     @property
     def prompt(self) -> str:
@@ -154,7 +159,7 @@ def _negatives(item: Item, cands: list[Candidate], labels: dict[str, FinalLabel]
         if reason:
             removed[reason] += 1
             continue
-        out[c.id] = Negative(c.id, c.text, fl.label, c.origin, c.nearness, fl.annotators, fl.agreement)
+        out[c.id] = Negative(c.id, c.text, fl.label, c.origin, c.nearness, fl.annotators, fl.agreement, c.messages)
     if f.include_unlabeled_distractors and item.kind == "mcqa" and item.choices:
         for i, text in enumerate(item.choices):
             cid = candidate_id(item.id, str(text))
@@ -190,6 +195,16 @@ def _merge(ex: Example, negatives: list[Negative], gold: str, removed: Counter) 
     ex.negatives = list(by_text.values())
 
 
+def first_wrong_steps(session: Session) -> dict[str, int]:
+    """candidate id -> the first wrong step most of its standing decisions marked (ties: the earliest)."""
+    marks: dict[str, Counter] = {}
+    q = select(Label.candidate_id, Label.first_wrong_step).where(
+        Label.kind == "decision", Label.first_wrong_step.is_not(None), is_active())
+    for cid, step in session.execute(q):
+        marks.setdefault(cid, Counter())[step] += 1
+    return {cid: min(c, key=lambda step: (-c[step], step)) for cid, c in marks.items()}
+
+
 def select_examples(store: Store, filters: ExportFilters) -> Selection:
     """Read the store once and return what an export with these filters writes."""
     removed: Counter = Counter()
@@ -199,6 +214,7 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
         snapshot = utcnow()
         version = schema_version(s)
         labels = load_final_labels(s)
+        steps = first_wrong_steps(s)
         cands: dict[str, list[Candidate]] = {}
         cq = select(Candidate).join(Item, Candidate.item_id == Item.id).where(
             Item.id.in_(_items_query(filters).with_only_columns(Item.id).scalar_subquery()))
@@ -211,6 +227,8 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
             blocked.setdefault(key, set()).update(
                 normalize_answer(c.text) for c in item_cands if c.id in labels and labels[c.id].label in NEVER_NEGATIVE)
             negatives = _negatives(item, item_cands, labels, filters, removed)
+            for neg in negatives:
+                neg.first_wrong_step = steps.get(neg.candidate_id)
             if not negatives:
                 continue
             if gold is None:
@@ -218,7 +236,8 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
                 continue
             ex = examples.get(key)
             if ex is None:
-                ex = examples[key] = Example(item.id, item.dataset, item.split, item.question, item.context, gold)
+                ex = examples[key] = Example(item.id, item.dataset, item.split, item.question, item.context, gold,
+                                             kind=item.kind, messages=item.messages)
             else:
                 removed["duplicate item merged"] += 1
             _merge(ex, negatives, key[1], removed)

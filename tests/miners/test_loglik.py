@@ -1,6 +1,8 @@
 """The shared-prompt log-likelihood scorer gives lm-eval-harness's numbers, on plain and PEFT models."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -8,6 +10,7 @@ from curator.prompts import continuation, mcqa_prompt
 from miners import loglik
 from miners.loglik import score_continuations
 from miners.loglik_baseline import score_continuations_baseline
+from miner_fixtures import arc_items, lm32  # noqa: F401  (fixtures)
 
 
 def _flat(scores):
@@ -24,8 +27,8 @@ def _assert_same(ours, ref, tol=1e-4):
 def mixed(arc_items):
     """Real ARC prompts plus the awkward cases: no continuations, an empty one, a trailing
     space in the context, an empty context, a long multi-token continuation."""
-    contexts = [mcqa_prompt(it.question) for it in arc_items[:6]] + ["Question: Is the sky blue?\nAnswer: ", "", "Q:"]
-    conts = [[continuation(c) for c in it.choices] for it in arc_items[:6]]
+    contexts = [mcqa_prompt(it.question) for it in arc_items[:3]] + ["Question: Is the sky blue?\nAnswer: ", "", "Q:"]
+    conts = [[continuation(c) for c in it.choices] for it in arc_items[:3]]
     conts += [["Yes", "No, it is green"], ["The", " sun rises in the east every single morning."], []]
     conts[2] = conts[2] + [""]
     return contexts, conts
@@ -36,7 +39,7 @@ def test_matches_lm_eval_harness_in_fp32(lm32, mixed):
     ours = score_continuations(model, tok, *mixed, batch_size=3)
     _assert_same(ours, score_continuations_baseline(model, tok, *mixed))
     assert ours[2][-1].logprob == 0.0 and ours[2][-1].n_tokens == 0 and ours[-1] == []
-    assert all(s.logprob < 0 for row in ours[:6] for s in row if s.n_tokens)
+    assert all(s.logprob < 0 for row in ours[:3] for s in row if s.n_tokens)
 
 
 def test_rows_split_when_continuations_overflow(lm32, mixed, monkeypatch):
@@ -46,6 +49,7 @@ def test_rows_split_when_continuations_overflow(lm32, mixed, monkeypatch):
     _assert_same(score_continuations(model, tok, *mixed, batch_size=5), whole)
 
 
+@pytest.mark.slow
 def test_gold_is_preferred_more_often_than_chance(lm32, arc_items):
     model, tok = lm32
     scores = score_continuations(model, tok, [mcqa_prompt(it.question) for it in arc_items],
@@ -58,11 +62,9 @@ def test_works_on_a_peft_model_and_sees_the_adapters(lm32, arc_items):
     from peft import LoraConfig, get_peft_model
 
     base, tok = lm32
-    contexts = [mcqa_prompt(it.question) for it in arc_items[:4]]
-    conts = [[continuation(c) for c in it.choices] for it in arc_items[:4]]
+    contexts = [mcqa_prompt(it.question) for it in arc_items[:3]]
+    conts = [[continuation(c) for c in it.choices] for it in arc_items[:3]]
     before = score_continuations(base, tok, contexts, conts)
-    import copy
-
     peft = get_peft_model(copy.deepcopy(base), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], lora_dropout=0.5))
     torch.manual_seed(0)
     for name, p in peft.named_parameters():
@@ -76,6 +78,7 @@ def test_works_on_a_peft_model_and_sees_the_adapters(lm32, arc_items):
     assert max(abs(a[0] - b[0]) for a, b in zip(_flat(ours), _flat(before))) > 0.01
 
 
+@pytest.mark.slow  # bf16 is emulated (slow) on CPUs without native bf16
 def test_bf16_ranks_like_fp32(arc_items):
     from curator.models import load_lm
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from curator.errors import ConfigError
 from curator.export.config import ExportConfig
-from curator.export.formats import dpo, hf, kto, likra, nat, sft
+from curator.export.formats import dpo, hf, hir, kto, likra, nat, sft
 from curator.export.formats.rows import Check
 from curator.export.select import Example
 
@@ -37,7 +37,10 @@ FORMATS: dict[str, Format] = {
     "sft": Format(sft.tables, sft.columns, ("conversational", "standard"),
                   "SFT (SFTTrainer): messages with the correct answer only"),
     "nat": Format(nat.tables, nat.columns, ("conversational", "standard"),
-                  "NAT (SFTTrainer): correct/incorrect markers before the prompt"),
+                  "NAT (SFTTrainer): correct/incorrect markers before the prompt; traces as trajectories "
+                  "with per-message loss flags"),
+    "hir": Format(hir.tables, hir.columns, ("conversational",),
+                  "Hindsight relabeling: negatives under a rewritten instruction they answer, gold as is"),
     "likra": Format(likra.tables, likra.columns, ("standard",),
                     "Likra: a positive set and a negative set (label, origin, nearness)"),
     "hf": Format(hf.tables, hf.columns, ("standard",),

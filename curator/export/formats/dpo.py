@@ -1,17 +1,24 @@
-"""TRL preference rows (DPOTrainer): ``prompt``/``chosen``/``rejected``, one per negative."""
+"""TRL preference rows (DPOTrainer): ``prompt``/``chosen``/``rejected``, one per negative.
+
+Conversational traces keep their whole conversations: the prompt is the failed trace's
+turns up to its task message, chosen and rejected the successful and failed turns after it."""
 from __future__ import annotations
 
 from curator.export.config import ExportConfig
-from curator.export.formats.rows import META, Check, completion, completion_check, negative_meta, prompt, prompt_check
+from curator.export.formats.rows import META, Check, answer_turns, completion_check, negative_meta, prompt_check
 from curator.export.select import Example
 
 TABLE = "preference"
 
 
 def tables(examples: list[Example], cfg: ExportConfig, style: str) -> dict[str, list[dict]]:
-    return {TABLE: [{"prompt": prompt(ex.prompt, style), "chosen": completion(ex.gold, style),
-                     "rejected": completion(neg.text, style), **negative_meta(ex, neg)}
-                    for ex in examples for neg in ex.negatives]}
+    rows = []
+    for ex in examples:
+        chosen = answer_turns(ex, None, style)[1]
+        for neg in ex.negatives:
+            prompt, rejected = answer_turns(ex, neg, style)
+            rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected, **negative_meta(ex, neg)})
+    return {TABLE: rows}
 
 
 def columns(table: str, style: str) -> dict[str, Check]:

@@ -1,10 +1,12 @@
 """SFT rows (SFTTrainer) with the correct answer only: ``messages`` (conversational) or
 ``prompt``/``completion`` (standard), one per item that has selected negatives, so SFT
-trains on the same questions as the preference formats."""
+trains on the same questions as the preference formats. A trace's row is its successful
+conversation (conversational)."""
 from __future__ import annotations
 
 from curator.export.config import ExportConfig
-from curator.export.formats.rows import META, Check, completion, gold_meta, is_text, messages, turns
+from curator.export.formats.rows import (META, Check, answer_turns, completion, gold_meta, is_conversation, is_text,
+                                         messages, turns)
 from curator.export.select import Example
 
 TABLE = "sft"
@@ -17,15 +19,22 @@ def answer_row(prompt_text: str, answer: str, style: str) -> dict:
     return {"prompt": prompt_text, "completion": completion(answer, style)}
 
 
-def answer_columns(style: str) -> dict[str, Check]:
+def answer_columns(style: str, *, traces: bool = False) -> dict[str, Check]:
     if style == "conversational":
-        return {"messages": turns("user", "assistant"), **META}
+        return {"messages": is_conversation if traces else turns("user", "assistant"), **META}
     return {"prompt": is_text, "completion": is_text, **META}
 
 
+def _gold_row(ex: Example, style: str) -> dict:
+    if style == "conversational":
+        prompt, answer = answer_turns(ex, None, style)
+        return {"messages": prompt + answer}
+    return answer_row(ex.prompt, ex.gold, style)
+
+
 def tables(examples: list[Example], cfg: ExportConfig, style: str) -> dict[str, list[dict]]:
-    return {TABLE: [{**answer_row(ex.prompt, ex.gold, style), **gold_meta(ex)} for ex in examples]}
+    return {TABLE: [{**_gold_row(ex, style), **gold_meta(ex)} for ex in examples]}
 
 
 def columns(table: str, style: str) -> dict[str, Check]:
-    return answer_columns(style)
+    return answer_columns(style, traces=True)

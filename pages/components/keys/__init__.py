@@ -34,6 +34,7 @@ HELP = ("1  near-miss: wrong, but close enough to tempt a model\n"
         "4  invalid: garbled, off-topic or not an answer\n"
         "space  skip this one\n"
         "backspace  undo (walks back through your last 10 decisions)\n"
+        "j / k  traces: mark the next / previous assistant step as the first wrong one (or click it); x clears it\n"
         "?  this help")
 
 
@@ -55,7 +56,7 @@ def key_card(view: dict[str, Any] | None, *, key: str, on_press: Callable[[Press
             return
         rid = str(event["rid"])
         try:
-            receipt = on_press(Press(event.get("cid"), str(event.get("action")), rid))
+            receipt = on_press(Press(event.get("cid"), str(event.get("action")), rid, event.get("step")))
         except NearmissError as e:
             receipt = Receipt("refused", event.get("cid"), reason=str(e))
         except Exception as e:  # the browser must hear back: show it as not taken

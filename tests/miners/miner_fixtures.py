@@ -1,4 +1,4 @@
-"""Models for the miner tests, loaded once per session (the bundled, real ones)."""
+"""Fixtures of the miner tests (imported by them): the bundled, real models and data, loaded once per session."""
 from __future__ import annotations
 
 import pytest

@@ -1,0 +1,75 @@
+"""Log-likelihood scoring: the lm-eval-harness way against nearmiss's shared-prompt scorer.
+
+    PYTHONPATH=. python bench/score.py --items 100
+
+Scores the same N items x all their choices both ways in one process, in fp32 (``--bf16``
+adds ours with bf16 weights), each method timed ``--repeats`` times interleaved and the best time
+kept (the machine is shared; the best run is the least disturbed). Peak memory is the
+largest rise of the process's resident memory (CPU) or of allocated CUDA memory during a
+call. The last line is ``speedup=<ours/baseline> max_abs_diff=<max |difference|>`` in fp32.
+"""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from curator.loaders import open_source
+from curator.models import load_lm
+from curator.prompts import continuation, mcqa_prompt
+from measure import measure
+from miners.loglik import score_continuations
+from miners.loglik_baseline import score_continuations_baseline
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--items", type=int, default=100, help="number of items (all their choices are scored)")
+    ap.add_argument("--dataset", default="arc-easy")
+    ap.add_argument("--split", default="validation")
+    ap.add_argument("--lm", default="smollm2-135m", help="registry name or local HF folder")
+    ap.add_argument("--batch-size", type=int, default=32, help="sequences (baseline) / packed rows (ours) per forward")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per method; the best is kept")
+    ap.add_argument("--bf16", action="store_true", help="also time ours with bf16 weights (fast only on CPUs with native bf16)")
+    args = ap.parse_args()
+
+    items = list(open_source(args.dataset, split=args.split, limit=args.items).items)
+    contexts = [mcqa_prompt(it.question, it.context) for it in items]
+    choices = [[continuation(c) for c in it.choices] for it in items]
+    n = sum(map(len, choices))
+    fp32, tok = load_lm(args.lm, "float32")
+    methods = {
+        ("lm-eval-harness", "fp32"): lambda: score_continuations_baseline(fp32, tok, contexts, choices,
+                                                                          batch_size=args.batch_size),
+        ("nearmiss", "fp32"): lambda: score_continuations(fp32, tok, contexts, choices, batch_size=args.batch_size),
+    }
+    if args.bf16:
+        bf16, _ = load_lm(args.lm, "bfloat16")
+        methods[("nearmiss", "bf16")] = lambda: score_continuations(bf16, tok, contexts, choices,
+                                                                    batch_size=args.batch_size)
+    best: dict[tuple[str, str], tuple[float, float]] = {}
+    results: dict[tuple[str, str], list] = {}
+    for _ in range(args.repeats):
+        for key, fn in methods.items():
+            results[key], sec, mem = measure(fn)
+            old = best.get(key, (float("inf"), 0.0))
+            best[key] = (min(old[0], sec), max(old[1], mem))
+
+    flat = {k: [s.logprob for row in r for s in row] for k, r in results.items()}
+    base = flat[("lm-eval-harness", "fp32")]
+    diff = {k: max(abs(a - b) for a, b in zip(v, base)) for k, v in flat.items()}
+    gold_hit = {k: sum(max(range(len(row)), key=lambda j: row[j].logprob) == it.gold for row, it in zip(r, items))
+                / len(items) for k, r in results.items()}
+    device = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
+    print(f"{args.dataset}/{args.split}: {len(items)} items, {n} candidates, {args.lm}, {device}, "
+          f"batch {args.batch_size}, best of {args.repeats}")
+    print(f"{'method':16} {'dtype':5} {'seconds':>8} {'cand/s':>8} {'peak MiB':>9} {'max|diff|':>10} {'acc':>6}")
+    for (name, dtype), (sec, mem) in best.items():
+        print(f"{name:16} {dtype:5} {sec:8.2f} {n / sec:8.1f} {mem:9.0f} {diff[(name, dtype)]:10.2e} "
+              f"{gold_hit[(name, dtype)]:6.3f}")
+    speedup = best[("lm-eval-harness", "fp32")][0] / best[("nearmiss", "fp32")][0]
+    print(f"speedup={speedup:.2f} max_abs_diff={diff[('nearmiss', 'fp32')]:.2e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Answers (gold and distractors) of the k nearest other items, by question embedding."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from curator.schema import CandidateRecord, normalize_answer
+from curator.store import Store
+from curator.tables import Item
+from miners.base import Proposal, gold_text, setting
+from miners.embed import embed_texts
+from miners.index import IndexConfig, VectorIndex, build_index
+
+
+@dataclass(frozen=True)
+class NeighboursConfig:
+    k: int = setting("Nearest other items whose answers are proposed.", 3)
+    answers: str = setting("Answers taken from a neighbour: all (every choice, gold and distractors) or gold.", "all")
+    index: IndexConfig = setting("Nearest-neighbour index settings.", default_factory=IndexConfig)
+
+
+def answers_of(item: Item, which: str) -> list[str]:
+    if which == "gold":
+        gold = gold_text(item)
+        return [gold] if gold else []
+    return list(item.choices or ([item.answer] if item.answer else []))
+
+
+class NeighbourPool:
+    """Built once per run over every item of the mined dataset (the index spans all of them,
+    whatever ``--limit`` says)."""
+
+    name = "neighbours"
+
+    def __init__(self, store: Store, universe: list[Item], embedder: str, cfg: NeighboursConfig):
+        self.cfg, self.universe = cfg, universe
+        self.row_of = {it.id: i for i, it in enumerate(universe)}
+        self.vectors = embed_texts(store, embedder, [it.question for it in universe], progress=len(universe) > 2000)
+        self.index: VectorIndex = build_index(self.vectors, cfg.index)
+
+    def propose(self, proposals: list[Proposal]) -> None:
+        rows = [self.row_of[p.item.id] for p in proposals]
+        # extra hits cover the item itself and exact duplicates of its question
+        sims, ids = self.index.search(self.vectors[rows], self.cfg.k + 4)
+        for p, hit_sims, hit_ids in zip(proposals, sims, ids):
+            question = normalize_answer(p.item.question)
+            taken = 0
+            for sim, j in zip(hit_sims, hit_ids):
+                if taken == self.cfg.k:
+                    break
+                other = self.universe[j] if j >= 0 else None
+                if other is None or other.id == p.item.id or normalize_answer(other.question) == question:
+                    continue
+                taken += 1
+                for text in answers_of(other, self.cfg.answers):
+                    p.add(CandidateRecord(text=text, origin="neighbour", miner=self.name,
+                                          meta={"neighbour": other.id, "question_sim": round(float(sim), 4)}))
+
+    @property
+    def kind(self) -> str:
+        return self.index.kind
+

@@ -1,0 +1,28 @@
+"""Pools and scorers by name: each entry builds one from the run's shared resources."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from miners.base import Pool, Scorer
+from miners.pools.distractors import DistractorPool
+from miners.pools.lm import LMSamplePool
+from miners.pools.neighbours import NeighbourPool
+from miners.pools.stored import StoredPool
+from miners.scorers.embedding import EmbeddingScorer
+from miners.scorers.likelihood import LikelihoodScorer
+
+if TYPE_CHECKING:
+    from miners.run import Resources
+
+POOLS: dict[str, Callable[[Resources], Pool]] = {
+    "distractors": lambda r: DistractorPool(),
+    "neighbours": lambda r: NeighbourPool(r.store, r.universe, r.cfg.embedder, r.cfg.neighbours),
+    "lm": lambda r: LMSamplePool(*r.lm(), r.cfg.lm, r.cfg.lm_samples),
+    "failed_traces": lambda r: StoredPool(r.store, "failed_trace", "failed_traces"),
+    "given": lambda r: StoredPool(r.store, "given", "given"),
+}
+SCORERS: dict[str, Callable[[Resources], Scorer]] = {
+    "embedding": lambda r: EmbeddingScorer(r.store, r.cfg.embedder),
+    "lm": lambda r: LikelihoodScorer(*r.lm(), batch_size=r.cfg.batch_size),
+}

@@ -1,0 +1,53 @@
+"""Background mining: ``start_mining`` records a pending run and starts a detached worker
+process that mines it, so the app stays responsive and the run survives page reloads.
+
+    python -m miners.worker --db URL --run-id N
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import update
+
+from curator.store import Store
+from curator.tables import Run, utcnow
+from miners.run import MineConfig, create_run, mine
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_mining(store: Store, cfg: MineConfig) -> int:
+    """Record a pending run for ``cfg`` and start a worker on it; returns the run id."""
+    run_id = create_run(store, cfg)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    subprocess.Popen([sys.executable, "-m", "miners.worker", "--db", store.url, "--run-id", str(run_id)], env=env,
+                     cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
+    return run_id
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Mine one pending run of the store.")
+    ap.add_argument("--db", required=True, help="store URL")
+    ap.add_argument("--run-id", type=int, required=True, help="id of the pending mining run")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    store = Store(args.db)
+    with store.session() as s:
+        config = s.get(Run, args.run_id).config
+    try:
+        mine(store, MineConfig.from_dict(config), run_id=args.run_id, progress=False)
+    except Exception as e:  # recorded on the run for the app; mine() records its own failures too
+        with store.session() as s:
+            s.execute(update(Run).where(Run.id == args.run_id, Run.status.in_(("pending", "running")))
+                      .values(status="failed", message=f"failed: {e!r}"[:2000], finished_at=utcnow()))
+        raise
+
+
+if __name__ == "__main__":
+    main()
