@@ -115,6 +115,10 @@ def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
     encoding = json.loads(chart.proto.spec)["encoding"]
     assert encoding["x"]["scale"]["type"] == "symlog" and encoding["y"]["field"] == "acc"
     assert len(at.dataframe) == 1 and set(at.dataframe[0].value["method"]) == {"sft", "likra"}
+    at.text_input(key="train_sizes").set_value("0,32,16")
+    at.button(key="train_start").click().run()  # a bad config is refused before any run is created
+    assert [e.value for e in at.error] == ["sizes: give increasing, distinct, non-negative numbers, got [0, 32, 16]"]
+    assert [r["id"] for r in list_runs(Store(url))] == [run_id]
     st.cache_resource.clear()
     annotator = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60)
     annotator.session_state["user"] = {"id": 2, "name": "annie", "role": "annotator", "expires": 4e9}

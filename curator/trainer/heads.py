@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from curator.errors import ConfigError
 from curator.models import device as best_device
 from curator.models import lm_path
 from curator.trainer.config import TrainConfig
@@ -124,6 +125,8 @@ class Heads:
         ctx_ids, cont_ids = encode_pairs(self.tok, [c for c, _ in examples], [[a] for _, a in examples])
         encoded = [(c, a[0]) for c, a in zip(ctx_ids, cont_ids)]
         kept = [(c, a) for c, a in encoded if a and len(c) + len(a) <= cfg.max_length]
+        if not kept:
+            raise ConfigError(f"{desc}: no example fits max_length={cfg.max_length} tokens")
         if len(kept) < len(encoded):
             log.warning("%s: dropped %d of %d examples longer than max_length=%d", desc, len(encoded) - len(kept),
                         len(encoded), cfg.max_length)
