@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, fields
-from functools import cache
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -41,11 +40,11 @@ class MineConfig:
     split: str | None = setting("Split to mine (default: every split of the dataset).", None)
     pools: tuple[str, ...] = setting("Candidate pools, in priority order.", ("distractors", "neighbours"))
     scorers: tuple[str, ...] = setting("Scorers: embedding (similarity to gold and question), lm (log-likelihood).",
-                                     ("embedding", "lm"))
+                                       ("embedding", "lm"))
     limit: int | None = setting("Mine at most the first N items of the dataset (stable order).", None)
     lm: str = setting("Causal LM for the lm pool and scorer: registry name or local HF folder.", DEFAULT_LM)
     dtype: str = setting("LM weights: bfloat16, float32, or auto (bfloat16 on a GPU or a CPU with native bf16, "
-                       "else float32: emulated bf16 is several times slower).", "auto")
+                         "else float32: emulated bf16 is several times slower).", "auto")
     embedder: str = setting("Sentence embedder: registry name or local folder.", DEFAULT_EMBEDDER)
     batch_size: int = setting("Items per batch (one transaction each).", 32)
     neighbours: NeighboursConfig = setting("Neighbour pool settings.", default_factory=NeighboursConfig)
@@ -120,8 +119,8 @@ class Resources:
     def __init__(self, store: Store, cfg: MineConfig, universe: list[Item]):
         self.store, self.cfg, self.universe = store, cfg, universe
 
-    @cache
     def lm(self):
+        """(model, tokenizer); ``load_lm`` keeps one per process."""
         from curator.models import load_lm
 
         return load_lm(self.cfg.lm, lm_dtype(self.cfg.dtype))
