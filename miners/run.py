@@ -151,21 +151,26 @@ def _universe(store: Store, cfg: MineConfig) -> list[Item]:
     return items
 
 
-def _write(session: Session, run_id: int, proposals: list[Proposal], cfg: MineConfig) -> tuple[int, int, int]:
-    """Insert new candidates, merge scores into stored ones, mark the items mined."""
+def _write(session: Session, run_id: int, proposals: list[Proposal], cfg: MineConfig,
+           scored_by: dict[str, str]) -> tuple[int, int, int]:
+    """Insert new candidates, merge scores (and which models gave them) into stored ones,
+    mark the items mined."""
     rows = {}
     for p in proposals:
         for cand in p.candidates:
             row = candidate_row(p.item.id, cand, run_id)
             rows.setdefault(row["id"], row)
-    stored = {cid: scores for cid, scores in
-              session.execute(select(Candidate.id, Candidate.scores).where(Candidate.id.in_(list(rows))))}
+    stored = {cid: (scores, meta) for cid, scores, meta in session.execute(
+        select(Candidate.id, Candidate.scores, Candidate.meta).where(Candidate.id.in_(list(rows))))}
     new, changed, flagged = [], [], 0
     for cid, row in rows.items():
-        scores = {**(stored.get(cid) or {}), **row["scores"]}
+        old_scores, old_meta = stored.get(cid, ({}, {}))
+        scores = {**(old_scores or {}), **row["scores"]}
+        meta = old_meta or row["meta"] or {}
+        meta = {**meta, "scored_by": {**meta.get("scored_by", {}), **scored_by}}
         r = rank(scores, cfg.rank)
         flagged += r.possibly_correct
-        values = {"scores": scores, "nearness": r.nearness, "suggested": r.suggested,
+        values = {"scores": scores, "meta": meta, "nearness": r.nearness, "suggested": r.suggested,
                   "possibly_correct": r.possibly_correct}
         if cid in stored:
             changed.append({"id": cid, **values})
@@ -233,6 +238,7 @@ def _mine_items(store: Store, cfg: MineConfig, universe: list[Item], todo: list[
     pools = [POOLS[name](res) for name in cfg.pools]
     scorers = [SCORERS[name](res) for name in cfg.scorers]
     result.index = next((p.kind for p in pools if hasattr(p, "kind")), None)
+    scored_by = {s.name: s.model_name for s in scorers}
     with tqdm(total=len(todo), desc=f"mine {cfg.dataset}", unit=" items", disable=not progress) as bar:
         for start in range(0, len(todo), cfg.batch_size):
             proposals = [Proposal(it) for it in todo[start:start + cfg.batch_size]]
@@ -241,7 +247,7 @@ def _mine_items(store: Store, cfg: MineConfig, universe: list[Item], todo: list[
             for scorer in scorers:
                 scorer.score(proposals)
             with store.session() as s:
-                added, rescored, flagged = _write(s, result.run_id, proposals, cfg)
+                added, rescored, flagged = _write(s, result.run_id, proposals, cfg, scored_by)
                 result.items_mined += len(proposals)
                 result.candidates_added += added
                 result.candidates_rescored += rescored
