@@ -54,4 +54,7 @@ class Pool(Protocol):
 class Scorer(Protocol):
     """Adds scores (``CandidateRecord.scores``) to every proposed candidate."""
 
+    name: str
+    model_name: str
+
     def score(self, proposals: list[Proposal]) -> None: ...

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, fields
-from functools import cache
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -41,11 +40,11 @@ class MineConfig:
     split: str | None = setting("Split to mine (default: every split of the dataset).", None)
     pools: tuple[str, ...] = setting("Candidate pools, in priority order.", ("distractors", "neighbours"))
     scorers: tuple[str, ...] = setting("Scorers: embedding (similarity to gold and question), lm (log-likelihood).",
-                                     ("embedding", "lm"))
+                                       ("embedding", "lm"))
     limit: int | None = setting("Mine at most the first N items of the dataset (stable order).", None)
     lm: str = setting("Causal LM for the lm pool and scorer: registry name or local HF folder.", DEFAULT_LM)
     dtype: str = setting("LM weights: bfloat16, float32, or auto (bfloat16 on a GPU or a CPU with native bf16, "
-                       "else float32: emulated bf16 is several times slower).", "auto")
+                         "else float32: emulated bf16 is several times slower).", "auto")
     embedder: str = setting("Sentence embedder: registry name or local folder.", DEFAULT_EMBEDDER)
     batch_size: int = setting("Items per batch (one transaction each).", 32)
     neighbours: NeighboursConfig = setting("Neighbour pool settings.", default_factory=NeighboursConfig)
@@ -120,8 +119,8 @@ class Resources:
     def __init__(self, store: Store, cfg: MineConfig, universe: list[Item]):
         self.store, self.cfg, self.universe = store, cfg, universe
 
-    @cache
     def lm(self):
+        """(model, tokenizer); ``load_lm`` keeps one per process."""
         from curator.models import load_lm
 
         return load_lm(self.cfg.lm, lm_dtype(self.cfg.dtype))
@@ -152,21 +151,26 @@ def _universe(store: Store, cfg: MineConfig) -> list[Item]:
     return items
 
 
-def _write(session: Session, run_id: int, proposals: list[Proposal], cfg: MineConfig) -> tuple[int, int, int]:
-    """Insert new candidates, merge scores into stored ones, mark the items mined."""
+def _write(session: Session, run_id: int, proposals: list[Proposal], cfg: MineConfig,
+           scored_by: dict[str, str]) -> tuple[int, int, int]:
+    """Insert new candidates, merge scores (and which models gave them) into stored ones,
+    mark the items mined."""
     rows = {}
     for p in proposals:
         for cand in p.candidates:
             row = candidate_row(p.item.id, cand, run_id)
             rows.setdefault(row["id"], row)
-    stored = {cid: scores for cid, scores in
-              session.execute(select(Candidate.id, Candidate.scores).where(Candidate.id.in_(list(rows))))}
+    stored = {cid: (scores, meta) for cid, scores, meta in session.execute(
+        select(Candidate.id, Candidate.scores, Candidate.meta).where(Candidate.id.in_(list(rows))))}
     new, changed, flagged = [], [], 0
     for cid, row in rows.items():
-        scores = {**(stored.get(cid) or {}), **row["scores"]}
+        old_scores, old_meta = stored.get(cid, ({}, {}))
+        scores = {**(old_scores or {}), **row["scores"]}
+        meta = old_meta or row["meta"] or {}
+        meta = {**meta, "scored_by": {**meta.get("scored_by", {}), **scored_by}}
         r = rank(scores, cfg.rank)
         flagged += r.possibly_correct
-        values = {"scores": scores, "nearness": r.nearness, "suggested": r.suggested,
+        values = {"scores": scores, "meta": meta, "nearness": r.nearness, "suggested": r.suggested,
                   "possibly_correct": r.possibly_correct}
         if cid in stored:
             changed.append({"id": cid, **values})
@@ -234,6 +238,7 @@ def _mine_items(store: Store, cfg: MineConfig, universe: list[Item], todo: list[
     pools = [POOLS[name](res) for name in cfg.pools]
     scorers = [SCORERS[name](res) for name in cfg.scorers]
     result.index = next((p.kind for p in pools if hasattr(p, "kind")), None)
+    scored_by = {s.name: s.model_name for s in scorers}
     with tqdm(total=len(todo), desc=f"mine {cfg.dataset}", unit=" items", disable=not progress) as bar:
         for start in range(0, len(todo), cfg.batch_size):
             proposals = [Proposal(it) for it in todo[start:start + cfg.batch_size]]
@@ -242,7 +247,7 @@ def _mine_items(store: Store, cfg: MineConfig, universe: list[Item], todo: list[
             for scorer in scorers:
                 scorer.score(proposals)
             with store.session() as s:
-                added, rescored, flagged = _write(s, result.run_id, proposals, cfg)
+                added, rescored, flagged = _write(s, result.run_id, proposals, cfg, scored_by)
                 result.items_mined += len(proposals)
                 result.candidates_added += added
                 result.candidates_rescored += rescored

@@ -18,8 +18,8 @@ def _values(s) -> dict[str, float]:
 class LikelihoodScorer:
     name = "lm"
 
-    def __init__(self, model, tokenizer, batch_size: int = 32):
-        self.model, self.tok, self.batch_size = model, tokenizer, batch_size
+    def __init__(self, model, tokenizer, model_name: str, batch_size: int = 32):
+        self.model, self.tok, self.model_name, self.batch_size = model, tokenizer, model_name, batch_size
 
     def score(self, proposals: list[Proposal]) -> None:
         from miners.loglik import score_continuations  # torch is imported on first use only

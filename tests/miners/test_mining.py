@@ -70,6 +70,7 @@ def test_mining_twice_adds_nothing_and_a_longer_limit_continues(store, arc_items
     assert all(c.run_id in {runs[0].id, runs[2].id} and c.miner in ("distractors", "neighbours") for c in cands)
     assert all(c.nearness is not None and c.suggested in ("near_miss", "far_miss") for c in cands)
     assert {"sim_gold", "sim_question"} <= set(cands[0].scores)
+    assert cands[0].meta["scored_by"] == {"embedding": "all-MiniLM-L6-v2"}
     with store.session() as s:  # no candidate repeats its item's gold answer
         for c in cands:
             assert normalize_answer(c.text) != normalize_answer(gold_text(s.get(Item, c.item_id)))
