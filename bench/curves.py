@@ -10,7 +10,7 @@ curve table (acc/acc_norm per size), the gain table, the time, and as its LAST l
 
     likra_gain_per_example=<x> sft_gain_per_example=<y> ratio=<x/y> ll_drop_distractors_likra=<a> ll_drop_distractors_sft=<b>
 
-x, y: steepest accuracy gain per example between consecutive sizes up to --low-data-max, for
+x, y: best accuracy gain over zero-shot per example, (acc(n) - acc(0)) / n for n up to --low-data-max, for
 Likra (both heads) on the `distractor` negatives (a random own wrong choice, the paper's
 near-miss proxy) and for SFT; a, b: the mean drop of the held-out wrong choices' score from
 untrained heads to the largest size (Likra: L+ - w*L-, SFT: log-likelihood; positive = lowered).

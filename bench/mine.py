@@ -22,12 +22,13 @@ from sqlalchemy import func, select
 
 from curator.ingest import ingest
 from curator.loaders import open_source
+from curator.models import auto_dtype
 from curator.prompts import continuation, item_prompt
 from curator.store import Store
 from curator.tables import Candidate, Item
 from measure import measure
 from miners.base import gold_text
-from miners.run import MineConfig, Resources, lm_dtype, mine
+from miners.run import MineConfig, Resources, mine
 
 
 def _baseline(store: Store, cfg: MineConfig, n: int) -> int:
@@ -67,10 +68,10 @@ def main() -> None:
         lm = MineConfig(dataset="mmlu", split="test", pools=("distractors", "neighbours"), scorers=("embedding", "lm"),
                         limit=args.lm_items, dtype=args.dtype)
         scored, sec, mem = measure(lambda: mine(store, lm, progress=True))
-        rows.append((f"+ LM scoring, ours ({lm_dtype(args.dtype)})", scored.items_mined, sec, mem,
+        rows.append((f"+ LM scoring, ours ({auto_dtype(args.dtype)})", scored.items_mined, sec, mem,
                      scored.candidates_rescored + scored.candidates_added + scored.items_mined))  # + gold answers
         n_base, sec, mem = measure(lambda: _baseline(store, lm, args.baseline_items))
-        rows.append((f"  baseline: lm-eval way ({lm_dtype(args.dtype)})", args.baseline_items, sec, mem, n_base))
+        rows.append((f"  baseline: lm-eval way ({auto_dtype(args.dtype)})", args.baseline_items, sec, mem, n_base))
         with store.session() as s:
             total = s.scalar(select(func.count(Candidate.id)))
         store.dispose()

@@ -149,6 +149,24 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def auto_dtype(choice: str = "auto", on: str | None = None) -> str:
+    """The dtype to load an LM in on device ``on`` (default: the best one): ``choice`` itself
+    unless ``auto``, which takes bfloat16 on CUDA (where supported) and on CPUs with native
+    bf16 matmuls (AVX512-BF16 or AMX), else float32. Without native support bf16 is emulated:
+    ~7x slower than float32 (bench/score.py)."""
+    if choice != "auto":
+        return choice
+    import torch
+
+    if (on or device()) == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "float32"
+    return "bfloat16" if "avx512_bf16" in flags or "amx_bf16" in flags else "float32"
+
+
 @lru_cache(maxsize=4)
 def load_lm(name: str = DEFAULT_LM, dtype: str = "bfloat16"):
     """(model, tokenizer) in eval mode on the best device; cached per process."""

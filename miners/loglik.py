@@ -3,14 +3,14 @@
 Gives the numbers lm-eval-harness gives (context and context+continuation tokenised, the
 continuation's tokens taken as the tail of the whole) at a fraction of the cost:
 
-- **shared prompt**: a context and all of its continuations form one block,
-  ``[context | cont_1 | cont_2 | ...]``, with an attention mask that lets each continuation
-  see the context and itself only, and position ids that restart after the context for
-  every continuation. The context's forward pass is computed once for all of its
-  continuations, exactly as a reused KV cache would, in a single forward call;
-- **packed rows**: blocks of several contexts share a row of about ``ROW_TOKENS`` tokens
-  (first-fit, longest first; a block never sees another), so padding stays small whatever
-  the length spread;
+- **shared prefixes**: every sequence fed (context + continuation minus its last token) is
+  inserted into a prefix tree, so a context is computed once for all of its continuations,
+  and tokens shared by several contexts (a prompt header, a few-shot preamble) or by several
+  continuations (" the ...") are computed once too. The tree is fed as one row with an
+  attention mask that lets each token see its ancestors only and position ids equal to its
+  depth: the same numbers a reused KV cache would give, in a single forward call;
+- **packed rows**: the tree is cut into rows of about ``ROW_TOKENS`` tokens, filled in sorted
+  order (shared prefixes land in the same row), so padding stays small whatever the lengths;
 - **LM head on answer tokens only**: ``logits_to_keep`` selects the positions that predict
   continuation tokens, so the vocabulary projection never runs on prompt tokens; the last
   token of a continuation predicts nothing we need, so it is never fed (a one-token
@@ -25,12 +25,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
-ROW_TOKENS = 512  # tokens per packed row: attention cost grows with its square, padding with its spread
+ROW_TOKENS = 512  # nodes per packed row: attention cost grows with its square
 
 
 @dataclass(frozen=True)
@@ -50,45 +51,63 @@ class ContinuationScore:
         return self.logprob / max(self.n_chars, 1)
 
 
-@dataclass
-class _Block:
-    """A context and some of its continuations: ``(context index, continuation index)`` and tokens."""
-
-    context: list[int]
-    owners: list[tuple[int, int]] = field(default_factory=list)
-    conts: list[list[int]] = field(default_factory=list)
-    length: int = 0  # tokens fed: the context and every continuation but its last token
+Owner = tuple[int, int]  # (context index, continuation index)
 
 
 @dataclass
 class _Row:
-    """One packed sequence of blocks."""
+    """One packed row: a prefix tree of token sequences, nodes in insertion order (parents first)."""
 
     tokens: list[int] = field(default_factory=list)
-    blocks: list[int] = field(default_factory=list)  # block number in the row, per token
-    segments: list[int] = field(default_factory=list)  # 0 = context, k = k-th continuation of its block
-    positions: list[int] = field(default_factory=list)
-    keep: list[int] = field(default_factory=list)  # positions whose next-token logits are needed
-    targets: list[tuple[tuple[int, int], list[int], list[int]]] = field(default_factory=list)  # owner, sources, tokens
-    n_blocks: int = 0
+    parents: list[int] = field(default_factory=list)  # parent node, -1 for a root
+    depths: list[int] = field(default_factory=list)  # the position id
+    children: list[dict[int, int]] = field(default_factory=list)  # token -> child node
+    roots: dict[int, int] = field(default_factory=dict)
+    targets: list[tuple[Owner, list[int], list[int]]] = field(default_factory=list)  # owner, sources, tokens
 
-    def add(self, block: _Block) -> None:
-        base, n, number = len(self.tokens), len(block.context), self.n_blocks
-        self.n_blocks += 1
-        self.tokens += block.context
-        self.blocks += [number] * n
-        self.segments += [0] * n
-        self.positions += range(n)
-        last = base + n - 1
-        self.keep.append(last)
-        for k, (owner, cont) in enumerate(zip(block.owners, block.conts), start=1):
-            start, fed = len(self.tokens), cont[:-1]
-            self.tokens += fed
-            self.blocks += [number] * len(fed)
-            self.segments += [k] * len(fed)
-            self.positions += range(n, n + len(fed))
-            self.keep += range(start, start + len(fed))
-            self.targets.append((owner, [last, *range(start, start + len(fed))], cont))
+    def _walk(self, seq: list[int]) -> tuple[int, int]:
+        """(tokens of ``seq`` already in the tree, the node of the last of them or -1)."""
+        node, level = -1, self.roots
+        for n, tok in enumerate(seq):
+            if tok not in level:
+                return n, node
+            node = level[tok]
+            level = self.children[node]
+        return len(seq), node
+
+    def cost(self, seq: list[int]) -> int:
+        """Nodes that adding ``seq`` would create."""
+        return len(seq) - self._walk(seq)[0]
+
+    def add(self, owner: Owner, ctx: list[int], cont: list[int]) -> None:
+        """Insert ``ctx + cont[:-1]``; the nodes predicting ``cont`` become the owner's sources."""
+        seq = ctx + cont[:-1]
+        shared, node = self._walk(seq)
+        path = []
+        if shared:  # the nodes on the shared part, found again from the deepest one
+            back = node
+            while back >= 0:
+                path.append(back)
+                back = self.parents[back]
+            path.reverse()
+        for tok in seq[shared:]:
+            new = len(self.tokens)
+            (self.children[node] if node >= 0 else self.roots)[tok] = new
+            self.tokens.append(tok)
+            self.parents.append(node)
+            self.depths.append(len(path))
+            self.children.append({})
+            path.append(new)
+            node = new
+        self.targets.append((owner, path[len(ctx) - 1:], cont))
+
+    def mask(self, width: int) -> np.ndarray:
+        """``allowed[q, k]``: node k is q itself or one of its ancestors; padding sees itself only."""
+        allowed = np.eye(width, dtype=bool)
+        for i, parent in enumerate(self.parents):
+            if parent >= 0:
+                allowed[i] |= allowed[parent]
+        return allowed
 
 
 def special_prefix(tokenizer) -> list[int]:
@@ -134,55 +153,35 @@ def encode_pairs(tokenizer, contexts: Sequence[str], continuations: Sequence[Seq
     return ctx_out, cont_out
 
 
-def _blocks(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens: int) -> list[_Block]:
-    """Each context with its continuations, split where a block would pass ``row_tokens``."""
-    blocks = []
-    for i, (ctx, conts) in enumerate(zip(ctx_ids, cont_ids)):
-        block = None
-        for j, cont in enumerate(conts):
-            if not cont:
-                continue
-            if block is None or (block.length + len(cont) - 1 > row_tokens and block.owners):
-                block = _Block(list(ctx), length=len(ctx))
-                blocks.append(block)
-            block.owners.append((i, j))
-            block.conts.append(cont)
-            block.length += len(cont) - 1
-    return blocks
+def _rows(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens: int) -> list[_Row]:
+    """Every (context, continuation) in prefix-tree rows of at most ``row_tokens`` nodes.
 
-
-def _rows(blocks: list[_Block], row_tokens: int) -> list[_Row]:
-    """Blocks packed into rows of at most ``row_tokens`` tokens (first fit, longest first)."""
-    rows: list[_Row] = []
-    for block in sorted(blocks, key=lambda b: -b.length):
-        row = next((r for r in rows if len(r.tokens) + block.length <= row_tokens), None)
-        if row is None:
-            row = _Row()
-            rows.append(row)
-        row.add(block)
-    return sorted(rows, key=lambda r: -len(r.tokens))
+    Sequences go in sorted order, so those sharing a prefix are neighbours and land in the
+    same row; a row is closed when the next sequence would overflow it (a sequence longer
+    than a row gets a row of its own). Empty continuations are left out (they score 0).
+    """
+    pairs = sorted(((ctx_ids[i] + cont[:-1], (i, j)) for i, conts in enumerate(cont_ids)
+                    for j, cont in enumerate(conts) if cont), key=lambda p: p[0])
+    rows = [_Row()]
+    for seq, (i, j) in pairs:
+        if rows[-1].tokens and len(rows[-1].tokens) + rows[-1].cost(seq) > row_tokens:
+            rows.append(_Row())
+        rows[-1].add((i, j), ctx_ids[i], cont_ids[i][j])
+    return sorted((r for r in rows if r.tokens), key=lambda r: -len(r.tokens))
 
 
 def _batch_inputs(rows: list[_Row], pad_id: int, dtype: torch.dtype, device: torch.device) -> dict:
-    """Padded ids, position ids, the block-and-segment 4D mask and the kept positions."""
+    """Padded ids, position ids, the ancestor 4D mask and the kept positions."""
     width = max(len(r.tokens) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    blk = torch.full((len(rows), width), -1, dtype=torch.long)
-    seg = torch.full((len(rows), width), -1, dtype=torch.long)
-    pos = torch.arange(width).repeat(len(rows), 1)
+    pos = torch.zeros((len(rows), width), dtype=torch.long)
     keep = torch.zeros((len(rows), width), dtype=torch.bool)
+    allowed = torch.from_numpy(np.stack([r.mask(width) for r in rows]))
     for b, r in enumerate(rows):
         n = len(r.tokens)
         ids[b, :n] = torch.tensor(r.tokens)
-        blk[b, :n] = torch.tensor(r.blocks)
-        seg[b, :n] = torch.tensor(r.segments)
-        pos[b, :n] = torch.tensor(r.positions)
-        keep[b, r.keep] = True
-    idx = torch.arange(width)
-    causal = idx[None, :, None] >= idx[None, None, :]
-    sq, sk = seg[:, :, None], seg[:, None, :]
-    # same block, and the key is context or the query's own continuation; padding (-1) sees padding only
-    allowed = causal & (blk[:, :, None] == blk[:, None, :]) & ((sk == 0) | (sk == sq))
+        pos[b, :n] = torch.tensor(r.depths)
+        keep[b, [s for _, sources, _ in r.targets for s in sources]] = True
     mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)
     return {"input_ids": ids.to(device), "position_ids": pos.to(device), "attention_mask": mask[:, None].to(device),
             "logits_to_keep": keep.to(device)}
@@ -224,7 +223,7 @@ def score_continuations(model, tokenizer, contexts: Sequence[str], continuations
     dtype, device = _model_dtype_device(model)
     max_length = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     ctx_ids, cont_ids = encode_pairs(tokenizer, contexts, continuations, max_length)
-    rows = _rows(_blocks(ctx_ids, cont_ids, ROW_TOKENS), ROW_TOKENS)
+    rows = _rows(ctx_ids, cont_ids, ROW_TOKENS)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     sums: dict[tuple[int, int], float] = {}
     was_training = model.training

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from curator.errors import ConfigError, NotFoundError
 from curator.ingest import candidate_row
-from curator.models import DEFAULT_EMBEDDER, DEFAULT_LM
+from curator.models import DEFAULT_EMBEDDER, DEFAULT_LM, auto_dtype
 from curator.schema import stable_id
 from curator.store import Store
 from curator.tables import Candidate, Item, MinedItem, Run, utcnow
@@ -123,18 +123,7 @@ class Resources:
         """(model, tokenizer); ``load_lm`` keeps one per process."""
         from curator.models import load_lm
 
-        return load_lm(self.cfg.lm, lm_dtype(self.cfg.dtype))
-
-
-def lm_dtype(choice: str = "auto") -> str:
-    """The LM dtype for ``choice``; ``auto`` takes bfloat16 only where the hardware runs it natively."""
-    if choice != "auto":
-        return choice
-    import torch
-
-    if torch.cuda.is_available():
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+        return load_lm(self.cfg.lm, auto_dtype(self.cfg.dtype))
 
 
 def _universe(store: Store, cfg: MineConfig) -> list[Item]:

@@ -9,7 +9,7 @@ from curator.trainer.background import launch
 from curator.trainer.config import TrainConfig, default_of, help_of
 from curator.trainer.data import NEGATIVE_SETS
 from curator.trainer.methods import METHODS
-from curator.trainer.runs import gain_table, list_runs, load_points, run_summary
+from curator.trainer.runs import GAIN_DEFINITION, gain_table, list_runs, load_points, run_summary
 from pages.shared import require_role, store
 
 require_role("admin")
@@ -77,8 +77,7 @@ def show_run(run_id: int) -> None:
         tooltip=["method", "negatives", "size", "acc", "acc_norm"])
     st.altair_chart(chart, width="stretch", key=f"train_chart_{run_id}")
     st.subheader("Gain per example")
-    st.caption("Steepest accuracy gain per example between consecutive sizes up to "
-               f"{run['config'].get('low_data_max')}; drops are the mean score of the wrong / gold choices from "
+    st.caption(f"{GAIN_DEFINITION.capitalize()} (low_data_max = {run['config'].get('low_data_max')}); drops are the mean score of the wrong / gold choices from "
                "untrained heads to the largest size (positive: lowered).")
     st.dataframe(pd.DataFrame(gain_table(points, run["config"].get("low_data_max", default_of("low_data_max")))),
                  hide_index=True, key=f"train_gains_{run_id}")

@@ -13,7 +13,7 @@ from curator.loaders import open_source
 from curator.schema import CandidateRecord, normalize_answer
 from curator.tables import Label
 from curator.trainer.config import TrainConfig
-from curator.trainer.runs import gain_table, steepest_gain
+from curator.trainer.runs import gain_per_example, gain_table
 from curator.trainer.data import load_splits, negative_set
 
 
@@ -116,11 +116,13 @@ def test_empty_labeled_set_is_an_error(arc_store):
             negative_set("near", s, train, seed=0)
 
 
-def test_gain_per_example_is_the_steepest_low_data_step():
+def test_gain_per_example_is_the_best_low_data_gain_over_zero_shot():
     sizes, accs = [0, 16, 32, 64, 128], [0.50, 0.52, 0.60, 0.61, 0.95]
-    assert steepest_gain(sizes, accs, 64) == pytest.approx(0.08 / 16)  # 64 -> 128 is not low-data
-    assert steepest_gain(sizes, accs, 128) == pytest.approx(0.34 / 64)
-    assert steepest_gain([0, 16], [0.5, 0.4], 8) is None
+    assert gain_per_example(sizes, accs, 64) == pytest.approx(0.10 / 32)  # 128 is not low-data
+    assert gain_per_example(sizes, accs, 128) == pytest.approx(0.45 / 128)
+    assert gain_per_example([0, 4, 8, 16], [0.58, 0.25, 0.35, 0.55], 64) == pytest.approx(-0.03 / 16)  # dip: no credit
+    assert gain_per_example([0, 16], [0.5, 0.4], 8) is None
+    assert gain_per_example([16, 32], [0.5, 0.6], 64) is None
     rng = random.Random(0)
     points = [{"method": "sft", "negatives": "distractor", "size": z, "acc": a, "acc_norm": a,
                "gold_mean": -rng.random(), "wrong_mean": -10.0 - z} for z, a in zip(sizes, accs)]

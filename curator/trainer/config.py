@@ -7,11 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from curator.errors import ConfigError
-from curator.models import DEFAULT_LM
+from curator.models import DEFAULT_LM, auto_dtype
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
 
 
@@ -57,7 +56,7 @@ class TrainConfig:
     nat_incorrect: str = _f(NAT_INCORRECT, "NAT: marker line before an incorrect example.")
     dpo_beta: float = _f(0.1, "DPO: beta (strength of the pull towards the base model).")
     # reporting
-    low_data_max: int = _f(64, "Gain per example is the steepest step between consecutive sizes up to this size.")
+    low_data_max: int = _f(64, "Gain per example is the best (acc(n) - acc(0)) / n over sizes n up to this size.")
     out_dir: str = _f("runs", "Where adapters are saved: <out_dir>/run-<id>/<adapter>/.")
 
     def __post_init__(self) -> None:
@@ -96,9 +95,7 @@ class TrainConfig:
 
     def torch_dtype(self, device: str) -> str:
         """The dtype to load the base model in on ``device``."""
-        if self.dtype != "auto":
-            return self.dtype
-        return "bfloat16" if device == "cuda" or _cpu_has_bf16() else "float32"
+        return auto_dtype(self.dtype, device)
 
     def train_batch(self, device: str) -> int:
         return self.batch_size or (32 if device == "cuda" else 8)
@@ -113,15 +110,6 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"unknown config field(s): {', '.join(sorted(unknown))}")
         return cls(**d)
-
-
-def _cpu_has_bf16() -> bool:
-    """Native bf16 matmuls (AVX512-BF16 or AMX); without them bf16 is emulated and ~10x slower than fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _field(name: str):

@@ -19,8 +19,8 @@ def curve_table(points: list[dict]) -> str:
 
 
 def gain_lines(rows: list[dict]) -> str:
-    """The gain table: accuracy at 0 and at the largest size, steepest gain per example in
-    the low-data part, and the drop of the wrong and gold choices' mean score."""
+    """The gain table: accuracy at 0 and at the largest size, gain per example in the
+    low-data part (from zero-shot), and the drop of the wrong and gold choices' mean score."""
     head = (f"{'method':10} {'negatives':11} {'acc@0':>6} {'acc@max':>7} {'gain/ex':>9} {'gain/ex_norm':>12} "
             f"{'wrong_drop':>10} {'gold_drop':>9}")
     return "\n".join([head] + [

@@ -88,3 +88,17 @@ def test_bf16_ranks_like_fp32(arc_items):
     bf16 = score_continuations(*load_lm("smollm2-135m", "bfloat16"), contexts, conts)
     argmax = [[max(range(len(r)), key=lambda j: r[j].logprob) for r in s] for s in (fp32, bf16)]
     assert sum(a == b for a, b in zip(*argmax)) >= 0.85 * len(contexts)
+
+
+def test_a_shared_header_is_fed_once_and_scores_the_same(lm32, arc_items):
+    model, tok = lm32
+    header = "The following are questions about science, with answers.\n\n"
+    contexts = [header + mcqa_prompt(it.question) for it in arc_items[:4]]
+    conts = [[continuation(c) for c in it.choices] for it in arc_items[:4]]
+    ctx_ids, cont_ids = loglik.encode_pairs(tok, contexts, conts)
+    rows = loglik._rows(ctx_ids, cont_ids, 10_000)
+    fed_once_per_context = sum(len(c) + sum(len(k) - 1 for k in ks) for c, ks in zip(ctx_ids, cont_ids))
+    header_tokens = len(tok(header.rstrip())["input_ids"])
+    assert len(rows) == 1 and len(rows[0].tokens) <= fed_once_per_context - 3 * (header_tokens - 1)
+    _assert_same(score_continuations(model, tok, contexts, conts),
+                 score_continuations_baseline(model, tok, contexts, conts))
