@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
-ROW_TOKENS = 512  # nodes per packed row: attention cost grows with its square
+ROW_TOKENS = 256  # nodes per packed row: attention cost grows with its square, padding with it
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,17 @@ def _rows(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens:
     return sorted((r for r in rows if r.tokens), key=lambda r: -len(r.tokens))
 
 
+def _batches(rows: list[_Row], batch_size: int) -> list[list[_Row]]:
+    """Rows (longest first) in batches of ``batch_size``; a row under half the width of its
+    batch starts a new one, so a short last row is not padded to a full one."""
+    batches: list[list[_Row]] = []
+    for row in rows:
+        if not batches or len(batches[-1]) == batch_size or 2 * len(row.tokens) < len(batches[-1][0].tokens):
+            batches.append([])
+        batches[-1].append(row)
+    return batches
+
+
 def _batch_inputs(rows: list[_Row], pad_id: int, dtype: torch.dtype, device: torch.device) -> dict:
     """Padded ids, position ids, the ancestor 4D mask and the kept positions."""
     width = max(len(r.tokens) for r in rows)
@@ -231,8 +242,7 @@ def score_continuations(model, tokenizer, contexts: Sequence[str], continuations
     try:
         with torch.inference_mode(), tqdm(total=sum(len(r.targets) for r in rows), desc="log-likelihood",
                                           unit=" cand", disable=not progress) as bar:
-            for start in range(0, len(rows), batch_size):
-                batch = rows[start:start + batch_size]
+            for batch in _batches(rows, batch_size):
                 sums.update(_score_batch(model, batch, pad_id, dtype, device))
                 bar.update(sum(len(r.targets) for r in batch))
     finally:
