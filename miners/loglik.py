@@ -4,13 +4,14 @@ Gives the numbers lm-eval-harness gives (context and context+continuation tokeni
 continuation's tokens taken as the tail of the whole) at a fraction of the cost:
 
 - **shared prefixes**: every sequence fed (context + continuation minus its last token) is
-  inserted into a prefix tree, so a context is computed once for all of its continuations,
+  inserted into its row's prefix tree, so a context is computed once for all of its continuations,
   and tokens shared by several contexts (a prompt header, a few-shot preamble) or by several
   continuations (" the ...") are computed once too. The tree is fed as one row with an
   attention mask that lets each token see its ancestors only and position ids equal to its
   depth: the same numbers a reused KV cache would give, in a single forward call;
-- **packed rows**: the tree is cut into rows of about ``ROW_TOKENS`` tokens, filled in sorted
-  order (shared prefixes land in the same row), so padding stays small whatever the lengths;
+- **packed rows**: a context and its continuations stay in one row when they fit; rows of
+  about ``ROW_TOKENS`` nodes are filled first fit, largest first, so padding stays small
+  whatever the length spread;
 - **LM head on answer tokens only**: ``logits_to_keep`` selects the positions that predict
   continuation tokens, so the vocabulary projection never runs on prompt tokens; the last
   token of a continuation predicts nothing we need, so it is never fed (a one-token
@@ -31,7 +32,7 @@ from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
-ROW_TOKENS = 256  # nodes per packed row: attention cost grows with its square, padding with it
+ROW_TOKENS = 512  # nodes per packed row: attention cost grows with its square
 
 
 @dataclass(frozen=True)
@@ -153,21 +154,46 @@ def encode_pairs(tokenizer, contexts: Sequence[str], continuations: Sequence[Seq
     return ctx_out, cont_out
 
 
-def _rows(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens: int) -> list[_Row]:
-    """Every (context, continuation) in prefix-tree rows of at most ``row_tokens`` nodes.
+@dataclass
+class _Block:
+    """Some continuations of one context whose prefix tree fits a row; ``size`` = its nodes alone."""
 
-    Sequences go in sorted order, so those sharing a prefix are neighbours and land in the
-    same row; a row is closed when the next sequence would overflow it (a sequence longer
-    than a row gets a row of its own). Empty continuations are left out (they score 0).
-    """
-    pairs = sorted(((ctx_ids[i] + cont[:-1], (i, j)) for i, conts in enumerate(cont_ids)
-                    for j, cont in enumerate(conts) if cont), key=lambda p: p[0])
-    rows = [_Row()]
-    for seq, (i, j) in pairs:
-        if rows[-1].tokens and len(rows[-1].tokens) + rows[-1].cost(seq) > row_tokens:
-            rows.append(_Row())
-        rows[-1].add((i, j), ctx_ids[i], cont_ids[i][j])
-    return sorted((r for r in rows if r.tokens), key=lambda r: -len(r.tokens))
+    context: int
+    conts: list[int] = field(default_factory=list)
+    size: int = 0
+
+
+def _blocks(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens: int) -> list[_Block]:
+    """Each context with its non-empty continuations, split where its tree would pass ``row_tokens``
+    (each part then repeats the context); a block always holds at least one continuation."""
+    blocks = []
+    for i, conts in enumerate(cont_ids):
+        tree, block = _Row(), None
+        for j, cont in enumerate(conts):
+            if not cont:
+                continue  # empty continuations score 0 and feed nothing
+            if block is None or len(tree.tokens) + tree.cost(ctx_ids[i] + cont[:-1]) > row_tokens:
+                tree, block = _Row(), _Block(i)
+                blocks.append(block)
+            tree.add((i, j), ctx_ids[i], cont)
+            block.conts.append(j)
+            block.size = len(tree.tokens)
+    return blocks
+
+
+def _rows(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens: int) -> list[_Row]:
+    """Blocks packed first fit, largest first, into prefix-tree rows of at most ``row_tokens`` nodes
+    (a block larger than that gets a row of its own); blocks sharing a row share their common
+    prefixes, so a row often holds more than the sum of sizes suggests. Longest rows first."""
+    rows: list[_Row] = []
+    for block in sorted(_blocks(ctx_ids, cont_ids, row_tokens), key=lambda b: -b.size):
+        row = next((r for r in rows if len(r.tokens) + block.size <= row_tokens), None)
+        if row is None:
+            row = _Row()
+            rows.append(row)
+        for j in block.conts:
+            row.add((block.context, j), ctx_ids[block.context], cont_ids[block.context][j])
+    return sorted(rows, key=lambda r: -len(r.tokens))
 
 
 def _batches(rows: list[_Row], batch_size: int) -> list[list[_Row]]:
