@@ -89,3 +89,10 @@ def test_every_command_has_help_text():
         for name, sub in getattr(cmd, "commands", {}).items():
             assert (sub.help or "").strip(), f"command '{name}' has no help"
             stack.append(sub)
+
+
+@pytest.mark.parametrize("args", [["train", "--db", "x"], ["mine", "--pools"], ["export", "--no-such-flag"]])
+def test_usage_errors_are_shown_without_a_traceback(cli, sqlite_url, args):
+    r = cli(*args, db=sqlite_url)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "Error" in r.stderr

@@ -48,10 +48,8 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+    except typer.TyperException as e:  # usage errors (unknown option, bad value) show themselves
+        if not hasattr(e, "show"):
+            raise
+        e.show()
+        sys.exit(e.exit_code)
