@@ -66,40 +66,32 @@ class _Row:
     roots: dict[int, int] = field(default_factory=dict)
     targets: list[tuple[Owner, list[int], list[int]]] = field(default_factory=list)  # owner, sources, tokens
 
-    def _walk(self, seq: list[int]) -> tuple[int, int]:
-        """(tokens of ``seq`` already in the tree, the node of the last of them or -1)."""
-        node, level = -1, self.roots
-        for n, tok in enumerate(seq):
+    def _walk(self, seq: list[int]) -> list[int]:
+        """The nodes of the longest prefix of ``seq`` already in the tree."""
+        path, level = [], self.roots
+        for tok in seq:
             if tok not in level:
-                return n, node
-            node = level[tok]
-            level = self.children[node]
-        return len(seq), node
+                break
+            path.append(level[tok])
+            level = self.children[path[-1]]
+        return path
 
     def cost(self, seq: list[int]) -> int:
         """Nodes that adding ``seq`` would create."""
-        return len(seq) - self._walk(seq)[0]
+        return len(seq) - len(self._walk(seq))
 
     def add(self, owner: Owner, ctx: list[int], cont: list[int]) -> None:
         """Insert ``ctx + cont[:-1]``; the nodes predicting ``cont`` become the owner's sources."""
         seq = ctx + cont[:-1]
-        shared, node = self._walk(seq)
-        path = []
-        if shared:  # the nodes on the shared part, found again from the deepest one
-            back = node
-            while back >= 0:
-                path.append(back)
-                back = self.parents[back]
-            path.reverse()
-        for tok in seq[shared:]:
-            new = len(self.tokens)
+        path = self._walk(seq)
+        for tok in seq[len(path):]:
+            node, new = (path[-1] if path else -1), len(self.tokens)
             (self.children[node] if node >= 0 else self.roots)[tok] = new
             self.tokens.append(tok)
             self.parents.append(node)
             self.depths.append(len(path))
             self.children.append({})
             path.append(new)
-            node = new
         self.targets.append((owner, path[len(ctx) - 1:], cont))
 
     def mask(self, width: int) -> np.ndarray:

@@ -57,8 +57,8 @@ def gain_per_example(sizes: list[int], accs: list[float], low_data_max: int) -> 
 
 def gain_table(points: list[dict], low_data_max: int) -> list[dict]:
     """Per (method, negatives): zero-shot and last accuracy, the gain per example in the
-    low-data part (:func:`gain_per_example`), and the drop of the gold and wrong choices' mean score from untrained
-    (size 0) to the largest size."""
+    low-data part (:func:`gain_per_example`), and the drop of the gold and wrong choices'
+    mean score from untrained (size 0) to the largest size."""
     curves: dict[tuple[str, str], list[dict]] = {}
     for p in points:
         curves.setdefault((p["method"], p["negatives"]), []).append(p)
@@ -67,11 +67,11 @@ def gain_table(points: list[dict], low_data_max: int) -> list[dict]:
         ps = sorted(ps, key=lambda p: p["size"])
         first, last = ps[0], ps[-1]
         drop = first["size"] == 0 and last["size"] > 0
-        rows.append({"method": method, "negatives": neg, "sizes": [p["size"] for p in ps],
+        sizes = [p["size"] for p in ps]
+        rows.append({"method": method, "negatives": neg, "sizes": sizes,
                      "acc_zero": first["acc"], "acc_last": last["acc"], "acc_norm_last": last["acc_norm"],
-                     "gain_per_example": gain_per_example([p["size"] for p in ps], [p["acc"] for p in ps], low_data_max),
-                     "gain_per_example_norm": gain_per_example([p["size"] for p in ps], [p["acc_norm"] for p in ps],
-                                                            low_data_max),
+                     "gain_per_example": gain_per_example(sizes, [p["acc"] for p in ps], low_data_max),
+                     "gain_per_example_norm": gain_per_example(sizes, [p["acc_norm"] for p in ps], low_data_max),
                      "wrong_drop": first["wrong_mean"] - last["wrong_mean"] if drop else None,
                      "gold_drop": first["gold_mean"] - last["gold_mean"] if drop else None})
     return rows
@@ -86,7 +86,6 @@ def run_summary(store: Store, run_id: int) -> dict:
         return {"id": run.id, "status": run.status, "progress": run.progress, "message": run.message,
                 "config": run.config, "metrics": run.metrics, "started_at": run.started_at,
                 "finished_at": run.finished_at}
-
 
 
 def list_runs(store: Store, limit: int = 50) -> list[dict]:
