@@ -6,7 +6,7 @@ final-label derivation against a per-candidate baseline.
 
 Baseline ("per candidate"): ``load_final_labels(session, [cid])`` once per candidate, the
 way a page showing one candidate at a time would ask. Ours: one
-query for all rows, one pass (``curator.final_labels``). Then every format is exported
+query for all rows, one pass (``curator.labeling.final_labels``). Then every format is exported
 (JSON Lines, and Parquet for dpo), read back and validated, timed end to end.
 """
 from __future__ import annotations
@@ -20,12 +20,12 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from curator.export import FORMATS, ExportConfig, ExportFilters, export
-from curator.final_labels import load_final_labels
+from curator.labeling.final_labels import load_final_labels
 from curator.ingest import ingest
 from curator.loaders import open_source
-from curator.schema import CandidateRecord
+from curator.store.schema import CandidateRecord
 from curator.store import Store
-from curator.tables import Annotator, Candidate, Label
+from curator.store.tables import Annotator, Candidate, Label
 
 
 def build(store: Store, votes: int) -> tuple[int, int]:

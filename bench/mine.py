@@ -25,7 +25,7 @@ from curator.loaders import open_source
 from curator.models import auto_dtype
 from curator.prompts import continuation, item_prompt
 from curator.store import Store
-from curator.tables import Candidate, Item
+from curator.store.tables import Candidate, Item
 from measure import measure
 from miners.base import gold_text
 from miners.run import MineConfig, Resources, mine

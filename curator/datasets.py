@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, select
 
 from curator.store import Store
-from curator.tables import Candidate, Item, Label
+from curator.store.tables import Candidate, Item, Label
 
 
 @dataclass

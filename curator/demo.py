@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from curator.accounts import add_user
+from curator.labeling.accounts import add_user
 from curator.loading import load_source
 from curator.store import Store
-from curator.tables import Annotator
+from curator.store.tables import Annotator
 from miners.pools.neighbours import NeighboursConfig
 from miners.run import MineConfig, mine
 

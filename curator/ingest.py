@@ -13,9 +13,9 @@ from itertools import islice
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from curator.schema import CandidateRecord, ItemRecord, candidate_id
+from curator.store.schema import CandidateRecord, ItemRecord, candidate_id
 from curator.store import Store
-from curator.tables import Candidate, Item
+from curator.store.tables import Candidate, Item
 
 
 @dataclass

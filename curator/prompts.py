@@ -5,7 +5,7 @@ and each choice is the continuation `` <choice>``.
 """
 from __future__ import annotations
 
-from curator.tables import Item
+from curator.store.tables import Item
 
 
 def mcqa_prompt(question: str, context: str | None = None) -> str:

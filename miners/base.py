@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Protocol
 
-from curator.schema import CandidateRecord, normalize_answer
-from curator.tables import Item
+from curator.store.schema import CandidateRecord, normalize_answer
+from curator.store.tables import Item
 
 
 def setting(help: str, default: Any = MISSING, **kw) -> Any:

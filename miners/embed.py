@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from curator.store import Store
-from curator.tables import Embedding
+from curator.store.tables import Embedding
 
 log = logging.getLogger(__name__)
 LOOKUP_CHUNK = 500  # hashes per cache query (bounded IN lists)

@@ -7,7 +7,7 @@ import numpy as np
 from sqlalchemy import select
 
 from curator.store import Store
-from curator.tables import Candidate, Item, Run
+from curator.store.tables import Candidate, Item, Run
 
 
 def nearness_histogram(store: Store, dataset: str | None = None, bins: int = 20) -> list[dict[str, Any]]:

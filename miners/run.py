@@ -21,9 +21,9 @@ from tqdm import tqdm
 from curator.errors import ConfigError, NotFoundError
 from curator.ingest import candidate_row
 from curator.models import DEFAULT_EMBEDDER, DEFAULT_LM, auto_dtype
-from curator.schema import stable_id
+from curator.store.schema import stable_id
 from curator.store import Store
-from curator.tables import Candidate, Item, MinedItem, Run, utcnow
+from curator.store.tables import Candidate, Item, MinedItem, Run, utcnow
 from miners.base import Proposal, setting
 from miners.index import IndexConfig
 from miners.pools.lm import LMSampleConfig

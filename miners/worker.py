@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import update
 
 from curator.store import Store
-from curator.tables import Run, utcnow
+from curator.store.tables import Run, utcnow
 from miners.run import MineConfig, create_run, mine
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from curator.export import (
     FORMATS, ExportConfig, ExportFilters, export, help_of, nearness_bounds, preview, zip_folder)
 from curator.export.config import HIR_TEMPLATE
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
-from curator.schema import NEGATIVE_LABELS, ORIGINS
+from curator.store.schema import NEGATIVE_LABELS, ORIGINS
 from pages.shared import require_role, store
 
 F, C = ExportFilters, ExportConfig

@@ -1,9 +1,9 @@
 """Label: one candidate at a time, keyboard first."""
 import streamlit as st
 
-from curator.desk import LabelDesk
-from curator.progress import progress
-from curator.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
+from curator.labeling.desk import LabelDesk
+from curator.labeling.progress import progress
+from curator.labeling.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
 from pages.components.keys import key_card
 from pages.shared import require_role, store
 

@@ -3,9 +3,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from curator.labels import UNDO_DEPTH, recent_decisions
-from curator.progress import hourly, progress
-from curator.queue import QueueConfig
+from curator.labeling.labels import UNDO_DEPTH, recent_decisions
+from curator.labeling.progress import hourly, progress
+from curator.labeling.queue import QueueConfig
 from pages.shared import require_role, store
 
 user = require_role("annotator")

@@ -2,11 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from curator.agreement import disagreements, pairwise, per_dataset
-from curator.desk import ReviewDesk
+from curator.labeling.agreement import disagreements, pairwise, per_dataset
+from curator.labeling.desk import ReviewDesk
 from curator.errors import NearmissError
-from curator.labels import final_sources
-from curator.queue import overlaps, set_overlap
+from curator.labeling.labels import final_sources
+from curator.labeling.queue import overlaps, set_overlap
 from pages.components.keys import HELP, LABEL_KEYS, key_card
 from pages.shared import require_role, store
 

@@ -1,7 +1,7 @@
 """Sign-in form."""
 import streamlit as st
 
-from curator.accounts import authenticate
+from curator.labeling.accounts import authenticate
 from pages.shared import sign_in, store
 
 st.title("nearmiss")

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import update
 
-from curator.accounts import add_user
+from curator.labeling.accounts import add_user
 from curator.ingest import ingest
 from curator.loaders import open_source
-from curator.schema import CandidateRecord, ItemRecord, candidate_id, normalize_answer
+from curator.store.schema import CandidateRecord, ItemRecord, candidate_id, normalize_answer
 from curator.store import Store
-from curator.tables import Candidate, Label
+from curator.store.tables import Candidate, Label
 
 N_ITEMS, LABELED = 40, 30
 

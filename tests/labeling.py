@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from curator.accounts import add_user
+from curator.labeling.accounts import add_user
 from curator.ingest import ingest
-from curator.schema import CandidateRecord, ItemRecord
+from curator.store.schema import CandidateRecord, ItemRecord
 from curator.store import Store
-from curator.tables import Candidate, Item
+from curator.store.tables import Candidate, Item
 
 
 def add_candidates(store: Store, n_items: int, *, dataset: str = "quiz", per_item: int = 3,

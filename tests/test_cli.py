@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from curator.cli import _register, app
 from curator.store import Store
-from curator.tables import Annotator, Item
+from curator.store.tables import Annotator, Item
 from tests.test_loaders import BAD_INPUTS
 
 

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from curator.errors import ConfigError
 from curator.store import head_revision
 from curator.export import UNLABELED, ExportConfig, ExportFilters, export, preview
-from curator.final_labels import load_final_labels
+from curator.labeling.final_labels import load_final_labels
 from curator.prompts import NAT_INCORRECT
-from curator.schema import NEGATIVE_LABELS, candidate_id, normalize_answer
+from curator.store.schema import NEGATIVE_LABELS, candidate_id, normalize_answer
 from curator.store import Store
-from curator.tables import Item
+from curator.store.tables import Item
 from tests.export_store import LABELED, build_labeled_store
 
 CASES = [("dpo", "standard", False), ("dpo", "conversational", True), ("kto", "standard", True),

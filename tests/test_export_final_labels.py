@@ -2,11 +2,11 @@
 import pytest
 from sqlalchemy import select
 
-from curator.final_labels import final_labels, load_final_labels
+from curator.labeling.final_labels import final_labels, load_final_labels
 from curator.ingest import ingest
-from curator.schema import CandidateRecord, ItemRecord, candidate_id
+from curator.store.schema import CandidateRecord, ItemRecord, candidate_id
 from curator.store import Store
-from curator.tables import Annotator, Label
+from curator.store.tables import Annotator, Label
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from curator.errors import ConfigError
 from curator.export import ExportConfig, export
 from curator.export.files import read_rows
 from curator.export.formats.rows import clean_turns
-from curator.labels import decide
+from curator.labeling.labels import decide
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
-from curator.tables import Candidate, Item
+from curator.store.tables import Candidate, Item
 from tests.labeling import users
 from tests.traces import add_traces, trace_rows
 

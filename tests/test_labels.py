@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from curator.errors import ConfigError, NotFoundError, PermissionDenied
-from curator.final_labels import load_final_labels
-from curator.labels import (UNDO_DEPTH, adjudicate, decide, final_sources, recent_decisions, settled_by, undo,
+from curator.labeling.final_labels import load_final_labels
+from curator.labeling.labels import (UNDO_DEPTH, adjudicate, decide, final_sources, recent_decisions, settled_by, undo,
                             votes)
-from curator.tables import Label
+from curator.store.tables import Label
 from tests.labeling import add_candidates, users
 
 

@@ -5,8 +5,8 @@ import random
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from curator.agreement import cohen_kappa, disagreements, fleiss_kappa, pairwise, per_dataset
-from curator.labels import VOTING_LABELS, adjudicate, decide
+from curator.labeling.agreement import cohen_kappa, disagreements, fleiss_kappa, pairwise, per_dataset
+from curator.labeling.labels import VOTING_LABELS, adjudicate, decide
 from tests.labeling import add_candidates, users
 
 

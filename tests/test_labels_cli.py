@@ -1,7 +1,7 @@
 """`nearmiss overlap` and `nearmiss agreement` as real subprocesses."""
 import json
 
-from curator.labels import decide
+from curator.labeling.labels import decide
 from curator.store import Store
 from tests.labeling import add_candidates, users
 

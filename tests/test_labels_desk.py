@@ -3,11 +3,11 @@ once, undo puts the undone candidate back on screen; the review desk adjudicates
 disagreements by key."""
 from sqlalchemy import select
 
-from curator.desk import LabelDesk, Press, ReviewDesk
-from curator.final_labels import load_final_labels
-from curator.labels import decide, settled_by
-from curator.queue import QueueConfig, set_overlap
-from curator.tables import Label
+from curator.labeling.desk import LabelDesk, Press, ReviewDesk
+from curator.labeling.final_labels import load_final_labels
+from curator.labeling.labels import decide, settled_by
+from curator.labeling.queue import QueueConfig, set_overlap
+from curator.store.tables import Label
 from tests.labeling import add_candidates, users
 
 

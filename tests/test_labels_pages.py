@@ -7,8 +7,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from curator.labels import decide
-from curator.queue import set_overlap
+from curator.labeling.labels import decide
+from curator.labeling.queue import set_overlap
 from tests.labeling import add_candidates, users
 
 ROOT = Path(__file__).resolve().parents[1]

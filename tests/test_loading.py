@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from curator.errors import LoadError
 from curator.loaders.champ import judge
 from curator.loading import bundled_sources, bundled_splits, load_source, load_upload, preview_upload
-from curator.tables import Candidate, Item
+from curator.store.tables import Candidate, Item
 
 GOOD = "\n".join(json.dumps({"q": f"{n}+1?", "opts": [str(n + 1), str(n + 2)], "key": "A"}) for n in range(30))
 

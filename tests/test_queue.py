@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select, update
 
 from curator.errors import ConfigError, NotFoundError, PermissionDenied
-from curator.labels import adjudicate, decide
-from curator.queue import QueueConfig, claim, next_candidate, overlaps, remaining, set_overlap
-from curator.tables import Candidate, Claim, Label, utcnow
+from curator.labeling.labels import adjudicate, decide
+from curator.labeling.queue import QueueConfig, claim, next_candidate, overlaps, remaining, set_overlap
+from curator.store.tables import Candidate, Claim, Label, utcnow
 from tests.labeling import add_candidates, users
 
 

@@ -1,11 +1,11 @@
 """The store on SQLite and on a real PostgreSQL: schema, settings, idempotent ingest."""
 from sqlalchemy import inspect, select, text
 
-from curator.accounts import add_user, authenticate
+from curator.labeling.accounts import add_user, authenticate
 from curator.ingest import ingest
-from curator.schema import CandidateRecord, ItemRecord
+from curator.store.schema import CandidateRecord, ItemRecord
 from curator.store import Store
-from curator.tables import Candidate, Item
+from curator.store.tables import Candidate, Item
 
 
 def _item(n: int, *, answer: str | None = "yes", cands: tuple[str, ...] = ()) -> ItemRecord:

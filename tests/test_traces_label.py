@@ -3,9 +3,9 @@ is stored with the decision only when it names an assistant message and goes wit
 negative label."""
 from sqlalchemy import select
 
-from curator.desk import LabelDesk, Press
-from curator.queue import QueueConfig
-from curator.tables import Label
+from curator.labeling.desk import LabelDesk, Press
+from curator.labeling.queue import QueueConfig
+from curator.store.tables import Label
 from tests.labeling import users
 from tests.traces import add_traces
 

@@ -6,12 +6,12 @@ import random
 
 import pytest
 
-from curator.accounts import add_user
+from curator.labeling.accounts import add_user
 from curator.errors import ConfigError, NotFoundError
 from curator.ingest import candidate_row, add_candidates, ingest
 from curator.loaders import open_source
-from curator.schema import CandidateRecord, normalize_answer
-from curator.tables import Label
+from curator.store.schema import CandidateRecord, normalize_answer
+from curator.store.tables import Label
 from curator.trainer.config import TrainConfig
 from curator.trainer.runs import gain_per_example, gain_table
 from curator.trainer.data import load_splits, negative_set

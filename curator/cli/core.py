@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from curator.accounts import add_user
+from curator.labeling.accounts import add_user
 from curator.cli import app
 from curator.datasets import dataset_stats
 from curator.demo import build_demo
@@ -18,7 +18,7 @@ from curator.loaders import FILE_FORMATS, bundled_names
 from curator.loading import load_source
 from curator.loaders.bundled import mmlu_subjects
 from curator.models import prepare
-from curator.schema import ROLES
+from curator.store.schema import ROLES
 from curator.store import Store, resolve_url
 
 user_app = typer.Typer(help="Manage annotator accounts.", no_args_is_help=True)

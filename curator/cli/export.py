@@ -10,7 +10,7 @@ from curator.cli.core import store_of
 from curator.export import FORMATS, ExportConfig, ExportFilters, export, help_of
 from curator.export.config import HIR_TEMPLATE
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
-from curator.schema import NEGATIVE_LABELS
+from curator.store.schema import NEGATIVE_LABELS
 
 F, C = ExportFilters, ExportConfig
 

@@ -6,13 +6,13 @@ import json
 import typer
 from sqlalchemy import select
 
-from curator.agreement import disagreements, pairwise, per_dataset
+from curator.labeling.agreement import disagreements, pairwise, per_dataset
 from curator.cli import app
 from curator.cli.core import store_of
 from curator.errors import NotFoundError
-from curator.labels import final_sources
-from curator.queue import overlaps, set_overlap
-from curator.tables import Annotator
+from curator.labeling.labels import final_sources
+from curator.labeling.queue import overlaps, set_overlap
+from curator.store.tables import Annotator
 
 
 def _kappa(k: float | None) -> str:

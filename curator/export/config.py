@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from curator.errors import ConfigError
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
-from curator.schema import LABELS, NEGATIVE_LABELS, ORIGINS
+from curator.store.schema import LABELS, NEGATIVE_LABELS, ORIGINS
 
 Style = Literal["standard", "conversational"]
 STYLES: tuple[str, ...] = ("standard", "conversational")

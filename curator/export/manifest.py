@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from curator.export.config import ExportConfig
 from curator.export.files import files_under, sha256_file
 from curator.export.select import Example, Selection
-from curator.tables import utcnow
+from curator.store.tables import utcnow
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1

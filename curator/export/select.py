@@ -1,7 +1,7 @@
 """Selecting what to export: items with their gold answer and the negatives that pass
 the filters, read from the store in one transaction (one snapshot).
 
-A negative is a candidate whose final label (``curator.final_labels``) is near-miss or
+A negative is a candidate whose final label (``curator.labeling.final_labels``) is near-miss or
 far-miss, or, with ``include_unlabeled_distractors``, an MCQA item's own wrong choice
 that nobody labeled (label ``unlabeled``). A candidate finally labeled actually-correct
 or invalid is never a negative, whatever the filters. Answers equal to the gold answer
@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from curator.export.config import NEVER_NEGATIVE, ExportFilters
-from curator.final_labels import FinalLabel, load_final_labels
-from curator.labels import is_active
+from curator.labeling.final_labels import FinalLabel, load_final_labels
+from curator.labeling.labels import is_active
 from curator.prompts import mcqa_prompt
-from curator.schema import candidate_id, normalize_answer
+from curator.store.schema import candidate_id, normalize_answer
 from curator.store import Store
-from curator.tables import Candidate, Item, Label, utcnow
+from curator.store.tables import Candidate, Item, Label, utcnow
 
 log = logging.getLogger(__name__)
 UNLABELED = "unlabeled"

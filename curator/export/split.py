@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 
 from curator.export.select import Example
-from curator.schema import normalize_answer
+from curator.store.schema import normalize_answer
 
 SPLITS: tuple[str, ...] = ("train", "validation")
 

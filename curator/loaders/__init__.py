@@ -19,7 +19,7 @@ from curator.loaders.halueval import bundled_halueval, halueval_items, looks_lik
 from curator.loaders.mcqa import FieldMap, mcqa_items
 from curator.loaders.rows import Row, read_rows
 from curator.loaders.traces import looks_like_trace, trace_items
-from curator.schema import ItemRecord
+from curator.store.schema import ItemRecord
 
 ItemsFn = Callable[[Iterator[Row], Path | str, str, str, FieldMap], Iterator[ItemRecord]]
 

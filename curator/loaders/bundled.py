@@ -17,7 +17,7 @@ from typing import Any
 from curator.errors import ConfigError, NotFoundError
 from curator.loaders.mcqa import FieldMap, row_to_item
 from curator.loaders.rows import Row
-from curator.schema import ItemRecord
+from curator.store.schema import ItemRecord
 
 Normalise = Callable[[int, dict[str, Any]], dict[str, Any]]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from curator.errors import NotFoundError
 from curator.loaders.traces import trace_item
-from curator.schema import ItemRecord
+from curator.store.schema import ItemRecord
 
 ROLES = {"System": "system", "User": "user", "Imputation": "assistant"}
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")

@@ -8,7 +8,7 @@ from typing import Any
 
 from curator.errors import LoadError, NotFoundError
 from curator.loaders.rows import Row, read_jsonl
-from curator.schema import CandidateRecord, ItemRecord, stable_id
+from curator.store.schema import CandidateRecord, ItemRecord, stable_id
 
 REQUIRED = ("question", "right_answer", "hallucinated_answer")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from curator.errors import ConfigError, LoadError
 from curator.loaders.rows import Row
-from curator.schema import ItemRecord
+from curator.store.schema import ItemRecord
 
 GUESSES: dict[str, tuple[str, ...]] = {
     "question": ("question", "query", "prompt", "question_stem", "goal", "sentence", "ctx", "instruction"),

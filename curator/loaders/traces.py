@@ -11,7 +11,7 @@ from typing import Any
 
 from curator.errors import LoadError
 from curator.loaders.rows import Row
-from curator.schema import CandidateRecord, ItemRecord, stable_id
+from curator.store.schema import CandidateRecord, ItemRecord, stable_id
 
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant",
                   "bard": "assistant", "bing": "assistant", "system": "system", "function_call": "assistant",

@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from curator.store import Store
-from curator.tables import CurvePoint, utcnow
+from curator.store.tables import CurvePoint, utcnow
 from curator.trainer.config import TrainConfig
 from curator.trainer.data import Pair, load_splits, negative_set
 from curator.trainer.evaluate import Evaluator, metrics

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from curator.errors import NotFoundError
-from curator.final_labels import load_final_labels
+from curator.labeling.final_labels import load_final_labels
 from curator.prompts import mcqa_prompt
-from curator.schema import normalize_answer
-from curator.tables import Candidate, Item
+from curator.store.schema import normalize_answer
+from curator.store.tables import Candidate, Item
 
 PAGE = 2000  # items per IN list when reading candidates and their labels
 

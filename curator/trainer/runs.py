@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from curator.errors import NotFoundError
 from curator.store import Store
-from curator.tables import CurvePoint, Run
+from curator.store.tables import CurvePoint, Run
 from curator.trainer.config import TrainConfig
 
 RUN_KIND = "train"

@@ -1,7 +1,7 @@
 """The item's own wrong choices (MCQA)."""
 from __future__ import annotations
 
-from curator.schema import CandidateRecord
+from curator.store.schema import CandidateRecord
 from miners.base import Proposal
 
 

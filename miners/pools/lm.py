@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from curator.prompts import item_prompt
-from curator.schema import CandidateRecord, stable_id
+from curator.store.schema import CandidateRecord, stable_id
 from miners.base import Proposal, setting
 
 CHAT_INSTRUCTION = "Answer the question in a few words.\n\n"

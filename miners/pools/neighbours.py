@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from curator.schema import CandidateRecord, normalize_answer
+from curator.store.schema import CandidateRecord, normalize_answer
 from curator.store import Store
-from curator.tables import Item
+from curator.store.tables import Item
 from miners.base import Proposal, gold_text, setting
 from miners.embed import embed_texts
 from miners.index import IndexConfig, VectorIndex, build_index

@@ -6,9 +6,9 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from curator.schema import CandidateRecord
+from curator.store.schema import CandidateRecord
 from curator.store import Store
-from curator.tables import Candidate
+from curator.store.tables import Candidate
 from miners.base import Proposal
 
 

@@ -5,9 +5,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from curator.accounts import add_user
+from curator.labeling.accounts import add_user
 from curator.store import Store
-from curator.tables import Item
+from curator.store.tables import Item
 from tests.conftest import ARTIFACTS, sign_in_page
 
 pytestmark = pytest.mark.e2e

@@ -7,9 +7,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from curator.queue import set_overlap
+from curator.labeling.queue import set_overlap
 from curator.store import Store
-from curator.tables import Candidate, Label
+from curator.store.tables import Candidate, Label
 from pages.components.keys import LABEL_KEYS
 from tests.conftest import ARTIFACTS, sign_in_page
 from tests.labeling import add_candidates, users

@@ -1,9 +1,9 @@
 """The Review page in a real browser: an admin adjudicates a disagreement by key and undoes it."""
 import pytest
 
-from curator.final_labels import load_final_labels
-from curator.labels import decide
-from curator.queue import set_overlap
+from curator.labeling.final_labels import load_final_labels
+from curator.labeling.labels import decide
+from curator.labeling.queue import set_overlap
 from curator.store import Store
 from tests.conftest import sign_in_page
 from tests.labeling import add_candidates, users

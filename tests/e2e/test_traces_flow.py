@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
-from curator.accounts import add_user
+from curator.labeling.accounts import add_user
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
 from curator.store import Store
-from curator.tables import Label
+from curator.store.tables import Label
 from tests.conftest import ARTIFACTS, sign_in_page
 from tests.traces import trace_rows, write_traces
 

@@ -3,7 +3,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from curator.models import embedder_path
-from curator.tables import Embedding
+from curator.store.tables import Embedding
 from miners.embed import embed_texts, text_hash
 
 

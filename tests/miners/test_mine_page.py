@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import sign_in_page
-from curator.accounts import add_user
+from curator.labeling.accounts import add_user
 from curator.ingest import ingest
 from curator.store import Store
-from curator.tables import Candidate, Run
+from curator.store.tables import Candidate, Run
 from miner_fixtures import arc_items  # noqa: F401  (fixtures)
 
 

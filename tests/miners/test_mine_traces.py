@@ -3,7 +3,7 @@ successful trace's final answer and the task) and LM likelihood (final answer gi
 task), ranked, and keep their conversations; neighbours proposes other tasks' answers."""
 from sqlalchemy import select
 
-from curator.tables import Candidate
+from curator.store.tables import Candidate
 from miners.run import MineConfig, mine
 from tests.traces import add_traces
 

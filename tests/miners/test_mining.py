@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from curator.errors import ConfigError
 from curator.ingest import ingest
-from curator.schema import CandidateRecord, normalize_answer
-from curator.tables import Candidate, Item, MinedItem, Run
+from curator.store.schema import CandidateRecord, normalize_answer
+from curator.store.tables import Candidate, Item, MinedItem, Run
 from miners.base import Proposal, gold_text
 from miners.rank import RankConfig, rank
 from miners.run import MineConfig, Resources, mine

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from curator.ingest import ingest
 from curator.loading import load_source
-from curator.schema import normalize_answer
-from curator.tables import Candidate, Item
+from curator.store.schema import normalize_answer
+from curator.store.tables import Candidate, Item
 from miner_fixtures import arc_items  # noqa: F401  (fixtures)
 from miners.base import Proposal, gold_text
 from miners.pools.lm import LMSampleConfig

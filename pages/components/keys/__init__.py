@@ -17,9 +17,9 @@ from typing import Any
 
 import streamlit as st
 
-from curator.desk import Press
+from curator.labeling.desk import Press
 from curator.errors import NearmissError
-from curator.labels import Receipt
+from curator.labeling.labels import Receipt
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent

@@ -1,7 +1,7 @@
 """Agreement between annotators: Cohen's kappa per pair, Fleiss' kappa per dataset, and
 the candidates they disagree on.
 
-Only active, non-skip decisions count (see curator.labels). Cohen's kappa of two
+Only active, non-skip decisions count (see curator.labeling.labels). Cohen's kappa of two
 annotators over the candidates both labeled: (p_o - p_e) / (1 - p_e), p_o the observed
 agreement, p_e = sum over labels of the product of each annotator's label rates. Fleiss'
 kappa over candidates with at least two labels, allowing a different number of labels per
@@ -18,10 +18,10 @@ from itertools import combinations
 
 from sqlalchemy import select
 
-from curator.final_labels import load_final_labels
-from curator.labels import votes
+from curator.labeling.final_labels import load_final_labels
+from curator.labeling.labels import votes
 from curator.store import Store
-from curator.tables import Candidate, Item
+from curator.store.tables import Candidate, Item
 
 
 def cohen_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:

@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from curator.agreement import disagreements
-from curator.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, find_request, record_decision, record_undo,
+from curator.labeling.agreement import disagreements
+from curator.labeling.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, find_request, record_decision, record_undo,
                             undo)
-from curator.locks import annotator_transaction
-from curator.queue import QueueConfig, serve_next, take_claim
-from curator.schema import NEGATIVE_LABELS
+from curator.store.locks import annotator_transaction
+from curator.labeling.queue import QueueConfig, serve_next, take_claim
+from curator.store.schema import NEGATIVE_LABELS
 from curator.store import Store
-from curator.tables import Candidate, Item
+from curator.store.tables import Candidate, Item
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from curator.errors import ConfigError, PermissionDenied
-from curator.schema import ROLES
+from curator.store.schema import ROLES
 from curator.store import Store
-from curator.tables import Annotator
+from curator.store.tables import Annotator
 
 _hasher = PasswordHasher()
 

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from curator.tables import Label
+from curator.store.tables import Label
 
 
 class LabelRow(Protocol):

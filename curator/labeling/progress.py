@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from curator.labels import is_active
-from curator.queue import QueueConfig, remaining
+from curator.labeling.labels import is_active
+from curator.labeling.queue import QueueConfig, remaining
 from curator.store import Store
-from curator.tables import Label, as_utc, utcnow
+from curator.store.tables import Label, as_utc, utcnow
 
 
 @dataclass(frozen=True)

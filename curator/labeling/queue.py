@@ -23,13 +23,13 @@ from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from curator.accounts import require_role
+from curator.labeling.accounts import require_role
 from curator.errors import ConfigError, NotFoundError
-from curator.labels import is_active
-from curator.locks import annotator_transaction
-from curator.schema import ORIGINS
+from curator.labeling.labels import is_active
+from curator.store.locks import annotator_transaction
+from curator.store.schema import ORIGINS
 from curator.store import Store
-from curator.tables import Candidate, Claim, Item, Label, LabelSettings, as_utc, utcnow
+from curator.store.tables import Candidate, Claim, Item, Label, LabelSettings, as_utc, utcnow
 
 DEFAULT_OVERLAP = 1
 

@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from curator.tables import Base
+from curator.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from curator.errors import NotFoundError
 from curator.store import Store
-from curator.tables import Annotator
+from curator.store.tables import Annotator
 
 _writers: dict[str, threading.Lock] = {}
 _writers_guard = threading.Lock()

@@ -8,7 +8,7 @@ at it. Each write carries a ``request_id`` (unique): sending the same request ag
 returns the first receipt instead of writing twice.
 
 The final label of a candidate (latest active adjudication, else the majority of the
-active decisions, skips not voting, else none: a tie) is derived by curator.final_labels.
+active decisions, skips not voting, else none: a tie) is derived by curator.labeling.final_labels.
 """
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ from sqlalchemy import ColumnElement, and_, delete, exists, insert, literal, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from curator.accounts import require_role
+from curator.labeling.accounts import require_role
 from curator.errors import ConfigError, NotFoundError
-from curator.final_labels import FinalLabel, load_final_labels
-from curator.locks import annotator_transaction
-from curator.schema import LABELS
+from curator.labeling.final_labels import FinalLabel, load_final_labels
+from curator.store.locks import annotator_transaction
+from curator.store.schema import LABELS
 from curator.store import Store
-from curator.tables import Annotator, Candidate, Claim, Item, Label
+from curator.store.tables import Annotator, Candidate, Claim, Item, Label
 
 UNDO_DEPTH = 10  # an annotator's last 10 decisions stay editable (undo walks back through them)
 VOTING_LABELS: tuple[str, ...] = tuple(x for x in LABELS if x != "skip")
