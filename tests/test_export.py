@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from curator.errors import ConfigError
-from curator.store import head_revision
+from curator.store.engine import head_revision
 from curator.export import UNLABELED, ExportConfig, ExportFilters, export, preview
 from curator.labeling.final_labels import load_final_labels
 from curator.prompts import NAT_INCORRECT
