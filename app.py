@@ -1,31 +1,45 @@
-"""nearmiss app: routes only. Which pages a user gets depends on the role; each admin
-page also checks the role itself, so a page asked for by URL is refused on the server.
+"""nearmiss app: routes only. Every page is routable, so a deep link survives sign-in; the
+menu shows the pages of the user's role, and each admin page checks the role itself, so a
+page asked for by URL is refused on the server.
 
 Run: nearmiss app   (or: streamlit run app.py with NEARMISS_DB set)
 """
 import streamlit as st
 
-from pages.shared import current_user, sign_out
+from curator.labeling.accounts import demo_accounts
+from pages.shared import current_user, keep_cookie, sign_out, store
+from pages.sign_in import sign_in_form
 
 # Pages per role, in menu order. Admins get every list.
-ANNOTATOR_PAGES = [st.Page("pages/home.py", title="Home", url_path="home", default=True),
-                   st.Page("pages/label.py", title="Label", url_path="label"),
-                   st.Page("pages/progress.py", title="My progress", url_path="progress")]
-ADMIN_PAGES = [st.Page("pages/datasets.py", title="Datasets", url_path="datasets"),
-               st.Page("pages/review.py", title="Review", url_path="review"),
-               st.Page("pages/export.py", title="Export", url_path="export"),
-               st.Page("pages/mine.py", title="Mine", url_path="mine"),
-               st.Page("pages/train.py", title="Train", url_path="train")]
+ANNOTATOR_PAGES = [("pages/home.py", "Home", "home"), ("pages/label.py", "Label", "label"),
+                   ("pages/progress.py", "My progress", "progress")]
+ADMIN_PAGES = [("pages/datasets.py", "Datasets", "datasets"), ("pages/review.py", "Review", "review"),
+               ("pages/export.py", "Export", "export"), ("pages/mine.py", "Mine", "mine"),
+               ("pages/train.py", "Train", "train"), ("pages/accounts.py", "Accounts", "accounts")]
+
+
+def pages(role: str | None) -> list:
+    """Every page; those the role may not open are routable but hidden from the menu."""
+    shown = {p for p, _, _ in ANNOTATOR_PAGES} | ({p for p, _, _ in ADMIN_PAGES} if role == "admin" else set())
+    return [st.Page(path, title=title, url_path=url, default=url == "home",
+                    visibility="visible" if path in shown else "hidden")
+            for path, title, url in ANNOTATOR_PAGES + ADMIN_PAGES]
+
 
 st.set_page_config(page_title="nearmiss", layout="wide")
 user = current_user()
+demo = demo_accounts(store())
+if demo:
+    st.warning(f"{len(demo)} account(s) still have the demo password ({', '.join(demo)}). Anyone who can reach "
+               "this app can sign in with it: change it (nearmiss user passwd NAME).", icon="⚠️")
+keep_cookie()
+page = st.navigation(pages(user and user["role"]), position="sidebar" if user else "hidden")
 if user is None:
-    pages = [st.Page("pages/sign_in.py", title="Sign in", url_path="sign-in", default=True)]
+    sign_in_form()
 else:
-    pages = ANNOTATOR_PAGES + (ADMIN_PAGES if user["role"] == "admin" else [])
     with st.sidebar:
-        st.caption(f"Signed in as **{user['name']}** ({user['role']})")
+        st.text(f"Signed in as {user['name']} ({user['role']})")  # a name is shown as text, never Markdown
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
-st.navigation(pages).run()
+    page.run()

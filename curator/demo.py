@@ -20,7 +20,8 @@ DEMO_USERS: list[tuple[str, str, str]] = [("admin", "admin", "admin"), ("annie",
 
 
 def build_demo(store: Store) -> list[str]:
-    """Load the demo data and create the demo accounts (name = password) if missing."""
+    """Load the demo data and create the demo accounts (short demo passwords, flagged) if missing;
+    one line per step, the accounts last."""
     done = []
     for source, split, limit in DEMO_SOURCES:
         result = load_source(store, source, split=split, limit=limit)
@@ -29,9 +30,13 @@ def build_demo(store: Store) -> list[str]:
     done.append(f"{DEMO_MINING.dataset}/{DEMO_MINING.split}: {mined.candidates_added} candidates mined "
                 f"({mined.items_skipped} items mined before)")
     with store.session() as s:
-        existing = set(s.scalars(select(Annotator.name)))
+        existing = {u.name: u.demo_password for u in s.scalars(select(Annotator))}
     for name, role, password in DEMO_USERS:
         if name not in existing:
-            add_user(store, name, role, password)
-        done.append(f"user {name} ({role}), password '{password}'")
+            add_user(store, name, role, password, demo=True)
+        if existing.get(name, True):
+            done.append(f"account {name} ({role}), demo password '{password}': change it before anyone else "
+                        f"can reach the app (nearmiss user passwd {name})")
+        else:
+            done.append(f"account {name} ({role}): its own password (changed from the demo's)")
     return done

@@ -26,3 +26,7 @@ class NotFoundError(NearmissError):
 
 class PermissionDenied(NearmissError):
     """The signed-in annotator's role does not allow this action."""
+
+
+class SignInRefused(NearmissError):
+    """A sign-in attempt refused: wrong name or password, a disabled account, or throttled."""

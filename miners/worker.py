@@ -1,7 +1,9 @@
 """Background mining: ``start_mining`` records a pending run and starts a detached worker
 process that mines it, so the app stays responsive and the run survives page reloads.
+The store URL (which may hold a password) travels in the environment (NEARMISS_DB), never
+on the command line, where `ps` would show it.
 
-    python -m miners.worker --db URL --run-id N
+    NEARMISS_DB=URL python -m miners.worker --run-id N
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from curator.store import Store
+from curator.store import Store, resolve_url
 from curator.store.tables import Run, utcnow
 from miners.run import MineConfig, create_run, mine
 
@@ -24,20 +26,25 @@ ROOT = Path(__file__).resolve().parents[1]
 def start_mining(store: Store, cfg: MineConfig) -> int:
     """Record a pending run for ``cfg`` and start a worker on it; returns the run id."""
     run_id = create_run(store, cfg)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    subprocess.Popen([sys.executable, "-m", "miners.worker", "--db", store.url, "--run-id", str(run_id)], env=env,
-                     cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True)
+    launch_worker(store, run_id)
     return run_id
 
 
+def launch_worker(store: Store, run_id: int) -> subprocess.Popen:
+    """Start a detached worker on the pending run ``run_id`` (the store URL in its environment)."""
+    env = {**os.environ, "NEARMISS_DB": store.url,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen([sys.executable, "-m", "miners.worker", "--run-id", str(run_id)], env=env,
+                            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Mine one pending run of the store.")
-    ap.add_argument("--db", required=True, help="store URL")
+    ap = argparse.ArgumentParser(description="Mine one pending run of the store named by NEARMISS_DB.")
     ap.add_argument("--run-id", type=int, required=True, help="id of the pending mining run")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    store = Store(args.db)
+    store = Store(resolve_url())
     with store.session() as s:
         config = s.get(Run, args.run_id).config
     try:

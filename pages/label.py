@@ -5,7 +5,7 @@ from curator.labeling.desk import LabelDesk
 from curator.labeling.progress import progress
 from curator.labeling.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
 from pages.components.keys import key_card
-from pages.shared import require_role, store
+from pages.shared import guarded, require_role, store
 
 user = require_role("annotator")
 st.title("Label")
@@ -31,7 +31,7 @@ def work() -> None:
     """Only the card reruns on a key: its progress line is part of it (fewer elements, faster)."""
     view, p = desk.view(), progress(store(), user["id"], cfg)
     waiting = view is None and p.remaining > 0
-    key_card(view, key="label_keys", on_press=desk.press, refresh=waiting,
+    key_card(view, key="label_keys", on_press=guarded(desk.press), refresh=waiting,
              stats={"done": p.done, "remaining": p.remaining, "my decisions / hour": round(p.per_hour)},
              empty=f"Nothing to label right now: {p.remaining} left are being labeled by others. This card checks "
                    "again by itself." if waiting else

@@ -8,7 +8,7 @@ from curator.errors import NearmissError
 from curator.labeling.labels import final_sources
 from curator.labeling.queue import overlaps, set_overlap
 from pages.components.keys import HELP, LABEL_KEYS, key_card
-from pages.shared import require_role, store
+from pages.shared import guarded, require_role, store
 
 user = require_role("admin")
 st.title("Review")
@@ -65,7 +65,7 @@ if desk is None or desk.datasets != datasets or desk.admin_id != user["id"]:
 def adjudicate() -> None:
     st.caption("Adjudicate by key: the label you press is final for the candidate on the card.")
     view = desk.view()
-    key_card(view, key="review_keys", on_press=desk.press, mode="review", keys=LABEL_KEYS,
+    key_card(view, key="review_keys", on_press=guarded(desk.press, "admin"), mode="review", keys=LABEL_KEYS,
              stats={"open disagreements": desk.open},
              empty="No open disagreements. Backspace undoes your last adjudication.",
              help=HELP.replace("skip this one", "leave it for later").replace("your last 10 decisions",

@@ -1,14 +1,23 @@
-"""What every page needs: the store, the signed-in user and the role guard."""
+"""What every page needs: the store, the signed-in user and the role guard.
+
+The user is resolved from the session token on every page run and every key press (the
+token from this tab's state, else from the browser's cookie), so sign-out elsewhere, an
+expired or revoked session, a disabled account or a changed role apply at once."""
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import streamlit as st
 
+from curator.errors import PermissionDenied
+from curator.labeling.sessions import SignedIn, open_session, resolve, revoke
 from curator.store import Store, resolve_url
+from pages.components.session_cookie import COOKIE, session_cookie
 
-SESSION_SECONDS = 8 * 3600
+T = TypeVar("T")
+ENDED = "Your session ended (signed out, expired or revoked); please sign in again."
 
 
 @st.cache_resource
@@ -17,22 +26,69 @@ def store() -> Store:
     return Store(resolve_url(os.environ.get("NEARMISS_DB")))
 
 
-def current_user() -> dict | None:
-    """The signed-in user ({id, name, role}) or None when signed out or expired."""
-    user = st.session_state.get("user")
-    if user and user["expires"] < time.time():
-        st.session_state.pop("user", None)
-        st.session_state["expired"] = True
+def _signed_in() -> SignedIn | None:
+    token = st.session_state.get("auth_token")
+    if token is None:
+        cookie = st.context.cookies.get(COOKIE)
+        token = cookie if cookie and cookie != st.session_state.get("auth_dropped") else None
+    if token is None:
         return None
-    return user
+    who = resolve(store(), token)
+    if who is None:  # never try this token again in this tab (the cookie stays until the browser drops it)
+        st.session_state.clear()
+        st.session_state.update(auth_dropped=token, auth_notice=ENDED)
+        return None
+    st.session_state.update(auth_token=token, auth_expires=who.expires_at.timestamp())
+    return who
 
 
-def sign_in(user_id: int, name: str, role: str) -> None:
-    st.session_state["user"] = {"id": user_id, "name": name, "role": role, "expires": time.time() + SESSION_SECONDS}
+def current_user() -> dict | None:
+    """The signed-in user ({id, name, role}) as the store has it now, or None."""
+    who = _signed_in()
+    return None if who is None else {"id": who.user_id, "name": who.name, "role": who.role}
+
+
+def keep_cookie() -> None:
+    """Write this tab's token into the browser's cookie, or delete a token dropped here."""
+    session_cookie(st.session_state.get("auth_token"), st.session_state.get("auth_expires"),
+                   st.session_state.get("auth_dropped"))
+
+
+def sign_in(user_id: int) -> None:
+    """Open a server-side session for ``user_id`` in this tab (the cookie follows on the next run)."""
+    token, expires = open_session(store(), user_id)
+    st.session_state.pop("auth_dropped", None)
+    st.session_state.update(auth_token=token, auth_expires=expires.timestamp())
 
 
 def sign_out() -> None:
+    """Revoke this session in the store (every tab holding it is signed out) and drop the cookie."""
+    token = st.session_state.get("auth_token")
+    if token:
+        revoke(store(), token)
     st.session_state.clear()
+    st.session_state["auth_dropped"] = token
+
+
+def check_user(role: str = "annotator") -> dict:
+    """The signed-in user, re-read from the store, or PermissionDenied (for widget callbacks,
+    e.g. a key press, where st.stop cannot show the sign-in form)."""
+    user = current_user()
+    if user is None:
+        raise PermissionDenied("signed out: reload the page to sign in again")
+    if role == "admin" and user["role"] != "admin":
+        raise PermissionDenied("this is for admins only")
+    return user
+
+
+def guarded(handler: Callable[[T], object], role: str = "annotator") -> Callable[[T], object]:
+    """``handler`` run only after ``check_user(role)`` passes (a key callback's guard)."""
+
+    def run(arg: T) -> object:
+        check_user(role)
+        return handler(arg)
+
+    return run
 
 
 def require_role(role: str = "annotator") -> dict:

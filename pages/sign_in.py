@@ -1,20 +1,31 @@
-"""Sign-in form."""
+"""Sign-in form, shown in place of whatever page was asked for (the URL stays, so that page
+opens once signed in)."""
 import streamlit as st
 
-from curator.labeling.accounts import authenticate
+from curator.errors import SignInRefused
+from curator.labeling.accounts import sign_in as check_sign_in
 from pages.shared import sign_in, store
 
-st.title("nearmiss")
-if st.session_state.pop("expired", False):
-    st.info("Your session expired; please sign in again.")
-with st.form("signin"):
-    name = st.text_input("Name", key="signin_name")
-    password = st.text_input("Password", type="password", key="signin_password")
-    submitted = st.form_submit_button("Sign in")
-if submitted:
-    user = authenticate(store(), name, password)
-    if user is None:
-        st.error("Unknown name or wrong password.")
-    else:
-        sign_in(user.id, user.name, user.role)
+
+def client_address() -> str:
+    """Who is trying, for the throttle: the connection's address (None on localhost)."""
+    return st.context.ip_address or "localhost"
+
+
+def sign_in_form() -> None:
+    st.title("nearmiss")
+    notice = st.session_state.pop("auth_notice", None)
+    if notice:
+        st.info(notice)
+    with st.form("signin"):
+        name = st.text_input("Name", key="signin_name")
+        password = st.text_input("Password", type="password", key="signin_password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        try:
+            user = check_sign_in(store(), name, password, client_address())
+        except SignInRefused as e:
+            st.error(str(e))
+            return
+        sign_in(user.id)
         st.rerun()

@@ -61,8 +61,8 @@ def build_labeled_store(store: Store) -> Truth:
                    for name, src in (("arc-copy", items[0]), ("arc-copy2", items[1])))
     ingest(store, [*items, copy, copy2])
     truth = Truth(items=items)
-    ann = [add_user(store, f"ann{k}", "annotator", f"pass{k}").id for k in (1, 2, 3)]
-    admin = add_user(store, "admin", "admin", "admin").id
+    ann = [add_user(store, f"ann{k}", "annotator", f"password-{k}").id for k in (1, 2, 3)]
+    admin = add_user(store, "admin", "admin", "admin-password").id
 
     with store.session() as s:
         def vote(cid: str, who: int, label: str, kind: str = "decision", retracts: int | None = None) -> int:

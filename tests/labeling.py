@@ -4,12 +4,14 @@ ranker writes them."""
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from streamlit.testing.v1 import AppTest
 
 from curator.labeling.accounts import add_user
 from curator.ingest import ingest
+from curator.labeling.sessions import open_session
 from curator.store.schema import CandidateRecord, ItemRecord
 from curator.store import Store
-from curator.store.tables import Candidate, Item
+from curator.store.tables import Annotator, Candidate, Item
 
 
 def add_candidates(store: Store, n_items: int, *, dataset: str = "quiz", per_item: int = 3,
@@ -36,5 +38,15 @@ def add_candidates(store: Store, n_items: int, *, dataset: str = "quiz", per_ite
 
 
 def users(store: Store, *names: str, role: str = "annotator") -> list[int]:
-    """Create accounts (password: name + "-pw") and return their ids."""
-    return [add_user(store, name, role, name + "-pw").id for name in names]
+    """Create accounts (password: name + "-password") and return their ids."""
+    return [add_user(store, name, role, name + "-password").id for name in names]
+
+
+def signed_in(at: AppTest, store: Store, name: str, role: str = "annotator") -> AppTest:
+    """``at`` signed in as ``name`` through a real session (the account is created if missing)."""
+    with store.session() as s:
+        uid = s.scalar(select(Annotator.id).where(Annotator.name == name))
+    if uid is None:
+        (uid,) = users(store, name, role=role)
+    at.session_state["auth_token"] = open_session(store, uid)[0]
+    return at

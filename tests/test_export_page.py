@@ -10,6 +10,7 @@ from curator.export import ExportFilters, preview
 from curator.store import Store
 from tests.conftest import ROOT
 from tests.export_store import build_labeled_store
+from tests.labeling import signed_in
 
 PAGE = str(ROOT / "pages" / "export.py")
 
@@ -30,8 +31,7 @@ def page(labeled_url, monkeypatch):
         monkeypatch.setenv("NEARMISS_DB", labeled_url)
         st.cache_resource.clear()  # pages.shared.store() must open this test's store
         at = AppTest.from_file(PAGE, default_timeout=120)
-        at.session_state["user"] = {"id": 1, "name": "tester", "role": role, "expires": 4e9}
-        return at.run()
+        return signed_in(at, Store(labeled_url), f"tester-{role}", role).run()
 
     return open_as
 

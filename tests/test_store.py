@@ -67,9 +67,9 @@ def test_failed_trace_first_then_success_fills_gold(store):
 
 
 def test_passwords_are_hashed_and_checked(store):
-    add_user(store, "ann", "annotator", "s3cret")
+    add_user(store, "ann", "annotator", "s3cret-pass")
     with store.engine.connect() as c:
         stored = c.execute(text("select password_hash from annotators")).scalar()
-    assert stored.startswith("$argon2") and "s3cret" not in stored
-    assert authenticate(store, "ann", "s3cret").role == "annotator"
+    assert stored.startswith("$argon2") and "s3cret-pass" not in stored
+    assert authenticate(store, "ann", "s3cret-pass").role == "annotator"
     assert authenticate(store, "ann", "wrong") is None

@@ -81,7 +81,7 @@ def _label(s, cid, annotator, label, kind="decision", retracts=None) -> int:
 
 
 def test_labeled_sets_follow_final_labels(arc_store):
-    a, b, c = (add_user(arc_store, n, "annotator", "secret").id for n in ("ann", "bob", "cat"))
+    a, b, c = (add_user(arc_store, n, "annotator", "secret-pass").id for n in ("ann", "bob", "cat"))
     with arc_store.session() as s:
         train, _ = load_splits(s, "arc-easy", "test", "validation", 10, seed=0)
         items = train[:4]

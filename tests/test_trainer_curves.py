@@ -19,6 +19,7 @@ from curator.trainer.config import TrainConfig
 from curator.trainer.curves import run_curves
 from curator.trainer.runs import list_runs, load_points, run_summary
 from tests.conftest import ROOT
+from tests.labeling import signed_in
 
 TINY = dict(dataset="arc-easy", train_split="test", eval_split="validation", eval_limit=3, methods=["sft", "likra"],
             negatives=["distractor"], sizes=[0, 1, 2], epochs=1, min_steps=1, batch_size=2, dtype="float32", threads=1)
@@ -106,8 +107,7 @@ def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
     monkeypatch.setenv("NEARMISS_DB", url)
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
-    at.session_state["user"] = {"id": 1, "name": "boss", "role": "admin", "expires": 4e9}
-    at.run()
+    signed_in(at, Store(url), "boss", "admin").run()
     assert not at.exception and not at.error
     assert at.selectbox(key="train_run_select").value == run_id
     assert any("Done" in s.value for s in at.success)
@@ -121,8 +121,7 @@ def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
     assert [r["id"] for r in list_runs(Store(url))] == [run_id]
     st.cache_resource.clear()
     annotator = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60)
-    annotator.session_state["user"] = {"id": 2, "name": "annie", "role": "annotator", "expires": 4e9}
-    annotator.run()
+    signed_in(annotator, Store(url), "annie").run()
     assert [e.value for e in annotator.error] == ["This page is for admins only."]
     assert not annotator.get("vega_lite_chart")
 

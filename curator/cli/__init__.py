@@ -25,9 +25,11 @@ def main_options(ctx: typer.Context,
 
 def _register() -> None:
     from curator.cli import core  # noqa: F401  (modules add their commands to `app`)
+    from curator.cli import accounts  # noqa: F401
     from curator.cli import export  # noqa: F401
     from curator.cli import labeling  # noqa: F401
     from curator.cli import mine  # noqa: F401
+    from curator.cli import serve  # noqa: F401
     from curator.cli import train  # noqa: F401
 
 

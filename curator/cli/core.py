@@ -1,16 +1,12 @@
-"""Store, loading, account and setup commands: init, load, datasets, benchmarks, user, models, demo, app."""
+"""Store, loading and setup commands: init, load, datasets, benchmarks, models, demo."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import typer
 from tqdm import tqdm
 
-from curator.labeling.accounts import add_user
 from curator.cli import app
 from curator.datasets import dataset_stats
 from curator.demo import build_demo
@@ -18,12 +14,7 @@ from curator.loaders import FILE_FORMATS, bundled_names
 from curator.loading import load_source
 from curator.loaders.bundled import mmlu_subjects
 from curator.models import prepare
-from curator.store.schema import ROLES
-from curator.store import Store, resolve_url
-
-user_app = typer.Typer(help="Manage annotator accounts.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
-
+from curator.store import Store
 
 def store_of(ctx: typer.Context) -> Store:
     """The store named by --db / NEARMISS_DB, migrated to the newest schema."""
@@ -74,30 +65,6 @@ def benchmarks() -> None:
     for name in bundled_names():
         typer.echo(name)
     typer.echo("mmlu subjects: " + ", ".join(mmlu_subjects()))
-
-
-@user_app.command("add")
-def user_add(ctx: typer.Context, name: str,
-             role: str = typer.Option("annotator", help=f"One of: {', '.join(ROLES)}."),
-             password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
-                                          help="Read from a prompt, or from stdin when piped.")) -> None:
-    """Create an account (or reset its role and password)."""
-    user = add_user(store_of(ctx), name, role, password)
-    typer.echo(f"user {user.name} ({user.role}) saved")
-
-
-@app.command("app")
-def run_app(ctx: typer.Context, port: int = typer.Option(8501, help="Port to serve on.")) -> None:
-    """Start the Streamlit app on this store."""
-    url = resolve_url(ctx.find_root().obj["db"])
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        url = "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
-    Store(url).dispose()
-    app_py = Path(__file__).resolve().parents[2] / "app.py"
-    env = {**os.environ, "NEARMISS_DB": url}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.headless", "true", "--server.port",
-           str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    raise typer.Exit(subprocess.call(cmd, env=env, cwd=app_py.parent))
 
 
 models_app = typer.Typer(help="Bundled models.", no_args_is_help=True)

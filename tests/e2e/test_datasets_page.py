@@ -25,9 +25,9 @@ def _upload(page, path):
 
 def test_upload_bad_then_good_file(browser, app_server, sqlite_url, tmp_path):
     store = Store(sqlite_url)
-    add_user(store, "boss", "admin", "boss")
+    add_user(store, "boss", "admin", "boss-password")
     server = app_server(sqlite_url)
-    page = sign_in_page(browser, server, "boss", "boss")
+    page = sign_in_page(browser, server, "boss", "boss-password")
     page.locator("[data-testid='stSidebarNav']").get_by_text("Datasets").click()
 
     rows = [{"question": f"{n}+1?", "choices": [str(n + 1), str(n + 2)], "answer": 0} for n in range(12)]
@@ -52,8 +52,8 @@ def test_upload_bad_then_good_file(browser, app_server, sqlite_url, tmp_path):
 
 
 def test_annotator_has_no_datasets_page(browser, app_server, sqlite_url):
-    add_user(Store(sqlite_url), "ann", "annotator", "ann1")
+    add_user(Store(sqlite_url), "ann", "annotator", "ann-password")
     server = app_server(sqlite_url)
-    page = sign_in_page(browser, server, "ann", "ann1")
+    page = sign_in_page(browser, server, "ann", "ann-password")
     page.get_by_text("Welcome, ann").wait_for(timeout=20000)
     assert page.locator("[data-testid='stSidebar']").get_by_text("Datasets").count() == 0

@@ -19,7 +19,7 @@ def test_browser_download_holds_the_export(sqlite_url, app_server, browser, tmp_
     build_labeled_store(store)
     store.dispose()
     server = app_server(sqlite_url)
-    pg = sign_in_page(browser, server, "admin", "admin")
+    pg = sign_in_page(browser, server, "admin", "admin-password")
     pg.get_by_role("link", name="Export").click()
     pg.get_by_text("Negatives").first.wait_for(timeout=30000)
     pg.locator(".st-key-export_run button").click()

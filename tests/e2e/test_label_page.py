@@ -29,7 +29,7 @@ window.addEventListener("keydown", (e) => {
 
 
 def _label_page(browser, server, name: str):
-    page = sign_in_page(browser, server, name, name + "-pw")
+    page = sign_in_page(browser, server, name, name + "-password")
     page.locator("[data-testid='stSidebarNav']").get_by_text("Label").click()
     page.locator(".nm-root").wait_for(timeout=30000)
     return page
@@ -143,7 +143,7 @@ def test_annotator_cannot_reach_admin_pages_by_url(browser, app_server, sqlite_u
     add_candidates(store, 1)
     users(store, "ann")
     server = app_server(sqlite_url)
-    page = sign_in_page(browser, server, "ann", "ann-pw")
+    page = sign_in_page(browser, server, "ann", "ann-password")
     page.get_by_text("Welcome, ann").wait_for(timeout=20000)
     nav = page.locator("[data-testid='stSidebarNav']")
     assert nav.get_by_text("Label").count() == 1

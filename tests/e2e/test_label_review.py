@@ -24,7 +24,7 @@ def test_admin_adjudicates_by_key(browser, app_server, sqlite_url):
     decide(store, ann, cid, "near_miss", request_id="a")
     decide(store, bob, cid, "invalid", request_id="b")
     server = app_server(sqlite_url)
-    page = sign_in_page(browser, server, "boss", "boss-pw")
+    page = sign_in_page(browser, server, "boss", "boss-password")
     page.locator("[data-testid='stSidebarNav']").get_by_text("Review").click()
     card = page.locator(".nm-root[data-mode='review']")
     card.locator(".nm-votes").filter(has_text="ann: near-miss · bob: invalid").wait_for(timeout=30000)

@@ -58,9 +58,9 @@ def _export(page, fmt: str, tmp_path) -> list[dict]:
 
 
 def test_upload_label_with_first_wrong_step_and_export_nat_and_hir(browser, app_server, sqlite_url, tmp_path):
-    add_user(Store(sqlite_url), "boss", "admin", "boss")
+    add_user(Store(sqlite_url), "boss", "admin", "boss-password")
     server = app_server(sqlite_url)
-    page = sign_in_page(browser, server, "boss", "boss")
+    page = sign_in_page(browser, server, "boss", "boss-password")
     page.locator("[data-testid='stSidebarNav']").get_by_text("Datasets").click()
 
     bad = tmp_path / "agent-bad.jsonl"

@@ -16,14 +16,14 @@ from miner_fixtures import arc_items  # noqa: F401  (fixtures)
 def test_admin_starts_mining_and_sees_nearness_per_origin(browser, app_server, sqlite_url, arc_items):
     store = Store(sqlite_url)
     ingest(store, arc_items[:20])
-    add_user(store, "boss", "admin", "pass1")
-    add_user(store, "ann", "annotator", "pass1")
+    add_user(store, "boss", "admin", "password-1")
+    add_user(store, "ann", "annotator", "password-1")
     server = app_server(sqlite_url)
 
-    annotator = sign_in_page(browser, server, "ann", "pass1")
+    annotator = sign_in_page(browser, server, "ann", "password-1")
     assert annotator.get_by_role("link", name="Mine").count() == 0  # the page is not routed for annotators
 
-    page = sign_in_page(browser, server, "boss", "pass1")
+    page = sign_in_page(browser, server, "boss", "password-1")
     page.locator('[data-testid="stSidebarNav"] a', has_text="Mine").click()
     page.locator(".st-key-mine_limit input").fill("4")
     page.locator(".st-key-mine_limit input").press("Tab")
