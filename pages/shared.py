@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from curator.errors import PermissionDenied
 from curator.labeling.sessions import SignedIn, open_session, resolve, revoke
@@ -30,7 +31,7 @@ def _signed_in() -> SignedIn | None:
     token = st.session_state.get("auth_token")
     if token is None:
         cookie = st.context.cookies.get(COOKIE)
-        token = cookie if cookie and cookie != st.session_state.get("auth_dropped") else None
+        token = cookie if isinstance(cookie, str) and cookie and cookie != st.session_state.get("auth_dropped") else None
     if token is None:
         return None
     who = resolve(store(), token)
@@ -91,8 +92,19 @@ def guarded(handler: Callable[[T], object], role: str = "annotator") -> Callable
     return run
 
 
+def _through_router() -> None:
+    """Rerun through app.py when Streamlit ran a page file by itself: with a ``pages/`` folder
+    beside app.py, the first script run of a fresh server on a deep link (e.g. /review) runs
+    pages/review.py directly (Streamlit's v1 multipage mode) until st.navigation is first
+    called. The rerun keeps the URL, so app.py's router serves that page (or the sign-in form)."""
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
+        st.rerun()
+
+
 def require_role(role: str = "annotator") -> dict:
     """Stop the page (server side) unless the signed-in user has ``role`` (admin has all)."""
+    _through_router()
     user = current_user()
     if user is None:
         st.error("Please sign in.")
