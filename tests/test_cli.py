@@ -69,12 +69,12 @@ def test_bad_row_deep_in_a_file_rolls_back_the_whole_load(cli, tmp_path, db_url)
 
 
 def test_user_add_reads_password_from_stdin_and_hashes_it(cli, sqlite_url):
-    out = cli("user", "add", "rita", "--role", "admin", db=sqlite_url, stdin="pw1234\npw1234\n")
+    out = cli("user", "add", "rita", "--role", "admin", db=sqlite_url, stdin="pw1234-long\npw1234-long\n")
     assert out.returncode == 0, out.stderr
     with Store(sqlite_url).session() as s:
         user = s.scalar(select(Annotator))
     assert (user.name, user.role) == ("rita", "admin") and user.password_hash.startswith("$argon2")
-    bad = cli("user", "add", "x", "--role", "boss", db=sqlite_url, stdin="pw1234\npw1234\n")
+    bad = cli("user", "add", "x", "--role", "boss", db=sqlite_url, stdin="pw1234-long\npw1234-long\n")
     assert bad.returncode == 1 and "unknown role" in bad.stderr
 
 
