@@ -5,6 +5,7 @@ import json
 import sys
 
 import typer
+from sqlalchemy import make_url
 from tqdm import tqdm
 
 from curator.cli import app
@@ -25,7 +26,7 @@ def store_of(ctx: typer.Context) -> Store:
 def init(ctx: typer.Context) -> None:
     """Create the store (or migrate it to the newest schema)."""
     store = store_of(ctx)
-    typer.echo(f"Store ready: {store.url}")
+    typer.echo(f"Store ready: {make_url(store.url).render_as_string(hide_password=True)}")
 
 
 @app.command()
