@@ -15,6 +15,7 @@ from tests.conftest import ARTIFACTS
 from tests.labeling import add_candidates, users
 
 pytestmark = pytest.mark.e2e
+FIRST_RUN_MS = 90000  # a fresh server's first script run imports the whole app (slow on a busy machine)
 
 
 def _sign_in(page, name: str, password: str) -> None:
@@ -37,8 +38,8 @@ def _title(page, text: str) -> None:
     page.locator("[data-testid='stMain'] h1").filter(has_text=text).wait_for(timeout=20000)
 
 
-def _signed_out(page) -> None:
-    page.get_by_role("button", name="Sign in").wait_for(timeout=20000)
+def _signed_out(page, timeout: int = 20000) -> None:
+    page.get_by_role("button", name="Sign in").wait_for(timeout=timeout)
     assert page.get_by_text("Signed in as").count() == 0
 
 
@@ -50,7 +51,7 @@ def test_reload_new_tab_deep_link_and_sign_out(browser, app_server, sqlite_url):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
     tab.goto(f"{server.url}/review")  # a deep link while signed out: the sign-in form, then that page
-    _signed_out(tab)
+    _signed_out(tab, FIRST_RUN_MS)
     assert tab.get_by_text("still have the demo password (admin)").count() == 1
     _sign_in(tab, "boss", "boss-password")
     _title(tab, "Review")
@@ -84,6 +85,7 @@ def test_revoked_session_refuses_keys_and_expired_session_reloads_signed_out(bro
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(f"{server.url}/review")  # an annotator's deep link to an admin page
+    _signed_out(page, FIRST_RUN_MS)
     _sign_in(page, "ann", "ann-password")
     page.get_by_text("This page is for admins only.").wait_for(timeout=20000)
     assert page.get_by_text("Agreement").count() == 0
