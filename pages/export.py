@@ -15,6 +15,7 @@ from curator.export import (
 from curator.export.config import HIR_TEMPLATE
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
 from curator.store.schema import NEGATIVE_LABELS, ORIGINS
+from pages.text import plain
 from pages.shared import require_role, store
 
 F, C = ExportFilters, ExportConfig
@@ -50,7 +51,7 @@ try:
                             splits=splits, include_unlabeled_distractors=unlabeled)
     selection = preview(store(), filters)
 except NearmissError as e:
-    st.error(str(e))
+    st.error(plain(e))
     st.stop()
 
 counts = selection.counts()
@@ -98,7 +99,7 @@ if st.button("Export", key="export_run", type="primary", disabled=not counts["ne
         st.session_state["export_result"] = {"out": str(out), "manifest": manifest}
     except NearmissError as e:
         shutil.rmtree(out.parent, ignore_errors=True)
-        st.error(str(e))
+        st.error(plain(e))
 
 result = st.session_state.get("export_result")
 if result:

@@ -10,6 +10,7 @@ from curator.trainer.config import TrainConfig, default_of, help_of
 from curator.trainer.data import NEGATIVE_SETS
 from curator.trainer.methods import METHODS
 from curator.trainer.runs import GAIN_DEFINITION, gain_table, list_runs, load_points, run_summary
+from pages.text import plain
 from pages.shared import require_role, store
 
 require_role("admin")
@@ -43,7 +44,7 @@ with st.expander("New learning-curve run", expanded=not list_runs(store(), limit
                 st.session_state["train_run"] = launch(store(), cfg)
                 st.success(f"Run {st.session_state['train_run']} started in the background.")
             except (NearmissError, ValueError) as e:
-                st.error(str(e))
+                st.error(plain(e))
 
 runs = list_runs(store())
 if not runs:
@@ -59,11 +60,11 @@ chosen = st.selectbox("Run", ids, index=ids.index(st.session_state.get("train_ru
 def show_run(run_id: int) -> None:
     run = run_summary(store(), run_id)
     if run["status"] in ("pending", "running"):
-        st.progress(run["progress"], text=f"{run['status']}: {run['message']}")
+        st.progress(run["progress"], text=f"{run['status']}: {plain(run['message'])}")
     elif run["status"] == "failed":
-        st.error(f"Run failed: {run['message']}")
+        st.error(f"Run failed: {plain(run['message'])}")
     else:
-        st.success(f"Done: {run['message']}")
+        st.success(f"Done: {plain(run['message'])}")
     points = load_points(store(), run_id)
     if not points:
         return
