@@ -3,16 +3,25 @@ final-label derivation against a per-candidate baseline.
 
     .venv/bin/python bench/export.py              # 3 votes per distractor (~26k label rows)
     .venv/bin/python bench/export.py --votes 5
+    .venv/bin/python bench/export.py --large 100000 500000 [--code-root OTHER_CHECKOUT]
 
 Baseline ("per candidate"): ``load_final_labels(session, [cid])`` once per candidate, the
 way a page showing one candidate at a time would ask. Ours: one
 query for all rows, one pass (``curator.labeling.final_labels``). Then every format is exported
 (JSON Lines, and Parquet for dpo), read back and validated, timed end to end.
+
+``--large N ...``: peak memory of ``nearmiss export --format dpo`` (a fresh process, its own
+peak RSS from ``wait4``) on synthetic stores of N negatives each (N/3 four-choice items, the
+three wrong choices exported as unlabeled distractors). Flat in N means the export streams.
+``--code-root`` runs the same exports with another checkout's code, for a before/after.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +32,7 @@ from curator.export import FORMATS, ExportConfig, ExportFilters, export
 from curator.labeling.final_labels import load_final_labels
 from curator.ingest import ingest
 from curator.loaders import open_source
-from curator.store.schema import CandidateRecord
+from curator.store.schema import CandidateRecord, ItemRecord
 from curator.store import Store
 from curator.store.tables import Annotator, Candidate, Label
 
@@ -65,10 +74,51 @@ def timed(fn, *args):
     return out, time.perf_counter() - t
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic(store: Store, negatives: int) -> None:
+    """negatives / 3 items, each a question with a gold answer and three wrong choices."""
+    ingest(store, (ItemRecord(dataset="big", split="test", native_id=str(n), kind="mcqa",
+                              question=f"Question number {n}: which of these answers is the right one?",
+                              choices=[f"right {n}", f"wrong a {n}", f"wrong b {n}", f"wrong c {n}"], gold=0,
+                              answer=f"right {n}") for n in range(negatives // 3)))
+
+
+def export_peak_mb(url: str, out: Path, code_root: Path) -> tuple[float, float]:
+    """(peak RSS MB, seconds) of one `nearmiss export` process."""
+    env = {**os.environ, "PYTHONPATH": str(code_root)}
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "curator.cli", "--db", url, "export", "--format", "dpo", "--out",
+                             str(out), "--include-unlabeled-distractors"], env=env, cwd=code_root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status:
+        raise SystemExit(f"export failed with status {status}")
+    return usage.ru_maxrss / 1024, time.perf_counter() - t
+
+
+def large(sizes: list[int], code_root: Path) -> None:
+    print(f"code: {code_root}\n\n| negatives | items | peak RSS MB | seconds |\n|---:|---:|---:|---:|")
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'big.db'}"
+            store = Store(url)
+            synthetic(store, n)
+            store.dispose()
+            mb, secs = export_peak_mb(url, Path(tmp) / "out", code_root)
+            print(f"| {n // 3 * 3:,} | {n // 3:,} | {mb:,.0f} | {secs:.1f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--votes", type=int, default=3, help="annotators voting on every distractor")
+    ap.add_argument("--large", type=int, nargs="+", help="peak memory of exports of this many negatives instead")
+    ap.add_argument("--code-root", type=Path, default=ROOT, help="checkout whose code --large runs (default: this)")
     args = ap.parse_args()
+    if args.large:
+        large(args.large, args.code_root.resolve())
+        return
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}")
         (n_items, n_labels), secs = timed(build, store, args.votes)

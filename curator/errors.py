@@ -30,3 +30,14 @@ class PermissionDenied(NearmissError):
 
 class SignInRefused(NearmissError):
     """A sign-in attempt refused: wrong name or password, a disabled account, or throttled."""
+
+
+class StoreBusy(NearmissError):
+    """The store refused a write because another writer holds it (locked, conflicting or
+    serialization failure); nothing of this transaction was kept."""
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for naming a user's value in a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -1,14 +1,21 @@
-"""Writing loaded items into the store: idempotent, transactional and streaming.
+"""Writing loaded items into the store: idempotent, all-or-nothing on bad input, streaming,
+and never holding the store for long.
 
-The whole load is one transaction: a bad row anywhere rolls everything back. Rows are
-written in batches, so memory stays bounded whatever the file size. Ids are stable, so
-loading the same data again adds nothing.
+Every record is read and validated first, batch by batch, into a spill file on disk: a bad
+row anywhere raises before anything is written. Then each batch is written in its own short
+transaction (``load_transaction``), so labeling waits for at most one batch, never for the
+whole load. Memory stays bounded whatever the input size. Ids are stable, so loading the
+same data again adds nothing, and a write that is interrupted (a killed process, a busy
+store) is completed by running the load again.
 """
 from __future__ import annotations
 
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+from typing import IO
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -16,6 +23,7 @@ from sqlalchemy.orm import Session
 from curator.store.schema import CandidateRecord, ItemRecord, candidate_id
 from curator.store import Store
 from curator.store.tables import Candidate, Item
+from curator.store.writes import load_transaction, yield_write_lock
 
 
 @dataclass
@@ -83,16 +91,36 @@ def _write_batch(session: Session, batch: list[ItemRecord], result: LoadResult) 
         session, [candidate_row(iid, c) for iid, rec in merged.items() for c in rec.candidates])
 
 
+def _spilled(records: Iterable[ItemRecord], size: int, spill: IO[bytes]) -> int:
+    """Read and validate every record into ``spill`` (pickled batches); returns the count."""
+    read = 0
+    for batch in _batches(records, size):
+        pickle.dump(batch, spill, protocol=pickle.HIGHEST_PROTOCOL)
+        read += len(batch)
+    spill.seek(0)
+    return read
+
+
+def _unspilled(spill: IO[bytes]) -> Iterator[list[ItemRecord]]:
+    while True:
+        try:
+            yield pickle.load(spill)
+        except EOFError:
+            return
+
+
 def ingest(store: Store, records: Iterable[ItemRecord], *, batch_size: int = 2000,
            on_batch: Callable[[int], None] | None = None) -> LoadResult:
-    """Store all records in one transaction; any error leaves the store as it was."""
+    """Validate all records, then store them batch by batch (see the module docstring);
+    ``on_batch`` is called with the size of each stored batch."""
     result = LoadResult()
-    with store.session() as session:
-        for batch in _batches(records, batch_size):
-            _write_batch(session, batch, result)
-            session.flush()
-            session.expunge_all()
-            result.read += len(batch)
+    with tempfile.TemporaryFile(prefix="nearmiss-load-") as spill:
+        result.read = _spilled(records, batch_size, spill)
+        for n, batch in enumerate(_unspilled(spill)):
+            if n:
+                yield_write_lock(store)
+            with load_transaction(store) as session:
+                _write_batch(session, batch, result)
             if on_batch:
                 on_batch(len(batch))
     return result

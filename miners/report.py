@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from curator.store import Store
 from curator.store.tables import Candidate, Item, Run
+from miners.runs import reap_dead_runs
 
 
 def nearness_histogram(store: Store, dataset: str | None = None, bins: int = 20) -> list[dict[str, Any]]:
@@ -46,7 +47,8 @@ def top_candidates(store: Store, dataset: str | None = None, limit: int = 50,
 
 
 def mining_runs(store: Store, limit: int = 10) -> list[dict[str, Any]]:
-    """The latest mining runs, newest first."""
+    """The latest mining runs, newest first (runs whose process died marked interrupted)."""
+    reap_dead_runs(store)
     with store.session() as s:
         runs = list(s.scalars(select(Run).where(Run.kind == "mine").order_by(Run.id.desc()).limit(limit)))
     return [{"id": r.id, "dataset": r.config.get("dataset"), "pools": ",".join(r.config.get("pools", [])),

@@ -29,6 +29,7 @@ from miners.index import IndexConfig
 from miners.pools.lm import LMSampleConfig
 from miners.pools.neighbours import NeighboursConfig
 from miners.rank import RankConfig, rank
+from miners.runs import dataset_lock, owner_tag
 
 log = logging.getLogger(__name__)
 NOT_HASHED = ("limit", "batch_size")  # settings that do not change what an item's mining produces
@@ -196,14 +197,16 @@ def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: 
     run_id = run_id if run_id is not None else create_run(store, cfg)
     result = MineResult(run_id)
     targets = universe[:cfg.limit] if cfg.limit else universe
-    with store.session() as s:
-        done = set(s.scalars(select(MinedItem.item_id).where(MinedItem.config_hash == cfg.hash)))
-    todo = [it for it in targets if it.id not in done]
-    result.items_skipped = len(targets) - len(todo)
-    _set_run(store, run_id, status="running", message=f"{len(todo)} items to mine, {result.items_skipped} done before")
     try:
-        if todo:
-            _mine_items(store, cfg, universe, todo, result, progress)
+        with dataset_lock(store, cfg.dataset, run_id):  # one writing run per dataset
+            with store.session() as s:
+                done = set(s.scalars(select(MinedItem.item_id).where(MinedItem.config_hash == cfg.hash)))
+            todo = [it for it in targets if it.id not in done]
+            result.items_skipped = len(targets) - len(todo)
+            _set_run(store, run_id, status="running", owner=owner_tag(),
+                     message=f"{len(todo)} items to mine, {result.items_skipped} done before")
+            if todo:
+                _mine_items(store, cfg, universe, todo, result, progress)
     except BaseException as e:
         status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
         _set_run(store, run_id, status=status, message=f"{status}: {e!r}"[:2000], finished_at=utcnow(),

@@ -7,6 +7,7 @@ from curator.errors import NearmissError
 from curator.loaders import FILE_FORMATS
 from curator.loaders.mcqa import FIELDS
 from curator.loading import bundled_sources, bundled_splits, load_source, load_upload, preview_upload
+from pages.text import plain
 from pages.shared import require_role, store
 
 require_role("admin")
@@ -25,7 +26,7 @@ def run_load(load, total: int | None) -> None:
         result = load(on_batch)
     except NearmissError as e:
         bar.empty()
-        st.error(str(e))
+        st.error(plain(e))
         return
     bar.progress(1.0, text="done")
     st.success(f"Read {result.read:,}: added {result.items_added:,} items "
@@ -48,10 +49,10 @@ with upload_tab:
         try:
             preview = preview_upload(upload.name, data)
         except NearmissError as e:
-            st.error(str(e))
+            st.error(plain(e))
             preview = None
         if preview is not None:
-            st.caption(f"First rows of {upload.name}" + (f" ({preview.total:,} rows)" if preview.total else ""))
+            st.caption(f"First rows of {plain(upload.name)}" + (f" ({preview.total:,} rows)" if preview.total else ""))
             st.dataframe(pd.DataFrame(preview.rows).astype(str), hide_index=True, key="ds_upload_preview")
             formats = list(FILE_FORMATS)
             fmt = st.selectbox("Format", formats, index=formats.index(preview.format), key="ds_upload_format")

@@ -1,7 +1,6 @@
 """Export (admin): pick filters and see live what an export would hold; write it in a
 training format and download the files."""
 import shutil
-import tempfile
 from pathlib import Path
 
 import altair as alt
@@ -11,10 +10,11 @@ import streamlit as st
 from curator.datasets import dataset_stats
 from curator.errors import NearmissError
 from curator.export import (
-    FORMATS, ExportConfig, ExportFilters, export, help_of, nearness_bounds, preview, zip_folder)
+    FORMATS, ExportConfig, ExportFilters, download_folder, export, help_of, nearness_bounds, preview, zip_folder)
 from curator.export.config import HIR_TEMPLATE
 from curator.prompts import NAT_CORRECT, NAT_INCORRECT
 from curator.store.schema import NEGATIVE_LABELS, ORIGINS
+from pages.text import plain
 from pages.shared import require_role, store
 
 F, C = ExportFilters, ExportConfig
@@ -50,7 +50,7 @@ try:
                             splits=splits, include_unlabeled_distractors=unlabeled)
     selection = preview(store(), filters)
 except NearmissError as e:
-    st.error(str(e))
+    st.error(plain(e))
     st.stop()
 
 counts = selection.counts()
@@ -88,7 +88,7 @@ if st.button("Export", key="export_run", type="primary", disabled=not counts["ne
     previous = st.session_state.pop("export_result", None)
     if previous:
         shutil.rmtree(Path(previous["out"]).parent, ignore_errors=True)
-    out = Path(tempfile.mkdtemp(prefix="nearmiss-export-")) / f"nearmiss-{fmt}"
+    out = download_folder() / f"nearmiss-{fmt}"
     bar = st.progress(0.0, text="starting")
     try:
         cfg = ExportConfig(format=fmt, out=out, filters=filters, style=style, parquet=parquet,
@@ -98,7 +98,7 @@ if st.button("Export", key="export_run", type="primary", disabled=not counts["ne
         st.session_state["export_result"] = {"out": str(out), "manifest": manifest}
     except NearmissError as e:
         shutil.rmtree(out.parent, ignore_errors=True)
-        st.error(str(e))
+        st.error(plain(e))
 
 result = st.session_state.get("export_result")
 if result:
@@ -107,11 +107,12 @@ if result:
     sides = ", ".join(f"{name} {n} items" for name, n in manifest["split"]["items"].items())
     st.success(f"{manifest['format']} ({manifest['style']}): {sel['items']} items, {sel['negatives']} negatives "
                f"({sides})")
-    st.download_button("Download all (zip)", zip_folder(out), file_name=f"{out.name}.zip", mime="application/zip",
-                       key="export_download_zip", type="primary")
+    # contents are read from disk only when a button is clicked (and the zip built once, from disk)
+    st.download_button("Download all (zip)", lambda: zip_folder(out).read_bytes(), file_name=f"{out.name}.zip",
+                       mime="application/zip", key="export_download_zip", type="primary")
     singles = [p for p in manifest["files"] if p in manifest["tables"]] + ["manifest.json"]
     for i, rel in enumerate(singles):
-        st.download_button(rel, (out / rel).read_bytes(), file_name=f"{out.name}-{rel.replace('/', '-')}",
+        st.download_button(rel, lambda rel=rel: (out / rel).read_bytes(), file_name=f"{out.name}-{rel.replace('/', '-')}",
                            key=f"export_download_{i}")
     with st.expander("Manifest"):
         st.json(manifest)

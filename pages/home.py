@@ -3,10 +3,11 @@ import pandas as pd
 import streamlit as st
 
 from curator.datasets import dataset_stats
+from pages.text import plain
 from pages.shared import require_role, store
 
 user = require_role("annotator")
-st.title(f"Welcome, {user['name']}")
+st.title(f"Welcome, {plain(user['name'])}")
 stats = dataset_stats(store())
 st.subheader("Loaded datasets")
 if stats:

@@ -11,6 +11,7 @@ from miners.registry import POOLS, SCORERS
 from miners.report import mining_runs, nearness_histogram, top_candidates
 from miners.run import MineConfig
 from miners.worker import start_mining
+from pages.text import plain
 from pages.shared import require_role, store
 
 require_role("admin")
@@ -36,7 +37,7 @@ with st.form("mine_form"):
                              neighbours=NeighboursConfig(k=int(k)))
             st.session_state["mine_started"] = start_mining(store(), cfg)
         except NearmissError as e:
-            st.error(str(e))
+            st.error(plain(e))
 if "mine_started" in st.session_state:
     st.success(f"Run {st.session_state['mine_started']} started in the background.")
 
@@ -54,7 +55,7 @@ def runs_panel() -> None:
         st.caption("No mining runs yet.")
     for r in runs:
         st.progress(min(max(r["progress"], 0.0), 1.0),
-                    text=f"Run {r['id']} · {r['dataset']} · {r['pools']} · **{r['status']}** · {r['message'] or ''}")
+                    text=f"Run {r['id']} · {plain(r['dataset'])} · {r['pools']} · **{r['status']}** · {plain(r['message'] or '')}")
 
 
 runs_panel()

@@ -9,6 +9,7 @@ from curator.labeling.labels import final_sources
 from curator.labeling.queue import overlaps, set_overlap
 from pages.components.keys import HELP, LABEL_KEYS, key_card
 from pages.shared import guarded, require_role, store
+from pages.text import plain
 
 user = require_role("admin")
 st.title("Review")
@@ -28,9 +29,9 @@ if current:
             try:
                 set_overlap(store(), user["id"], name, int(k))
                 current[name] = int(k)
-                st.success(f"{name}: each candidate now gets {int(k)} labels.")
+                st.success(f"{plain(name)}: each candidate now gets {int(k)} labels.")
             except NearmissError as e:
-                st.error(str(e))
+                st.error(plain(e))
     st.dataframe(pd.DataFrame(sorted(current.items()), columns=["dataset", "overlap"]), hide_index=True,
                  key="review_overlaps")
 

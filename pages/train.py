@@ -12,6 +12,7 @@ from curator.trainer.negatives import NEGATIVE_SETS
 from curator.trainer.runs import GAIN_DEFINITION, curve_report, list_runs, run_summary
 from curator.trainer.stats import METHOD as INTERVALS
 from pages.shared import require_role, store
+from pages.text import plain
 
 require_role("admin")
 st.title("Train")
@@ -65,7 +66,7 @@ with st.expander("New learning-curve run", expanded=not list_runs(store(), limit
                     st.session_state["train_run_select"] = launch(store(), cfg)
                     st.success(f"Run {st.session_state['train_run_select']} started in the background.")
                 except NearmissError as e:
-                    st.error(str(e))
+                    st.error(plain(e))
                 except ValueError:
                     st.error("Sizes and seeds are comma-separated whole numbers; Likra w is a number or auto.")
 
@@ -97,11 +98,11 @@ def _chart(points: pd.DataFrame, metric: str) -> alt.LayerChart:
 def show_run(run_id: int) -> None:
     run = run_summary(store(), run_id)
     if run["status"] in ("pending", "running"):
-        st.progress(run["progress"], text=f"{run['status']}: {run['message']}")
+        st.progress(run["progress"], text=f"{run['status']}: {plain(run['message'])}")
     elif run["status"] == "failed":
-        st.error(f"Run failed: {run['message']}")
+        st.error(f"Run failed: {plain(run['message'])}")
     else:
-        st.success(f"Done: {run['message']}")
+        st.success(f"Done: {plain(run['message'])}")
     report = curve_report(store(), run_id)
     if not report["points"]:
         return

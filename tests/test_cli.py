@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from curator.cli import _register, app
+from curator.datasets import dataset_stats
 from curator.store import Store
 from curator.store.tables import Annotator, Item
 from tests.test_loaders import BAD_INPUTS
@@ -46,7 +47,7 @@ def test_bad_input_one_line_nonzero_and_store_unchanged(cli, loaded_db, tmp_path
     name, content, line, field, reason = BAD_INPUTS[case]
     f = tmp_path / name
     f.write_bytes(content if isinstance(content, bytes) else content.encode())
-    before = datasets_json(cli, loaded_db)
+    before = dataset_stats(Store(loaded_db))
     out = cli("load", str(f), db=loaded_db)
     assert out.returncode == 1
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("Error:")]
@@ -56,7 +57,7 @@ def test_bad_input_one_line_nonzero_and_store_unchanged(cli, loaded_db, tmp_path
         assert f"{f}:{line}:" in errors[0]
     if field:
         assert f"field '{field}'" in errors[0]
-    assert datasets_json(cli, loaded_db) == before
+    assert dataset_stats(Store(loaded_db)) == before
 
 
 def test_bad_row_deep_in_a_file_rolls_back_the_whole_load(cli, tmp_path, db_url):

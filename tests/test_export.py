@@ -269,3 +269,34 @@ def test_an_occupied_folder_needs_overwrite_and_is_then_fully_replaced(labeled, 
     export(store, ExportConfig(format="sft", out=out, overwrite=True))
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "train.jsonl", "validation.jsonl"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("fmt", ["dpo", "kto", "nat", "likra", "hf"])
+def test_rows_written_in_chunks_equal_rows_written_at_once(labeled, tmp_path, monkeypatch, fmt):
+    """Exports build, write and check rows a chunk of items at a time (bounded memory): the
+    files must be the same as with one chunk holding every item."""
+    import curator.export.run as run
+
+    store, _, _ = labeled
+    whole = export(store, ExportConfig(format=fmt, out=tmp_path / "whole", val_fraction=0.25, seed=3,
+                                       filters=ExportFilters(include_unlabeled_distractors=True)))
+    monkeypatch.setattr(run, "EXAMPLES_PER_CHUNK", 2)
+    chunked = export(store, ExportConfig(format=fmt, out=tmp_path / "chunked", val_fraction=0.25, seed=3,
+                                         filters=ExportFilters(include_unlabeled_distractors=True)))
+    assert read_export(tmp_path / "chunked", fmt) == read_export(tmp_path / "whole", fmt)
+    assert chunked["tables"] == whole["tables"] and sum(t["rows"] for t in whole["tables"].values()) > 4
+
+
+def test_abandoned_download_folders_are_swept_and_the_zip_is_built_on_disk(tmp_path, monkeypatch):
+    import tempfile
+
+    from curator.export.files import STALE_AFTER_S, download_folder, zip_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old, fresh = download_folder(), download_folder()
+    (old / "x.jsonl").write_text("{}\n")
+    os.utime(old, (time.time() - STALE_AFTER_S - 60,) * 2)
+    newest = download_folder()
+    assert not old.exists() and fresh.exists() and newest.exists()
+    archive = zip_folder(fresh)
+    assert archive.parent == fresh.parent and archive.name == f"{fresh.name}.zip" and archive.stat().st_size > 0

@@ -9,6 +9,7 @@ from curator.ingest import ingest
 from curator.loaders import open_source
 from curator.loaders.bundled import BENCHMARKS
 from curator.loaders.mcqa import FieldMap
+from curator.loaders.rows import MAX_RECORD_BYTES
 
 
 def items(source, **kw):
@@ -113,6 +114,9 @@ def test_bad_map_entry_is_a_config_error():
         FieldMap.parse("question")
 
 
+GOOD = '{"question": "ok?", "choices": ["a", "b"], "answer": 0}\n'
+TRACE = [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "5"}]
+HALU = json.dumps({"question": "q?", "right_answer": "r", "hallucinated_answer": "h"}) + "\n"
 BAD_INPUTS = {
     "malformed_json": ("bad.jsonl", '{"question": "ok?", "choices": ["a", "b"], "answer": 0}\n{"question": oops}\n',
                        2, None, "malformed JSON"),
@@ -130,6 +134,31 @@ BAD_INPUTS = {
     "non_utf8": ("bad.jsonl", b'{"question": "caf\xe9?", "choices": ["a", "b"], "answer": 0}\n', 1, None, "UTF-8"),
     "empty_file": ("bad.jsonl", "", None, None, "empty"),
     "ragged_csv": ("bad.csv", "question,choices,answer\nq?,\"[\"\"a\"\",\"\"b\"\"]\",0\nq2?,x\n", 3, None, "ragged"),
+    "nan_question": ("bad.jsonl", GOOD + '{"question": NaN, "choices": ["a", "b"], "answer": 0}\n', 2, "question",
+                     "NaN or infinite"),
+    "infinity_choice": ("bad.jsonl", '{"question": "q?", "choices": ["a", Infinity], "answer": 0}\n', 1, "choices[1]",
+                        "NaN or infinite"),
+    "nan_reward": ("bad.jsonl", json.dumps({"messages": TRACE, "success": False}) + "\n"
+                   + json.dumps({"messages": TRACE, "reward": float("nan")}) + "\n", 2, "reward", "NaN or infinite"),
+    "nul_in_text": ("bad.jsonl", '{"question": "q\\u0000?", "choices": ["a", "b"], "answer": 0}\n', 1, "question",
+                    "NUL"),
+    "lone_surrogate": ("bad.jsonl", '{"question": "q?", "choices": ["a\\ud800", "b"], "answer": 0}\n', 1,
+                       "choices[0]", "surrogate"),
+    "duplicate_ids": ("bad.jsonl", '{"id": 7, "question": "q?", "choices": ["a", "b"], "answer": 0}\n' + GOOD
+                      + '{"id": 7, "question": "other?", "choices": ["c", "d"], "answer": 1}\n', 3, "id",
+                      "id '7' already on line 1"),
+    "duplicate_halueval": ("bad.jsonl", HALU + HALU, 2, "question", "already on line 1"),
+    "unknown_role": ("bad.jsonl", json.dumps({"messages": [*TRACE, {"role": "wizard", "content": "x"}],
+                                              "success": True}) + "\n", 1, "messages[2].role", "unknown role 'wizard'"),
+    "answer_superscript_digit": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b"], "answer": "\u00b2"}\n', 1,
+                                 "answer", "not an index"),
+    "answer_object": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b"], "answer": {"i": 0}}\n', 1, "answer",
+                      "not an index"),
+    "null_choice": ("bad.jsonl", '{"question": "q?", "choices": ["a", null], "answer": 0}\n', 1, "choices",
+                    "every choice must be text"),
+    "line_over_cap_without_newline": ("big.jsonl", b"x" * (MAX_RECORD_BYTES + 10), 1, None, "longer than"),
+    "csv_field_over_cap": ("big.csv", "question,choices,answer\n\"" + ("y" * (1 << 20) + "\n") * 17 + "\",x,0\n", 2,
+                           None, "CSV field is longer than"),
 }
 
 
@@ -153,3 +182,50 @@ def test_large_file_streams_in_bounded_batches(tmp_path, sqlite_store):
     seen = []
     result = ingest(sqlite_store, open_source(str(f)).items, batch_size=1000, on_batch=seen.append)
     assert result.items_added == 20000 and seen == [1000] * 20
+
+
+ODD_TEXTS = ["", " ", "0", "-1", "1e309", "9" * 5000, "\u00b2", "\u0661", "\u2167", "Ⅻ", "a", "A", "ａ", "ß", "İ",
+             "[", "[1,", "[[[[", "[" * 100000, '{"text": 3}', "null", "NaN", "inf", "-0", "0x1F", "1_000", " 1 ",
+             "\t\n", "\u200b", "\ufeff1", "💥", "e\u0301", "\U0010ffff", "١٢", "٣", "½"]
+ODD_VALUES = [None, True, False, 0, -1, 2 ** 70, -(2 ** 70), 1.0, 1.5, -0.0, 1e308, [], [None], [[1]], {}, {"label": 3},
+              {"text": None}, {"text": ["a", "b"], "label": 7}, ["a", "b", None]]
+
+
+def _odd(rng):
+    pick = rng.random()
+    if pick < 0.4:
+        return rng.choice(ODD_TEXTS)
+    if pick < 0.6:
+        return rng.choice(ODD_VALUES)
+    return "".join(chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x3000), rng.randrange(0x10000, 0x10ffff)]))
+                   for _ in range(rng.randrange(0, 6)))
+
+
+def test_answer_parsing_of_any_text_is_an_item_or_one_load_error():
+    """Fuzz: rows of odd strings and values in every MCQA field give an item or a LoadError
+    naming the line, never another exception."""
+    import random
+
+    from curator.loaders.mcqa import row_to_item
+
+    rng = random.Random(13)
+    outcomes = {"item": 0, "error": 0}
+    for n in range(4000):
+        choices = rng.choice([[_odd(rng), _odd(rng)], _odd(rng), ["a", "b", _odd(rng)]])
+        row = {"question": rng.choice(["q?", _odd(rng)]), "choices": choices, "answer": _odd(rng),
+               rng.choice(["id", "context"]): _odd(rng)}
+        try:
+            row_to_item("f.jsonl", n + 1, row, FieldMap().resolved(row), "d", "train")
+            outcomes["item"] += 1
+        except LoadError as e:
+            assert e.line == n + 1 and str(e).startswith(f"f.jsonl:{n + 1}: ") and len(str(e)) < 300
+            outcomes["error"] += 1
+    assert outcomes["item"] > 100 and outcomes["error"] > 100, outcomes
+
+
+def test_csv_field_over_the_csv_module_default_limit_loads(tmp_path):
+    f = tmp_path / "long.csv"
+    long_context = "z" * 200_000  # csv's default field limit is 131072
+    f.write_text(f"question,choices,answer,context\nq?,\"[\"\"a\"\",\"\"b\"\"]\",1,{long_context}\n")
+    (item,) = items(str(f))
+    assert item.context == long_context and item.answer == "b"

@@ -8,8 +8,10 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from curator.errors import NearmissError
+from curator.store.writes import is_contention
 
 app = typer.Typer(help="Curate near-miss negatives for LLM training.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -44,6 +46,11 @@ def main() -> None:
             sys.exit(code)
     except NearmissError as e:
         typer.secho(f"Error: {e}", err=True, fg="red")
+        sys.exit(1)
+    except DBAPIError as e:  # contention outside a load (mining, labels): one line, never SQL or row values
+        if not is_contention(e):
+            raise
+        typer.secho("Error: the store is busy with another writer; retry", err=True, fg="red")
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         typer.secho("Aborted.", err=True)

@@ -3,34 +3,72 @@ folder atomically (staged beside its final place, moved in only when complete)."
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from curator.errors import ConfigError, LoadError
 
 
-def write_rows(stem: Path, rows: list[dict], parquet: bool) -> Path:
-    """Write rows to ``stem.jsonl`` or ``stem.parquet``; returns the path written."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    if parquet:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+STALE_AFTER_S = 6 * 3600  # a staging or download folder untouched this long was abandoned
 
-        path = stem.with_suffix(".parquet")
-        pq.write_table(pa.Table.from_pylist(rows), path)
-        return path
-    path = stem.with_suffix(".jsonl")
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path
+
+class TableWriters:
+    """One file per table for one split, appended chunk by chunk: JSON Lines streamed to disk,
+    Parquet gathered per file and written by pyarrow when closed."""
+
+    def __init__(self, folder: Path, split: str, parquet: bool):
+        self.folder, self.split, self.parquet = folder, split, parquet
+        self.paths: dict[str, Path] = {}
+        self._open: dict[str, IO[str]] = {}
+        self._pending: dict[str, list[dict]] = {}
+
+    def __enter__(self) -> TableWriters:
+        return self
+
+    def write(self, tables: dict[str, list[dict]]) -> None:
+        for table, rows in tables.items():
+            if not rows:
+                continue
+            if table not in self.paths:
+                path = self.folder / table / f"{self.split}{'.parquet' if self.parquet else '.jsonl'}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.paths[table] = path
+                if not self.parquet:
+                    self._open[table] = path.open("w", encoding="utf-8")
+            if self.parquet:
+                self._pending.setdefault(table, []).extend(rows)
+            else:
+                self._open[table].writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+    def __exit__(self, *exc) -> None:
+        for f in self._open.values():
+            f.close()
+        if self.parquet and exc[0] is None:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            for table, rows in self._pending.items():
+                pq.write_table(pa.Table.from_pylist(rows), self.paths[table])
+        self._pending.clear()
+
+
+def flatten(folder: Path, path: Path) -> Path:
+    """Move ``folder/table/split.ext`` to ``folder/split.ext`` (a format with one table)."""
+    target = folder / path.name
+    os.replace(path, target)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass  # the table folder still holds other splits
+    return target
 
 
 def _drop_null_keys(value):
@@ -41,20 +79,25 @@ def _drop_null_keys(value):
     return value
 
 
-def read_rows(path: Path) -> list[dict]:
-    """Rows of a table file written by :func:`write_rows`."""
+def iter_rows(path: Path) -> Iterator[dict]:
+    """Rows of a table file written by :class:`TableWriters`, streamed."""
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return [{k: _drop_null_keys(v) for k, v in row.items()} for row in pq.read_table(path).to_pylist()]
-    rows = []
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            yield from ({k: _drop_null_keys(v) for k, v in row.items()} for row in batch.to_pylist())
+        return
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             try:
-                rows.append(json.loads(line))
+                yield json.loads(line)
             except json.JSONDecodeError as e:
                 raise LoadError(str(path), n, None, f"not JSON: {e.msg}") from e
-    return rows
+
+
+def read_rows(path: Path) -> list[dict]:
+    """All rows of a table file (small files; exports read theirs with :func:`iter_rows`)."""
+    return list(iter_rows(path))
 
 
 def sha256_file(path: Path) -> str:
@@ -70,13 +113,44 @@ def files_under(folder: Path) -> list[Path]:
     return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
 
 
-def zip_folder(folder: Path) -> bytes:
-    """The folder's files as a zip archive in memory (for download buttons)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for rel in files_under(folder):
-            z.write(folder / rel, f"{folder.name}/{rel.as_posix()}")
-    return buf.getvalue()
+def zip_folder(folder: Path) -> Path:
+    """The folder's files zipped into ``<folder>.zip`` beside it, file by file from disk
+    (written once; later calls return the same archive)."""
+    target = folder.with_name(folder.name + ".zip")
+    if not target.exists():
+        partial = target.with_name(target.name + ".partial")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as z:
+            for rel in files_under(folder):
+                z.write(folder / rel, f"{folder.name}/{rel.as_posix()}")
+        os.replace(partial, target)
+    return target
+
+
+def sweep_stale(root: Path, prefix: str, max_age_s: float) -> int:
+    """Remove folders and files under ``root`` named ``prefix*`` untouched for ``max_age_s``
+    (exports abandoned by a closed browser tab or a killed process); returns how many."""
+    removed = 0
+    cutoff = time.time() - max_age_s
+    for p in root.glob(f"{prefix}*") if root.is_dir() else ():
+        try:
+            if p.stat().st_mtime >= cutoff:
+                continue
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+            removed += 1
+        except OSError:
+            continue  # another process removed it first
+    return removed
+
+
+DOWNLOADS_PREFIX = "nearmiss-export-"
+
+
+def download_folder() -> Path:
+    """A fresh private temp folder for an export offered as downloads (the app); folders of
+    earlier downloads untouched for ``STALE_AFTER_S`` (a closed tab, a restarted server) go first."""
+    root = Path(tempfile.gettempdir())
+    sweep_stale(root, DOWNLOADS_PREFIX, STALE_AFTER_S)
+    return Path(tempfile.mkdtemp(prefix=DOWNLOADS_PREFIX, dir=root))
 
 
 def check_target(out: Path, overwrite: bool) -> None:
@@ -97,6 +171,8 @@ def atomic_folder(out: Path) -> Iterator[Path]:
     """
     created = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (f".{out.name}.partial-", f".{out.name}.old-"):  # from a killed export to the same place
+        sweep_stale(out.parent, leftover, STALE_AFTER_S)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     stage.chmod(0o755)  # mkdtemp makes it private; the export is an ordinary folder
     try:

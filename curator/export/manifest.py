@@ -3,6 +3,7 @@ file holds (rows, counts per label and origin, sha256)."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,28 @@ MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 
 
-def table_counts(rows: list[dict]) -> dict[str, Any]:
-    """Rows, and rows per final label and per origin (gold rows count as ``gold``)."""
-    return {"rows": len(rows),
-            "by_label": dict(sorted(Counter(r["final_label"] for r in rows).items())),
-            "by_origin": dict(sorted(Counter(r["origin"] for r in rows).items()))}
+@dataclass
+class TableCounts:
+    """Rows of one written table, and rows per final label and per origin (gold rows count
+    as ``gold``), counted as the rows stream by."""
+
+    rows: int = 0
+    by_label: Counter = field(default_factory=Counter)
+    by_origin: Counter = field(default_factory=Counter)
+
+    def add(self, row: dict) -> None:
+        self.rows += 1
+        self.by_label[row["final_label"]] += 1
+        self.by_origin[row["origin"]] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "by_label": dict(sorted(self.by_label.items())),
+                "by_origin": dict(sorted(self.by_origin.items()))}
 
 
 def build_manifest(cfg: ExportConfig, style: str, store_url: str, selection: Selection,
-                   splits: dict[str, list[Example]], tables: dict[str, list[dict]], folder: Path) -> dict[str, Any]:
-    """The manifest of a staged export folder (``tables``: path inside it -> rows written there)."""
+                   splits: dict[str, list[Example]], tables: dict[str, TableCounts], folder: Path) -> dict[str, Any]:
+    """The manifest of a staged export folder (``tables``: path inside it -> what was written there)."""
     return {
         "manifest_version": MANIFEST_VERSION,
         "format": cfg.format,
@@ -41,7 +54,7 @@ def build_manifest(cfg: ExportConfig, style: str, store_url: str, selection: Sel
         "split": {"val_fraction": cfg.val_fraction, "seed": cfg.seed, "by": "item (normalised prompt)",
                   "items": {name: len(exs) for name, exs in splits.items()},
                   "negatives": {name: sum(len(ex.negatives) for ex in exs) for name, exs in splits.items()}},
-        "tables": {path: table_counts(rows) for path, rows in tables.items()},
+        "tables": {path: counts.as_dict() for path, counts in tables.items()},
         "files": {rel.as_posix(): {"sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
                   for rel in files_under(folder)},
     }

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tqdm import tqdm
 
 from curator.errors import ConfigError
 from curator.export.config import ExportConfig, ExportFilters
-from curator.export.files import atomic_folder, check_target, write_rows
+from curator.export.files import TableWriters, atomic_folder, check_target, flatten
 from curator.export.formats import Format, get_format, resolve_style
-from curator.export.manifest import MANIFEST, build_manifest
-from curator.export.select import Selection, select_examples
+from curator.export.manifest import MANIFEST, TableCounts, build_manifest
+from curator.export.select import Example, Selection, select_examples
 from curator.export.split import split_by_item
-from curator.export.validate import validate_file, validate_hf
+from curator.export.validate import validate_hf, validate_tables
 from curator.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,35 +36,68 @@ def _nothing_selected(selection: Selection) -> ConfigError:
     return ConfigError(f"the filters select nothing to export ({why}); no files written")
 
 
-def _write_files(stage: Path, fmt: Format, tables: dict[str, dict[str, list[dict]]], style: str,
-                 parquet: bool) -> dict[str, list[dict]]:
-    """Write and read back one file per (table, split); returns path inside ``stage`` -> rows."""
-    written: dict[str, list[dict]] = {}
-    names = sorted({t for per_split in tables.values() for t in per_split})
-    jobs = [(split, table) for split in tables for table in names]
-    for split, table in tqdm(jobs, desc="export: write", unit=" files", disable=None):
-        rows = tables[split].get(table, [])
-        if not rows:
-            continue
-        path = write_rows(stage / table / split if len(names) > 1 else stage / split, rows, parquet)
-        validate_file(path, rows, fmt.columns(table, style))
-        written[path.relative_to(stage).as_posix()] = rows
-    return written
+EXAMPLES_PER_CHUNK = 500  # rows are built, written and read back this many examples at a time
 
 
-def _write_hf(stage: Path, fmt: Format, tables: dict[str, dict[str, list[dict]]], style: str,
-              parquet: bool) -> dict[str, list[dict]]:
-    """Save one DatasetDict (splits as its datasets) and read it back; Parquet copies on request."""
+def _chunk_tables(fmt: Format, examples: list[Example], cfg: ExportConfig, style: str) -> Iterator[dict[str, list[dict]]]:
+    """A split's tables, chunk by chunk (formats build rows per example, so chunks concatenate)."""
+    for start in range(0, len(examples), EXAMPLES_PER_CHUNK):
+        yield fmt.tables(examples[start:start + EXAMPLES_PER_CHUNK], cfg, style)
+
+
+def _table_rows(fmt: Format, examples: list[Example], cfg: ExportConfig, style: str, table: str) -> Iterator[dict]:
+    for tables in _chunk_tables(fmt, examples, cfg, style):
+        yield from tables.get(table, [])
+
+
+def _write_files(stage: Path, fmt: Format, splits: dict[str, list[Example]], cfg: ExportConfig,
+                 style: str) -> dict[str, TableCounts]:
+    """Stream one file per (table, split) to disk, then read each back against its rows built
+    again; returns path inside ``stage`` -> its counts. Memory: one chunk of rows (Parquet:
+    one file's rows, which pyarrow writes in one piece)."""
+    paths: dict[tuple[str, str], Path] = {}
+    for split, examples in tqdm(splits.items(), desc="export: write", unit=" splits", disable=None):
+        with TableWriters(stage, split, cfg.parquet) as writers:
+            for tables in _chunk_tables(fmt, examples, cfg, style):
+                writers.write(tables)
+        paths.update({(table, split): path for table, path in writers.paths.items()})
+    written: dict[str, TableCounts] = {}
+    for split, examples in splits.items():
+        files = {table: path for (table, s), path in paths.items() if s == split}
+        counts = validate_tables(files, _chunk_tables(fmt, examples, cfg, style), lambda t: fmt.columns(t, style))
+        written.update({(table, split): c for table, c in counts.items()})
+    if len({table for table, _ in paths}) == 1:  # one table: its files sit at the top, named by split
+        paths = {key: flatten(stage, path) for key, path in paths.items()}
+    return {paths[key].relative_to(stage).as_posix(): counts for key, counts in written.items()}
+
+
+def _write_hf(stage: Path, fmt: Format, splits: dict[str, list[Example]], cfg: ExportConfig,
+              style: str) -> dict[str, TableCounts]:
+    """Save one DatasetDict (splits as its datasets) built from generators (Arrow on disk, not
+    rows in memory) and read it back; Parquet copies on request."""
     import datasets
 
-    (table,) = {t for per_split in tables.values() for t in per_split}
-    by_split = {split: per_split[table] for split, per_split in tables.items()}
-    datasets.DatasetDict({s: datasets.Dataset.from_list(rows) for s, rows in by_split.items()}).save_to_disk(str(stage))
-    validate_hf(stage, by_split, fmt.columns(table, style))
-    if parquet:
-        for split, rows in by_split.items():
-            validate_file(write_rows(stage / "parquet" / split, rows, True), rows, fmt.columns(table, style))
-    return by_split
+    table = fmt.table
+    cache = stage / ".build"
+    built = datasets.DatasetDict({split: datasets.Dataset.from_generator(
+        _table_rows, gen_kwargs={"fmt": fmt, "examples": exs, "cfg": cfg, "style": style, "table": table},
+        features=fmt.features(), cache_dir=str(cache / split),
+        fingerprint=uuid.uuid4().hex)  # given: else datasets pickles every example to hash gen_kwargs
+        for split, exs in splits.items()})
+    built.save_to_disk(str(stage))
+    del built
+    shutil.rmtree(cache, ignore_errors=True)
+    columns = fmt.columns(table, style)
+    counts = validate_hf(stage, {split: _table_rows(fmt, exs, cfg, style, table) for split, exs in splits.items()},
+                         columns)
+    if cfg.parquet:
+        for split, exs in splits.items():
+            with TableWriters(stage / "parquet", split, True) as writers:
+                for tables in _chunk_tables(fmt, exs, cfg, style):
+                    writers.write(tables)
+            path = flatten(stage / "parquet", writers.paths[table])
+            validate_tables({table: path}, _chunk_tables(fmt, exs, cfg, style), lambda t: columns)
+    return counts
 
 
 WRITERS = {"files": _write_files, "hf": _write_hf}
@@ -87,10 +122,9 @@ def export(store: Store, cfg: ExportConfig, progress: Progress | None = None) ->
     if not selection.examples:
         raise _nothing_selected(selection)
     splits = split_by_item(selection.examples, cfg.val_fraction, cfg.seed)
-    tables = {split: fmt.tables(examples, cfg, style) for split, examples in splits.items()}
-    step(0.3, f"writing {sum(len(r) for t in tables.values() for r in t.values())} rows")
+    step(0.3, f"writing {len(selection.examples)} items")
     with atomic_folder(cfg.out) as stage:
-        written = WRITERS[fmt.layout](stage, fmt, tables, style, cfg.parquet)
+        written = WRITERS[fmt.layout](stage, fmt, splits, cfg, style)
         step(0.8, "writing the manifest")
         manifest = build_manifest(cfg, style, store.url, selection, splits, written, stage)
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
@@ -143,7 +145,7 @@ def schema_version(session: Session) -> str | None:
     return MigrationContext.configure(session.connection()).get_current_revision()
 
 
-def _negatives(item: Item, cands: list[Candidate], labels: dict[str, FinalLabel], f: ExportFilters,
+def _negatives(item: Item, cands: list[Any], labels: dict[str, FinalLabel], f: ExportFilters,
                removed: Counter) -> list[Negative]:
     out: dict[str, Negative] = {}
     by_id = {c.id: c for c in cands}
@@ -205,6 +207,23 @@ def first_wrong_steps(session: Session) -> dict[str, int]:
     return {cid: min(c, key=lambda step: (-c[step], step)) for cid, c in marks.items()}
 
 
+ITEMS_PER_READ = 1000
+CANDIDATE_COLUMNS = (Candidate.id, Candidate.item_id, Candidate.text, Candidate.origin, Candidate.nearness,
+                     Candidate.messages)
+
+
+def _items_with_candidates(s: Session, filters: ExportFilters) -> Iterator[tuple[Item, list[Any], dict[str, FinalLabel]]]:
+    """Each selected item with its candidates (plain rows) and their final labels, read
+    ``ITEMS_PER_READ`` items at a time, so memory does not grow with the store."""
+    for items in s.scalars(_items_query(filters).execution_options(yield_per=ITEMS_PER_READ)).partitions():
+        cands: dict[str, list[Any]] = {}
+        for c in s.execute(select(*CANDIDATE_COLUMNS).where(Candidate.item_id.in_([it.id for it in items]))):
+            cands.setdefault(c.item_id, []).append(c)
+        labels = load_final_labels(s, [c.id for group in cands.values() for c in group])
+        for item in items:
+            yield item, cands.get(item.id, []), labels
+
+
 def select_examples(store: Store, filters: ExportFilters) -> Selection:
     """Read the store once and return what an export with these filters writes."""
     removed: Counter = Counter()
@@ -213,15 +232,9 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
     with store.session() as s:
         snapshot = utcnow()
         version = schema_version(s)
-        labels = load_final_labels(s)
         steps = first_wrong_steps(s)
-        cands: dict[str, list[Candidate]] = {}
-        cq = select(Candidate).join(Item, Candidate.item_id == Item.id).where(
-            Item.id.in_(_items_query(filters).with_only_columns(Item.id).scalar_subquery()))
-        for c in s.scalars(cq):
-            cands.setdefault(c.item_id, []).append(c)
-        for item in tqdm(s.scalars(_items_query(filters)), desc="export: select", unit=" items", disable=None):
-            item_cands = cands.get(item.id, [])
+        for item, item_cands, labels in tqdm(_items_with_candidates(s, filters), desc="export: select", unit=" items",
+                                             disable=None):
             gold = _gold_text(item)
             key = (normalize_answer(mcqa_prompt(item.question, item.context)), normalize_answer(gold or ""))
             blocked.setdefault(key, set()).update(

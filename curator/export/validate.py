@@ -1,50 +1,77 @@
 """Reading an export back: every table must load, have the rows that were written, and
-pass its format's column checks. A failure names the file, the row and the column."""
+pass its format's column checks. A failure names the file, the row and the column.
+Files are read as streams beside the rows built again, so memory stays one chunk."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from curator.errors import LoadError
-from curator.export.files import read_rows
+from curator.export.files import iter_rows
 from curator.export.formats.rows import Check
+from curator.export.manifest import TableCounts
+
+_END = object()
 
 
-def check_rows(where: str, rows: list[dict], columns: dict[str, Check]) -> None:
-    """Raise LoadError at the first row with a missing or malformed column."""
-    for n, row in enumerate(rows, 1):
-        for name, ok in columns.items():
-            if name not in row:
-                raise LoadError(where, n, name, "missing")
-            if not ok(row[name]):
-                raise LoadError(where, n, name, f"unexpected value {row[name]!r:.80}")
+def check_row(where: str, n: int, row: dict, columns: dict[str, Check]) -> None:
+    """Raise LoadError if the row has a missing or malformed column."""
+    for name, ok in columns.items():
+        if name not in row:
+            raise LoadError(where, n, name, "missing")
+        if not ok(row[name]):
+            raise LoadError(where, n, name, f"unexpected value {row[name]!r:.80}")
 
 
-def same_rows(where: str, written: list[dict], loaded: list[dict]) -> None:
-    """Raise LoadError unless the loaded rows equal the written ones, in order."""
-    if len(loaded) != len(written):
-        raise LoadError(where, None, None, f"read back {len(loaded)} rows, wrote {len(written)}")
-    for n, (a, b) in enumerate(zip(written, loaded), 1):
-        if a != b:
-            field = next((k for k in a if a.get(k) != b.get(k)), None)
-            raise LoadError(where, n, field, "differs from what was written")
+class ReadBack:
+    """One written table read back row by row, compared with the rows meant to be there."""
+
+    def __init__(self, where: str, loaded: Iterator[dict], columns: dict[str, Check]):
+        self.where, self.loaded, self.columns = where, loaded, columns
+        self.counts = TableCounts()
+
+    def expect(self, rows: Iterable[dict]) -> None:
+        for written in rows:
+            n = self.counts.rows + 1
+            back = next(self.loaded, _END)
+            if back is _END:
+                raise LoadError(self.where, None, None, f"read back {n - 1} rows, wrote more")
+            if back != written:
+                field = next((k for k in written if written.get(k) != back.get(k)), None)
+                raise LoadError(self.where, n, field, "differs from what was written")
+            check_row(self.where, n, back, self.columns)
+            self.counts.add(back)
+
+    def finish(self) -> TableCounts:
+        if next(self.loaded, _END) is not _END:
+            raise LoadError(self.where, None, None, f"read back more than the {self.counts.rows} rows written")
+        return self.counts
 
 
-def validate_file(path: Path, written: list[dict], columns: dict[str, Check]) -> None:
-    """Load a JSON Lines / Parquet table back and check it."""
-    loaded = read_rows(path)
-    same_rows(str(path), written, loaded)
-    check_rows(str(path), loaded, columns)
+def validate_tables(files: dict[str, Path], chunks: Iterable[dict[str, list[dict]]],
+                    columns: Callable[[str], dict[str, Check]]) -> dict[str, TableCounts]:
+    """Read one split's files (table -> path) back against its tables built again, chunk by chunk."""
+    checks = {table: ReadBack(str(path), iter_rows(path), columns(table)) for table, path in files.items()}
+    for tables in chunks:
+        for table, rows in tables.items():
+            if rows:
+                checks[table].expect(rows)
+    return {table: c.finish() for table, c in checks.items()}
 
 
-def validate_hf(folder: Path, written: dict[str, list[dict]], columns: dict[str, Check]) -> None:
-    """Load a saved DatasetDict back with ``datasets.load_from_disk`` and check every split."""
+def validate_hf(folder: Path, written: dict[str, Iterable[dict]], columns: dict[str, Check]) -> dict[str, TableCounts]:
+    """Load a saved DatasetDict back with ``datasets.load_from_disk`` and check every split
+    (memory-mapped Arrow, read in batches)."""
     import datasets
 
     loaded = datasets.load_from_disk(str(folder))
     if set(loaded) != set(written):
         raise LoadError(str(folder), None, None, f"splits {sorted(loaded)} differ from {sorted(written)}")
+    out = {}
     for split, rows in written.items():
-        where = str(folder / split)
-        back = loaded[split].to_list()
-        same_rows(where, rows, back)
-        check_rows(where, back, columns)
+        back = (row for batch in loaded[split].iter(batch_size=1000)
+                for row in (dict(zip(batch, values)) for values in zip(*batch.values())))
+        check = ReadBack(str(folder / split), back, columns)
+        check.expect(rows)
+        out[split] = check.finish()
+    return out

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curator.errors import ConfigError, LoadError, NotFoundError
+from curator.errors import ConfigError, LoadError, NotFoundError, shown
 from curator.loaders.bundled import BENCHMARKS, bundled_items, is_bundled
 from curator.loaders.champ import champ_items
 from curator.loaders.halueval import bundled_halueval, halueval_items, looks_like_halueval
 from curator.loaders.mcqa import FieldMap, mcqa_items
-from curator.loaders.rows import Row, read_rows
-from curator.loaders.traces import looks_like_trace, trace_items
+from curator.loaders.rows import Row, checked_rows, read_rows
+from curator.loaders.traces import MESSAGE_FIELDS, looks_like_trace, trace_items
 from curator.store.schema import ItemRecord
 
 ItemsFn = Callable[[Iterator[Row], Path | str, str, str, FieldMap], Iterator[ItemRecord]]
@@ -33,8 +33,30 @@ class FileFormat:
     help: str
 
 
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+
+
+def _roles_checked(rec: ItemRecord, path: Path | str, row: Row) -> ItemRecord:
+    number, fields = row
+    name = next((f for f in MESSAGE_FIELDS if f in fields), "messages")
+    for messages in (rec.messages, *(c.messages for c in rec.candidates)):
+        for i, m in enumerate(messages or []):
+            if m.get("role") not in ROLES:
+                raise LoadError(path, number, f"{name}[{i}].role",
+                                f"unknown role {shown(m.get('role'))}; expected one of {', '.join(ROLES)}")
+    return rec
+
+
 def _traces(rows: Iterator[Row], path: Path | str, dataset: str, split: str, _fm: FieldMap) -> Iterator[ItemRecord]:
-    return trace_items(rows, path, dataset, split)
+    """Trace items, each checked for unknown message roles (named by the row it came from)."""
+    current: list[Row] = []
+
+    def tracked() -> Iterator[Row]:
+        for row in rows:
+            current[:] = [row]
+            yield row
+
+    return (_roles_checked(rec, path, current[0]) for rec in trace_items(tracked(), path, dataset, split))
 
 
 def _halueval(rows: Iterator[Row], path: Path | str, dataset: str, split: str, _fm: FieldMap) -> Iterator[ItemRecord]:
@@ -82,7 +104,7 @@ def _hf_rows(path: Path, split: str | None) -> tuple[Iterator[Row], str]:
         if split not in ds:
             raise NotFoundError(f"{path}: no split '{split}'; available: {', '.join(names)}")
         ds = ds[split]
-    return ((i, row) for i, row in enumerate(ds, start=1)), split or "train"
+    return checked_rows(path, enumerate(ds, start=1)), split or "train"
 
 
 def file_rows(path: Path, split: str | None) -> tuple[Iterator[Row], str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from curator.errors import LoadError, NotFoundError
 from curator.loaders.rows import Row, read_jsonl
+from curator.loaders.unique import FirstSeen
 from curator.store.schema import CandidateRecord, ItemRecord, stable_id
 
 REQUIRED = ("question", "right_answer", "hallucinated_answer")
@@ -22,19 +23,29 @@ def bundled_path() -> Path:
 
 def halueval_item(path: Path | str, number: int, row: dict[str, Any], dataset: str, split: str) -> ItemRecord:
     for name in REQUIRED:
-        if not str(row.get(name) or "").strip():
-            raise LoadError(path, number, name, "missing or empty")
+        if not isinstance(row.get(name), str) or not row[name].strip():
+            raise LoadError(path, number, name, "missing, empty or not text")
+    knowledge = row.get("knowledge") or None
+    if knowledge is not None and not isinstance(knowledge, str):
+        raise LoadError(path, number, "knowledge", "must be text")
     question = row["question"].strip()
     return ItemRecord(
         dataset=dataset, split=split, native_id=stable_id(question, row["right_answer"]), kind="qa",
-        question=question, context=(row.get("knowledge") or None), answer=row["right_answer"].strip(),
+        question=question, context=knowledge, answer=row["right_answer"].strip(),
         candidates=[CandidateRecord(text=row["hallucinated_answer"].strip(), origin="given")],
     )
 
 
 def halueval_items(rows: Iterator[Row], path: Path | str, dataset: str, split: str) -> Iterator[ItemRecord]:
-    for number, row in rows:
-        yield halueval_item(path, number, row, dataset, split)
+    """Items of a HaluEval file; a question and right answer that repeat are refused, naming both lines."""
+    seen = FirstSeen(path, "question")
+    try:
+        for number, row in rows:
+            item = halueval_item(path, number, row, dataset, split)
+            seen.add(item.native_id, number, "the same question and right answer")
+            yield item
+    finally:
+        seen.close()
 
 
 def bundled_halueval(split: str | None) -> Iterator[ItemRecord]:

@@ -158,6 +158,16 @@ class Run(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+    owner: Mapped[str | None] = mapped_column(String(200))  # host:pid:process start of the process running it
+
+
+class MiningLock(Base):
+    """The mining run writing a dataset now: at most one per dataset."""
+
+    __tablename__ = "mining_locks"
+    dataset: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CurvePoint(Base):

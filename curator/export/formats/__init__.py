@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from curator.errors import ConfigError
 from curator.export.config import ExportConfig
@@ -27,6 +27,8 @@ class Format:
     styles: tuple[str, ...]  # the first is the default
     help: str
     layout: Literal["files", "hf"] = "files"
+    table: str | None = None  # layout hf: the one table, saved as a DatasetDict
+    features: Callable[[], Any] | None = None  # layout hf: the datasets.Features of its rows
 
 
 FORMATS: dict[str, Format] = {
@@ -44,7 +46,8 @@ FORMATS: dict[str, Format] = {
     "likra": Format(likra.tables, likra.columns, ("standard",),
                     "Likra: a positive set and a negative set (label, origin, nearness)"),
     "hf": Format(hf.tables, hf.columns, ("standard",),
-                 "HF datasets DatasetDict on disk: one row per answer with all metadata", layout="hf"),
+                 "HF datasets DatasetDict on disk: one row per answer with all metadata", layout="hf",
+                 table=hf.TABLE, features=hf.features),
 }
 
 

@@ -25,6 +25,19 @@ def tables(examples: list[Example], cfg: ExportConfig, style: str) -> dict[str, 
     return {TABLE: rows}
 
 
+TEXT = ("dataset", "source_split", "question", "context", "prompt", "completion", "item_id", "candidate_id",
+        "final_label", "origin")
+
+
+def features():
+    """The Arrow types of the rows, given up front: a stream's first rows may hold only nulls
+    where later rows hold values."""
+    from datasets import Features, Value
+
+    return Features({**{name: Value("string") for name in TEXT}, "correct": Value("bool"),
+                     "nearness": Value("float64"), "annotators": Value("int64"), "agreement": Value("float64")})
+
+
 def columns(table: str, style: str) -> dict[str, Check]:
     return {"dataset": is_text, "source_split": is_text, "question": is_text, "context": is_optional_text,
             "prompt": is_text, "completion": is_text, "correct": is_bool, **META, **STATS}
