@@ -146,3 +146,20 @@ def test_auc_matches_scikit_learn():
     y = rng.integers(0, 2, 300)
     score = np.round(rng.normal(y * 0.5, 1.0), 1)  # rounded: ties count half
     assert auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+def test_export_filters_by_p_near(sqlite_store):
+    from curator.export import ExportFilters, preview
+
+    ids = scored_store(sqlite_store, 30)
+    label_by_rule(sqlite_store, ids[:60])
+    unscored = preview(sqlite_store, ExportFilters(p_near_min=0.5))
+    assert unscored.examples == [] and unscored.removed["p_near out of range"] == 60
+    fit(sqlite_store, "rule", CFG)
+    p = {c: v for c, (v, _, _) in _p_near(sqlite_store).items()}
+    high = preview(sqlite_store, ExportFilters(p_near_min=0.5)).negatives
+    assert high and all(p[n.candidate_id] >= 0.5 for n in high)
+    low = preview(sqlite_store, ExportFilters(p_near_max=0.5))
+    assert len(high) + len(low.negatives) == 60 and low.removed["p_near out of range"] == len(high)
+    with pytest.raises(ConfigError, match="p_near_min 0.8 is above p_near_max 0.2"):
+        ExportFilters(p_near_min=0.8, p_near_max=0.2)

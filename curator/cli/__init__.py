@@ -28,6 +28,7 @@ def _register() -> None:
     from curator.cli import export  # noqa: F401
     from curator.cli import labeling  # noqa: F401
     from curator.cli import mine  # noqa: F401
+    from curator.cli import rank  # noqa: F401
     from curator.cli import train  # noqa: F401
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Select, func, select, update
@@ -96,9 +96,19 @@ def _label_mark(session, scope: str) -> int:
     return session.scalar(q) or 0
 
 
-def _read(store: Store, scope: str) -> tuple[list[str], np.ndarray, np.ndarray, dict[str, str], int]:
-    """Candidate ids, features, nearness (NaN: none), final labels and the label mark, in
-    one read transaction."""
+class Snapshot(NamedTuple):
+    """A scope's candidates (id order) with their features and fixed-blend nearness (NaN:
+    none), the near/far final labels, and the newest label row id seen."""
+
+    ids: list[str]
+    x: np.ndarray
+    nearness: np.ndarray
+    finals: dict[str, str]
+    mark: int
+
+
+def snapshot(store: Store, scope: str) -> Snapshot:
+    """What a fit learns from, read in one transaction."""
     with store.session() as s:
         if scope != ALL and s.scalar(select(Item.id).where(Item.dataset == scope).limit(1)) is None:
             raise NotFoundError(f"no dataset named '{scope}'")
@@ -122,7 +132,7 @@ def _read(store: Store, scope: str) -> tuple[list[str], np.ndarray, np.ndarray, 
                 if fl.label in ("near_miss", "far_miss"):
                     finals[cid] = fl.label
     x = np.array(rows, dtype=float).reshape(len(rows), len(rm.FEATURES))
-    return ids, x, np.array(nearness, dtype=float), finals, mark
+    return Snapshot(ids, x, np.array(nearness, dtype=float), finals, mark)
 
 
 def needed_labels(n_near: int, n_far: int, cfg: RankerConfig) -> int:
@@ -162,7 +172,7 @@ def fit(store: Store, dataset: str | None, cfg: RankerConfig = RankerConfig(),
 def _fit(store: Store, dataset: str | None, cfg: RankerConfig, progress: Progress) -> FitResult:
     scope = scope_of(dataset, cfg)
     progress(0.0, "reading candidates and labels")
-    ids, x, nearness, finals, mark = _read(store, scope)
+    ids, x, nearness, finals, mark = snapshot(store, scope)
     index = {cid: i for i, cid in enumerate(ids)}
     rows = np.array([index[cid] for cid in sorted(finals)], dtype=int)
     y = np.array([finals[cid] == "near_miss" for cid in sorted(finals)], dtype=int)
@@ -211,6 +221,16 @@ def latest(store: Store, scope: str, kind: str | None = None) -> dict[str, Any] 
         return None if row is None else _as_dict(row)
 
 
+def config_of(ranker: dict[str, Any] | None) -> RankerConfig:
+    """The config a stored ranker was fitted with (defaults for none)."""
+    return RankerConfig(**ranker["config"]) if ranker else RankerConfig()
+
+
+def ranker_config(store: Store, scope: str) -> RankerConfig:
+    """The config the scope's ranker was last fitted with, so a refit keeps the user's choices."""
+    return config_of(latest(store, scope))
+
+
 def show(store: Store, dataset: str | None, scope: str = "dataset") -> dict[str, Any]:
     """The ranker serving a scope: the newest learned one (or none: the fixed blend) and the
     newest attempt (a fixed-blend attempt says how many labels are missing)."""
@@ -240,3 +260,19 @@ def serving_note(store: Store, candidate_id: str | None) -> str:
                          .order_by(Ranker.id.desc()).limit(1))
     more = f"; the learned ranker needs {tried.quality['needed']} more near/far labels" if tried else ""
     return f"Fixed blend (nearness){more}"
+
+
+def quality_table(quality: dict[str, Any]) -> list[dict[str, Any]]:
+    """Learned ranker vs fixed blend, one row per metric, with 95% intervals."""
+    def cell(name: str) -> str:
+        v = quality[name]
+        return f"{v['value']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]"
+
+    return [{"metric": metric, "learned": cell(f"learned_{key}"), "fixed blend": cell(f"blend_{key}")}
+            for metric, key in (("ROC AUC", "auc"), ("accuracy", "accuracy"))]
+
+
+def reliability_rows(quality: dict[str, Any]) -> list[dict[str, Any]]:
+    """Reliability-diagram points of both rankers (mean predicted vs observed near-miss share)."""
+    names = {"learned": "learned p_near", "blend": "fixed blend nearness"}
+    return [{"ranker": names[k], **p} for k, points in quality["reliability"].items() for p in points]

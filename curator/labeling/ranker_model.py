@@ -47,7 +47,8 @@ def _logistic(seed: int) -> ClassifierMixin:
 
 
 def _boosting(seed: int) -> ClassifierMixin:
-    return HistGradientBoostingClassifier(max_iter=100, max_depth=3, learning_rate=0.1, random_state=seed)
+    return HistGradientBoostingClassifier(max_iter=100, max_depth=3, learning_rate=0.1, min_samples_leaf=5,
+                                          random_state=seed)  # leaves of 5: labels come by the dozen
 
 
 MODELS: dict[str, Callable[[int], ClassifierMixin]] = {"logistic": _logistic, "boosting": _boosting}
@@ -97,7 +98,7 @@ class Interval:
     hi: float
 
     def as_dict(self) -> dict[str, float]:
-        return {"value": round(self.value, 4), "lo": round(self.lo, 4), "hi": round(self.hi, 4)}
+        return {"value": round(float(self.value), 4), "lo": round(float(self.lo), 4), "hi": round(float(self.hi), 4)}
 
 
 def compare(y: np.ndarray, learned: np.ndarray, blend: np.ndarray, seed: int, *, threshold: float = 0.5,

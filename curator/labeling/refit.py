@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from sqlalchemy import func, select
 
-from curator.labeling.ranker import ALL, RankerConfig, fit, latest
+from curator.labeling.ranker import ALL, RankerConfig, config_of, fit, latest
 from curator.store import Store
 from curator.store.tables import Candidate, Item, Label, Ranker
 
@@ -32,14 +32,10 @@ def _scopes(store: Store) -> list[str]:
                               .join(Label, Label.candidate_id == Candidate.id)))
 
 
-def _config(previous: dict | None) -> RankerConfig:
-    return RankerConfig(**previous["config"]) if previous else RankerConfig()
-
-
 def due(store: Store, scope: str) -> RankerConfig | None:
     """The config to refit ``scope`` with when enough labels arrived since its last fit, else None."""
     previous = latest(store, scope)
-    cfg = _config(previous)
+    cfg = config_of(previous)
     with store.session() as s:
         mark = previous["label_mark"] if previous else 0
         new = s.scalar(select(func.count()).select_from(Label).join(Candidate, Candidate.id == Label.candidate_id)
