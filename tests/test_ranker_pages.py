@@ -1,17 +1,12 @@
 """The ranker on the Mine page (quality, reliability, features, refit with a progress bar)
 and its one-line note on the Label page, through Streamlit's AppTest."""
-import time
-from pathlib import Path
-
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from curator.labeling.ranker import RankerConfig, fit
 from tests.labeling import users
 from tests.ranker_store import label_by_rule, scored_store
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.test_labels_pages import _as
 
 
 @pytest.fixture
@@ -25,12 +20,6 @@ def ranked(sqlite_url, sqlite_store, monkeypatch):
     st.cache_resource.clear()
 
 
-def _as(script: str, uid: int, name: str, role: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / script), default_timeout=120)
-    at.session_state["user"] = {"id": uid, "name": name, "role": role, "expires": time.time() + 600}
-    return at.run()
-
-
 def test_mine_page_shows_the_fixed_blend_then_the_learned_ranker(ranked):
     store, ids, boss = ranked
     fit(store, "rule", RankerConfig(seed=2))
@@ -39,7 +28,7 @@ def test_mine_page_shows_the_fixed_blend_then_the_learned_ranker(ranked):
     texts = [t.value for t in at.text]
     assert "Fixed blend until enough labels: " in texts[0] and "20 more needed" in texts[0]
     label_by_rule(store, ids[20:60], annotator="bob")
-    at.button(key="mine_rank_fit").click().run()
+    at.button(key="mine_rank_fit").click().run(timeout=180)  # a fit on a busy machine
     assert not at.exception and not at.error
     texts = [t.value for t in at.text]
     assert any(t.startswith("ranker v2 learned from 60 labels on rule") for t in texts)
