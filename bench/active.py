@@ -1,7 +1,7 @@
 """Does the active queue ("most uncertain first") teach the ranker faster than random order?
 
     PYTHONPATH=. python bench/active.py --only mine & PYTHONPATH=. python bench/active.py --only oracle; wait
-    PYTHONPATH=. python bench/active.py --seeds 5 --out bench/active.png
+    PYTHONPATH=. python bench/active.py --only simulate --seeds 5 --out bench/active.png
 
 Data: ARC-Easy validation (570 items, bundled), mined with the `distractors` pool and the
 `embedding` + `lm` (SmolLM2-135M-Instruct) scorers: each wrong choice is a candidate with
@@ -12,7 +12,12 @@ Oracle (the simulated annotator): the larger bundled LM, gemma-3-270m, scores ev
 prefers on an item is a near-miss, the item's other wrong choices far-misses. gemma's scores
 are none of the ranker's features (those come from SmolLM2 and MiniLM), so the ranker must
 generalise from cheaper models' scores to a stronger model's judgement. Cached in
-bench/out/active_oracle.json.
+bench/out/active_oracle_gemma.json.
+
+`--oracle lexical` is a cheap stand-in for when gemma cannot be run: the wrong choice most
+similar to the gold answer by character-trigram Jaccard is the near-miss. It is no feature of
+the ranker either (its similarity features are MiniLM embeddings), but it is a shallower
+notion of "near" than a stronger LM's preference.
 
 Simulation, per seed: 30% of items are held out; their candidates are the test set. Labels
 come from the other items' candidates, one at a time, in one of two orders:
@@ -73,23 +78,44 @@ def _key(item_id: str, text: str) -> str:
     return f"{item_id}\t{normalize_answer(text)}"
 
 
-def oracle(store: Store, cache: Path) -> dict[str, int]:
-    """"item id<TAB>normalised wrong choice" -> 1 when gemma-3-270m prefers that choice among
-    the item's wrong choices (log-likelihood per character), else 0. Needs only the items,
-    so it can run beside mining."""
-    if cache.exists():
-        return json.loads(cache.read_text())
+def _gemma_preference(items: list[Item]) -> list[list[float]]:
+    """gemma-3-270m's log-likelihood per character of each choice after the item's prompt."""
     from miners.loglik import score_continuations
 
     model, tok = load_lm("gemma-3-270m", auto_dtype())
-    with store.session() as s:
-        items = s.scalars(select(Item).where(Item.dataset == DATASET).order_by(Item.id)).all()
     scores = score_continuations(model, tok, [item_prompt(i) for i in items],
                                  [[continuation(c) for c in i.choices] for i in items], batch_size=16, progress=True)
+    return [[s.per_char for s in per_item] for per_item in scores]
+
+
+def _trigrams(text: str) -> set[str]:
+    t = f"  {normalize_answer(text)} "
+    return {t[k:k + 3] for k in range(len(t) - 2)}
+
+
+def _lexical_preference(items: list[Item]) -> list[list[float]]:
+    """Character-trigram Jaccard similarity of each choice to the gold answer."""
+    out = []
+    for item in items:
+        gold = _trigrams(item.choices[item.gold])
+        out.append([len(gold & _trigrams(c)) / len(gold | _trigrams(c)) for c in item.choices])
+    return out
+
+
+ORACLES = {"gemma": _gemma_preference, "lexical": _lexical_preference}
+
+
+def oracle(store: Store, name: str) -> dict[str, int]:
+    """"item id<TAB>normalised wrong choice" -> 1 for the wrong choice the oracle prefers on its
+    item, else 0. Needs only the items, so it can run beside mining; cached per oracle."""
+    cache = OUT / f"active_oracle_{name}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    with store.session() as s:
+        items = s.scalars(select(Item).where(Item.dataset == DATASET).order_by(Item.id)).all()
     truth: dict[str, int] = {}
-    for item, per_choice in zip(items, scores):
-        wrong = [(s.per_char, _key(item.id, c)) for j, (c, s) in enumerate(zip(item.choices, per_choice))
-                 if j != item.gold]
+    for item, per_choice in zip(items, ORACLES[name](items)):
+        wrong = [(v, _key(item.id, c)) for j, (c, v) in enumerate(zip(item.choices, per_choice)) if j != item.gold]
         best = max(wrong)[1]
         truth.update({key: int(key == best) for _, key in wrong})
     cache.write_text(json.dumps(truth))
@@ -138,16 +164,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=OUT / "active.png")
-    ap.add_argument("--only", choices=("mine", "oracle"), help="Only prepare this cache (the two can run at once).")
+    ap.add_argument("--only", choices=("mine", "oracle", "simulate"),
+                    help="Only this stage (mine and oracle can run at once; simulate uses what they cached).")
+    ap.add_argument("--oracle", choices=tuple(ORACLES), default="gemma", help="Who labels (see the docstring).")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO)
     OUT.mkdir(exist_ok=True)
     store = open_store(OUT / "active.db")
-    if args.only != "oracle":
+    if args.only in (None, "mine"):
         mine_store(store)
     if args.only != "mine":
-        truth = oracle(store, OUT / "active_oracle.json")
-    if args.only:
+        truth = oracle(store, args.oracle)
+    if args.only in ("mine", "oracle"):
         return
     snap = snapshot(store, DATASET)
     with store.session() as s:
@@ -182,10 +210,10 @@ def main() -> None:
         d = interval([a - b for a, b in zip(results["uncertain"][n], results["random"][n])])
         rows.append((n, r, u, d))
         print(f"{n:>6} | " + " | ".join(f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in (r, u, d)))
-    plot(rows, interval(blend), args.out, args.seeds)
+    plot(rows, interval(blend), args.out, f"oracle {args.oracle}, {args.seeds} seeds")
 
 
-def plot(rows, blend, out: Path, seeds: int) -> None:
+def plot(rows, blend, out: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -200,9 +228,10 @@ def plot(rows, blend, out: Path, seeds: int) -> None:
     ax.axhline(blend[0], color="grey", linestyle="--", label="fixed blend")
     ax.set_xscale("log")
     ax.set_xticks(ns, [str(n) for n in ns])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("labels")
     ax.set_ylabel("held-out ROC AUC")
-    ax.set_title(f"ARC-Easy, oracle gemma-3-270m, {seeds} seeds (95% CI)")
+    ax.set_title(f"ARC-Easy, {title} (95% CI)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(out, dpi=110)

@@ -163,3 +163,17 @@ def test_export_filters_by_p_near(sqlite_store):
     assert len(high) + len(low.negatives) == 60 and low.removed["p_near out of range"] == len(high)
     with pytest.raises(ConfigError, match="p_near_min 0.8 is above p_near_max 0.2"):
         ExportFilters(p_near_min=0.8, p_near_max=0.2)
+
+
+def test_one_ranker_across_datasets(sqlite_store):
+    from curator.labeling.refit import _scopes
+
+    a = scored_store(sqlite_store, 20, dataset="a", seed=1)
+    b = scored_store(sqlite_store, 20, dataset="b", seed=2)
+    label_by_rule(sqlite_store, a[:25] + b[:25])
+    assert fit(sqlite_store, "a", CFG).kind == "fixed"  # 25 labels on dataset a alone
+    assert sorted(_scopes(sqlite_store)) == ["a", "b"]
+    result = fit(sqlite_store, None, RankerConfig(scope="all", min_labels=40, min_per_class=10))
+    assert result.kind == "learned" and result.scope == "*" and result.labels == 50
+    assert all(p is not None and rid == result.ranker_id for p, _, rid in _p_near(sqlite_store).values())
+    assert _scopes(sqlite_store) == ["*"]  # background refits follow the newest ranker's scope
