@@ -102,7 +102,8 @@ def test_too_few_labels_keep_the_fixed_blend(store):
     # the uncertain order still runs on the fixed blend's nearness
     (bob,) = users(store, "bob")
     with store.session() as s:
-        near = dict(s.execute(select(Candidate.id, Candidate.nearness).where(Candidate.id.in_(ids[15:]))).tuples().all())
+        near = dict(s.execute(select(Candidate.id, Candidate.nearness)
+                              .where(Candidate.id.in_(ids[15:]))).tuples().all())
     assert next_candidate(store, bob, QueueConfig()) == min(near, key=lambda c: abs(near[c] - 0.5))
 
 

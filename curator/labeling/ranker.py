@@ -156,7 +156,8 @@ def _write_p_near(store: Store, ranker_id: int, ids: list[str], probs: np.ndarra
                  "ranker_id": ranker_id} for cid, p in zip(ids[start:start + batch], probs[start:start + batch])]
         with store.session() as s:
             s.execute(update(Candidate), rows)
-        progress(0.6 + 0.4 * min(start + batch, len(ids)) / len(ids), f"p_near written on {start + len(rows)} candidates")
+        done = start + len(rows)
+        progress(0.6 + 0.4 * done / len(ids), f"p_near written on {done} candidates")
 
 
 def fit(store: Store, dataset: str | None, cfg: RankerConfig = RankerConfig(),
@@ -164,7 +165,7 @@ def fit(store: Store, dataset: str | None, cfg: RankerConfig = RankerConfig(),
     """Fit the scope's ranker on its final labels and write p_near on its candidates, or keep
     the fixed blend (and say how many labels are missing) when there are too few. One
     thread: the data are small, and OpenMP threads fighting a busy CPU (the app serving
-    key presses) were 10x slower."""
+    key presses, other jobs) made boosting fits several times slower here."""
     with threadpool_limits(limits=1):
         return _fit(store, dataset, cfg, progress)
 
@@ -207,8 +208,9 @@ def _fit(store: Store, dataset: str | None, cfg: RankerConfig, progress: Progres
 
 
 def _as_dict(r: Ranker) -> dict[str, Any]:
-    return {"version": r.id, "scope": r.scope, "kind": r.kind, "model": r.config.get("model"), "labels": r.labels, "label_mark": r.label_mark,
-            "features": r.features, "quality": r.quality, "config": r.config, "created_at": r.created_at.isoformat()}
+    return {"version": r.id, "scope": r.scope, "kind": r.kind, "model": r.config.get("model"), "labels": r.labels,
+            "label_mark": r.label_mark, "features": r.features, "quality": r.quality, "config": r.config,
+            "created_at": r.created_at.isoformat()}
 
 
 def latest(store: Store, scope: str, kind: str | None = None) -> dict[str, Any] | None:
