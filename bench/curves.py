@@ -94,7 +94,8 @@ def main() -> None:
             for job in jobs:
                 job.kill()
         seconds = time.perf_counter() - t1
-        report, roof = curve_report(store, run_id), run_summary(store, run_id)["metrics"]["roof"]
+        metrics = run_summary(store, run_id)["metrics"]
+        report, roof = curve_report(store, run_id), metrics["roof"]
         store.dispose()
 
     print(f"ARC-Easy: train on test, evaluate on {report['n_eval']} validation items; model {cfg.lm} "
@@ -105,6 +106,8 @@ def main() -> None:
     print("\npaired differences (same eval items and seeds), 95% bootstrap intervals:")
     print(comparison_lines(report["comparisons"]))
     print(roof_line(roof))
+    for seed, lines in metrics["notes"].items():
+        print("\n".join(f"seed {seed}: {line}" for line in lines))
     print(f"\ntraining run {seconds / 60:.1f} min" + (f", beside {args.beside} CPU-bound job(s)" if args.beside else ""))
     gains = {(r["method"], r["negatives"]): r for r in report["gains"]}
     figures = {f"gain_{m}_{n}": gains[(m, n)]["gain_per_example"] for m, n in gains if m != "sft"}
