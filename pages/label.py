@@ -4,11 +4,14 @@ import streamlit as st
 from curator.labeling.desk import LabelDesk
 from curator.labeling.progress import progress
 from curator.labeling.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
+from curator.labeling.ranker import serving_note
+from curator.labeling.refit import start_refitter
 from pages.components.keys import key_card
 from pages.shared import guarded, require_role, store
 
 user = require_role("annotator")
 st.title("Label")
+start_refitter(store())  # the ranker learns from these labels in the background
 
 names, origins = datasets_and_origins(store())
 with st.sidebar:
@@ -36,6 +39,7 @@ def work() -> None:
              empty=f"Nothing to label right now: {p.remaining} left are being labeled by others. This card checks "
                    "again by itself." if waiting else
                    "Nothing left to label with these filters. Backspace still undoes your last decision.")
+    st.caption(serving_note(store(), desk.shown), help="Which ranker ordered this card and made its suggestion.")
 
 
 work()

@@ -32,6 +32,7 @@ def _register() -> None:
     from curator.cli import labeling  # noqa: F401
     from curator.cli import mine  # noqa: F401
     from curator.cli import serve  # noqa: F401
+    from curator.cli import rank  # noqa: F401
     from curator.cli import train  # noqa: F401
 
 

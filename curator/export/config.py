@@ -42,6 +42,9 @@ class ExportFilters:
     nearness_min: float | None = field(default=None, metadata=_help(
         "Keep negatives with nearness >= this (a negative without a nearness score is then dropped)."))
     nearness_max: float | None = field(default=None, metadata=_help("Keep negatives with nearness <= this."))
+    p_near_min: float | None = field(default=None, metadata=_help(
+        "Keep negatives whose learned p_near >= this (a negative the ranker has not scored is then dropped)."))
+    p_near_max: float | None = field(default=None, metadata=_help("Keep negatives whose learned p_near <= this."))
     origins: list[str] = field(default_factory=list, metadata=_help(
         f"Keep negatives of these origins only: {', '.join(ORIGINS)} (default all)."))
     datasets: list[str] = field(default_factory=list, metadata=_help("Keep items of these datasets only (default all)."))
@@ -66,8 +69,10 @@ class ExportFilters:
             raise ConfigError(f"min_annotators must be >= 1, got {self.min_annotators}")
         if not 0.0 <= self.min_agreement <= 1.0:
             raise ConfigError(f"min_agreement must be within 0..1, got {self.min_agreement}")
-        if self.nearness_min is not None and self.nearness_max is not None and self.nearness_min > self.nearness_max:
-            raise ConfigError(f"nearness_min {self.nearness_min} is above nearness_max {self.nearness_max}")
+        for name in ("nearness", "p_near"):
+            lo, hi = getattr(self, f"{name}_min"), getattr(self, f"{name}_max")
+            if lo is not None and hi is not None and lo > hi:
+                raise ConfigError(f"{name}_min {lo} is above {name}_max {hi}")
         if not self.labels and not self.include_unlabeled_distractors:
             raise ConfigError("labels: no label chosen and unlabeled distractors not included: nothing to export")
 

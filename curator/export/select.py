@@ -116,12 +116,20 @@ def _why_not(fl: FinalLabel, f: ExportFilters) -> str | None:
     return None
 
 
-def _nearness_ok(nearness: float | None, f: ExportFilters) -> bool:
-    if f.nearness_min is None and f.nearness_max is None:
+def _in_range(value: float | None, lo: float | None, hi: float | None) -> bool:
+    if lo is None and hi is None:
         return True
-    if nearness is None:
+    if value is None:
         return False
-    return (f.nearness_min is None or nearness >= f.nearness_min) and (f.nearness_max is None or nearness <= f.nearness_max)
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+def _out_of_range(cand: Candidate | None, f: ExportFilters) -> str | None:
+    """Why the candidate's nearness or p_near is outside the filters' ranges (None: inside)."""
+    for name in ("nearness", "p_near"):
+        if not _in_range(getattr(cand, name, None), getattr(f, f"{name}_min"), getattr(f, f"{name}_max")):
+            return f"{name} out of range"
+    return None
 
 
 def _items_query(f: ExportFilters):
@@ -156,8 +164,8 @@ def _negatives(item: Item, cands: list[Any], labels: dict[str, FinalLabel], f: E
         reason = _why_not(fl, f)
         if reason is None and f.origins and c.origin not in f.origins:
             reason = f"origin {c.origin} not selected"
-        if reason is None and not _nearness_ok(c.nearness, f):
-            reason = "nearness out of range"
+        if reason is None:
+            reason = _out_of_range(c, f)
         if reason:
             removed[reason] += 1
             continue
@@ -171,13 +179,12 @@ def _negatives(item: Item, cands: list[Any], labels: dict[str, FinalLabel], f: E
             if fl is not None and (fl.label is not None or fl.annotators > 0):
                 continue  # labeled: decided above
             cand = by_id.get(cid)
-            nearness = cand.nearness if cand else None
             if f.origins and "distractor" not in f.origins:
                 removed["origin distractor not selected"] += 1
-            elif not _nearness_ok(nearness, f):
-                removed["nearness out of range"] += 1
+            elif reason := _out_of_range(cand, f):
+                removed[reason] += 1
             else:
-                out[cid] = Negative(cid, str(text), UNLABELED, "distractor", nearness)
+                out[cid] = Negative(cid, str(text), UNLABELED, "distractor", cand.nearness if cand else None)
     return list(out.values())
 
 

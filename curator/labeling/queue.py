@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Row, Select, String, and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -41,17 +41,30 @@ _PIVOT = bindparam("pivot", type_=String)
 class Order:
     """A queue order as index-friendly probes. ``tiers`` turns the eligible rows into tiers
     of probes (each ordered, read with LIMIT 1); the first tier with a hit serves, and
-    within a tier the hit of smallest ``rank`` wins. Probing from an index stops at the
-    first eligible row instead of checking and sorting every candidate."""
+    within a tier the hit of smallest ``rank`` (of its ``p_near`` and ``nearness``) wins.
+    Probing from an index stops at the first eligible row instead of checking and sorting
+    every candidate."""
 
     tiers: Callable[[Select, QueueConfig], list[list[Select]]]
-    rank: Callable[[float | None, QueueConfig], float] = lambda nearness, cfg: 0.0
+    rank: Callable[[Row, QueueConfig], float] = lambda row, cfg: 0.0
+
+
+def _closest(q: Select, column: ColumnElement, threshold: float) -> list[Select]:
+    """The eligible row just above and just below ``threshold`` on ``column``."""
+    return [q.where(column >= threshold).order_by(column.asc()), q.where(column < threshold).order_by(column.desc())]
 
 
 def _uncertain(q: Select, cfg: QueueConfig) -> list[list[Select]]:
-    return [[q.where(Candidate.nearness >= cfg.threshold).order_by(Candidate.nearness.asc()),
-             q.where(Candidate.nearness < cfg.threshold).order_by(Candidate.nearness.desc())],
-            [q.where(Candidate.nearness.is_(None))]]
+    """Closest to the threshold on the learned ranker's p_near; candidates it has not
+    scored (no ranker yet, or mined since its fit) on the fixed blend's nearness."""
+    unscored = q.where(Candidate.p_near.is_(None))
+    return [[*_closest(q, Candidate.p_near, cfg.threshold), *_closest(unscored, Candidate.nearness, cfg.threshold)],
+            [unscored.where(Candidate.nearness.is_(None))]]
+
+
+def _uncertainty(row: Row, cfg: QueueConfig) -> float:
+    score = row.nearness if row.p_near is None else row.p_near
+    return 0.0 if score is None else abs(score - cfg.threshold)
 
 
 def _nearest(q: Select, cfg: QueueConfig) -> list[list[Select]]:
@@ -66,7 +79,7 @@ def _random(q: Select, cfg: QueueConfig) -> list[list[Select]]:
 
 
 QUEUE_ORDERS: dict[str, Order] = {
-    "uncertain": Order(_uncertain, lambda nearness, cfg: 0.0 if nearness is None else abs(nearness - cfg.threshold)),
+    "uncertain": Order(_uncertain, _uncertainty),  # p_near (else nearness) closest to the threshold first
     "nearness": Order(_nearest),  # highest nearness first
     "random": Order(_random),
 }
@@ -79,7 +92,7 @@ class QueueConfig:
     order: str = field(default="uncertain", metadata={"help": f"One of: {', '.join(QUEUE_ORDERS)}."})
     datasets: tuple[str, ...] = field(default=(), metadata={"help": "Only these datasets (empty: all)."})
     origins: tuple[str, ...] = field(default=(), metadata={"help": f"Only these origins: {', '.join(ORIGINS)} (empty: all)."})
-    threshold: float = field(default=0.5, metadata={"help": "Nearness where the suggestion flips near/far ('uncertain' order)."})
+    threshold: float = field(default=0.5, metadata={"help": "p_near (or nearness) where the suggestion flips near/far ('uncertain' order)."})
     lease_seconds: int = field(default=300, metadata={"help": "How long a served candidate stays reserved for its annotator."})
 
     def __post_init__(self) -> None:
@@ -151,7 +164,7 @@ def eligible(datasets: tuple[str, ...] = (), origins: tuple[str, ...] = (), *, f
 def _probes(cfg: QueueConfig, dialect: str) -> list[list[Select]]:
     """The order's probes over the free eligible candidates, each LIMIT 1 (and, on
     PostgreSQL, locking its row with SKIP LOCKED)."""
-    base = eligible(cfg.datasets, cfg.origins, free_only=True).add_columns(Candidate.nearness)
+    base = eligible(cfg.datasets, cfg.origins, free_only=True).add_columns(Candidate.nearness, Candidate.p_near)
     tiers = QUEUE_ORDERS[cfg.order].tiers(base, cfg)
     if dialect == "postgresql":
         return [[p.limit(1).with_for_update(of=Candidate, skip_locked=True, key_share=True) for p in t] for t in tiers]
@@ -208,7 +221,7 @@ def serve_next(session: Session, annotator_id: int, cfg: QueueConfig, *, resume:
             hits = [row for probe in tier for row in session.execute(probe, params) if row.id not in tried]
             if not hits:
                 break
-            cid = min(hits, key=lambda row: QUEUE_ORDERS[cfg.order].rank(row.nearness, cfg)).id
+            cid = min(hits, key=lambda row: QUEUE_ORDERS[cfg.order].rank(row, cfg)).id
             # The upsert fails while another annotator holds it. On PostgreSQL the probe's snapshot
             # may predate a decision committed since, and the upsert may have waited for that
             # decision to give its claim back: re-check once the claim is ours, in a fresh

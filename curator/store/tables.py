@@ -74,6 +74,8 @@ class Candidate(Base):
     nearness: Mapped[float | None] = mapped_column(Float, index=True)
     suggested: Mapped[str | None] = mapped_column(String(16))
     possibly_correct: Mapped[bool] = mapped_column(Boolean, default=False)
+    p_near: Mapped[float | None] = mapped_column(Float, index=True)  # the learned ranker's P(near_miss)
+    ranker_id: Mapped[int | None] = mapped_column(Integer)  # the Ranker (version) that wrote p_near
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -191,6 +193,23 @@ class MinedItem(Base):
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     config_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+
+
+class Ranker(Base):
+    """A fitted near-miss ranker; ``id`` is its version. ``scope`` is a dataset name or ``*``
+    (fitted across datasets); ``label_mark`` the newest label row id it saw (refits count
+    new labels from it); ``quality`` its cross-validated comparison with the fixed blend."""
+
+    __tablename__ = "rankers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    features: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    labels: Mapped[int] = mapped_column(Integer)
+    label_mark: Mapped[int] = mapped_column(Integer)
+    quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Embedding(Base):
