@@ -51,18 +51,16 @@ def _check_reachable(address: str) -> None:
 
 
 def connect(address: str | None, min_cpus: int) -> None:
-    """Join the cluster at ``address`` (or ``RAY_ADDRESS``), else start Ray on this machine."""
+    """Join the cluster at ``address``, else start Ray on this machine (``min_cpus`` logical CPUs at least)."""
     import ray
 
     if ray.is_initialized():
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
     env = {"env_vars": {k: os.environ[k] for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "NEARMISS_CACHE",
                                                     "PYTHONPATH") if k in os.environ}}
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     try:
         if address:
-            _check_reachable(address)
             ray.init(address=address, runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
         else:
             os.environ.pop("RAY_ADDRESS", None)
@@ -133,6 +131,9 @@ class RayBackend:
     def __post_init__(self) -> None:
         if self.actors < 1:
             raise ConfigError(f"actors must be >= 1, got {self.actors}")
+        self.address = self.address or os.environ.get("RAY_ADDRESS") or None
+        if self.address:  # refused before a run row is written
+            _check_reachable(self.address)
 
     def run(self, res: Resources, todo: list[Item]) -> Iterator[Batch]:
         import ray
