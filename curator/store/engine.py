@@ -70,18 +70,21 @@ def migrate(engine: Engine) -> None:
 class Store:
     """A migrated database and a session factory over it."""
 
-    def __init__(self, url: str | None = None, *, upgrade: bool = True):
-        self.url = resolve_url(url)
+    def __init__(self, url: str | None = None, *, upgrade: bool = True, read_only: bool = False):
+        self.url, self.read_only = resolve_url(url), read_only
         self.engine = make_engine(self.url)
-        if upgrade:
+        if upgrade and not read_only:
             migrate(self.engine)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        with self.sessionmaker() as s, s.begin():
+        """A session in one transaction: committed on success (a read-only store rolls back
+        every transaction), rolled back on error."""
+        with self.sessionmaker() as s, s.begin() as tx:
             yield s
+            if self.read_only:
+                tx.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()
