@@ -31,7 +31,7 @@ def test_two_cpu_processes_train_one_head_and_store_one_run(tmp_path):
     ingest(store, open_source("arc-easy", split="validation", limit=3).items)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--cpu", "--num_machines", "1",
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "curator.trainer.launch", "--db", store.url,
            "train", "--methods", "sft", "--sizes", "0,4", "--eval-limit", "3", "--epochs", "1",
            "--set", "batch_size=2", "--set", "min_steps=2", "--set", "threads=1", "--set", "dtype=float32",

@@ -1,7 +1,10 @@
 """Data-parallel training under ``accelerate launch``: every process runs the same ``nearmiss``
 command; LoRA heads train under DistributedDataParallel (see ``Heads.train_nll``).
 
-    accelerate launch --num_processes 2 -m curator.trainer.launch --db URL train --dataset arc-easy ...
+    accelerate launch --multi_gpu --num_processes 2 -m curator.trainer.launch --db URL train --dataset arc-easy ...
+
+Without GPUs the same command runs CPU processes over gloo (``torchrun --nproc_per_node 2 -m
+curator.trainer.launch ...`` too; ``accelerate launch --cpu`` alone starts one process).
 
 Only the main process writes: the others see the store read-only (every transaction rolled
 back) and save their adapters to a scratch folder, so the run, its curve points and adapters
@@ -15,6 +18,7 @@ import tempfile
 
 
 def main(argv: list[str] | None = None) -> None:
+    import torch
     from accelerate import PartialState
 
     from curator import cli
@@ -22,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if "train" not in args:
         sys.exit("Error: curator.trainer.launch runs `nearmiss train`: give [--db URL] train [options]")
-    state = PartialState()  # the process group (gloo on CPUs, nccl on GPUs) and this process's device
+    state = PartialState(cpu=not torch.cuda.is_available())  # process group (gloo on CPUs, nccl on GPUs), device
     if not state.is_main_process:
         os.environ["NEARMISS_READ_ONLY"] = "1"
         args += ["--set", f"out_dir={tempfile.mkdtemp(prefix=f'nearmiss-rank{state.process_index}-')}"]
