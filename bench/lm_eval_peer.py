@@ -73,13 +73,13 @@ def run_lm_eval(items: list, model_dir: Path, *, batch_size: int = 16, dtype: st
     return PeerResult(result["acc,none"], result["acc_norm,none"], seconds)
 
 
-def nearmiss_zero_shot(dataset: str, lm: str, db: str) -> dict[str, float]:
-    """acc / acc_norm of ``nearmiss train --methods sft --sizes 0 --json`` (fp32) on ``dataset``'s eval split."""
+def nearmiss_zero_shot(db: str, dataset: str, lm: str) -> dict[str, float]:
+    """acc / acc_norm of ``nearmiss train --methods sft --sizes 0 --json`` (fp32) on the eval split of
+    ``dataset`` as stored in ``db``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NEARMISS_DB": db}
-    cli = [sys.executable, "-m", "curator.cli"]
-    subprocess.run([*cli, "load", dataset], env=env, check=True, capture_output=True)
-    out = subprocess.run([*cli, "train", "--dataset", dataset, "--methods", "sft", "--sizes", "0", "--lm", lm,
-                          "--set", "dtype=float32", "--json"], env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "curator.cli", "train", "--dataset", dataset, "--methods", "sft",
+                          "--sizes", "0", "--lm", lm, "--set", "dtype=float32", "--json"], env=env, check=True,
+                         capture_output=True, text=True)
     point = json.loads(out.stdout.strip().splitlines()[-1])["points"][0]
     return {"acc": point["acc"], "acc_norm": point["acc_norm"]}
 
@@ -95,7 +95,10 @@ def main() -> None:
     args = ap.parse_args()
     items = list(open_source(args.dataset, split=args.split).items)
     with tempfile.TemporaryDirectory() as tmp:
-        ours = nearmiss_zero_shot(args.dataset, args.lm, f"sqlite:///{tmp}/store.db")
+        db = f"sqlite:///{tmp}/store.db"
+        subprocess.run([sys.executable, "-m", "curator.cli", "load", args.dataset], check=True, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "NEARMISS_DB": db})
+        ours = nearmiss_zero_shot(db, args.dataset, args.lm)
     peer = run_lm_eval(items, lm_path(args.lm))
     print(f"{args.dataset}/{args.split}: {len(items)} items, {args.lm} fp32, zero-shot")
     print(f"nearmiss train --sizes 0: acc {ours['acc']:.4f} acc_norm {ours['acc_norm']:.4f}")
