@@ -25,7 +25,7 @@ import torch
 
 from curator.ingest import ingest
 from curator.loaders import open_source
-from curator.models import auto_dtype
+from curator.models import auto_dtype, load_embedder
 from curator.prompts import continuation, item_prompt
 from curator.store import Store
 from miners.base import Proposal, gold_text
@@ -58,6 +58,7 @@ def main() -> None:
         cfg = MineConfig(dataset="mmlu", split="test", dtype=args.dtype, batch_size=32)
         res = Resources(store, cfg, _universe(store, cfg))
         n = len(res.universe)
+        load_embedder(cfg.embedder), res.lm()  # model loads are per actor, once: not timed
         sec = {"index (driver, once)": _timed(res.neighbours)}
         pools = [POOLS[name](res) for name in cfg.pools]
         scorers = {name: SCORERS[name](res) for name in cfg.scorers}

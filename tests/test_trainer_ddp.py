@@ -20,6 +20,23 @@ from curator.store.tables import Run
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def test_a_private_view_sees_its_own_writes_and_the_store_never_does(db_url):
+    store = Store(db_url)
+    with store.session() as s:
+        s.add(Run(kind="train", config={}, config_hash="h", status="done"))
+    view = Store(db_url, private=True)
+    with view.session() as s:
+        s.add(Run(kind="train", config={}, config_hash="h", status="pending"))
+    with view.session() as s:
+        assert sorted(s.scalars(select(Run.status))) == ["done", "pending"]
+    with store.session() as s:
+        s.add(Run(kind="mine", config={}, config_hash="h", status="done"))  # the store stays writable meanwhile
+    with store.session() as s:
+        assert sorted(s.scalars(select(Run.kind))) == ["mine", "train"]
+    view.dispose()
+    store.dispose()
+
+
 def _adapter(folder: Path) -> dict:
     return load_file(next(folder.rglob("adapter_model.safetensors")))
 

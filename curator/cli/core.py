@@ -26,9 +26,9 @@ app.add_typer(user_app, name="user")
 
 
 def store_of(ctx: typer.Context) -> Store:
-    """The store named by --db / NEARMISS_DB, migrated to the newest schema (read-only when
-    NEARMISS_READ_ONLY=1: the secondary processes of a data-parallel launch)."""
-    return Store(ctx.find_root().obj["db"], read_only=os.environ.get("NEARMISS_READ_ONLY") == "1")
+    """The store named by --db / NEARMISS_DB, migrated to the newest schema (a private view when
+    NEARMISS_PRIVATE_STORE=1: the secondary processes of a data-parallel launch)."""
+    return Store(ctx.find_root().obj["db"], private=os.environ.get("NEARMISS_PRIVATE_STORE") == "1")
 
 
 @app.command()

@@ -6,8 +6,8 @@ command; LoRA heads train under DistributedDataParallel (see ``Heads.train_nll``
 Without GPUs the same command runs CPU processes over gloo (``torchrun --nproc_per_node 2 -m
 curator.trainer.launch ...`` too; ``accelerate launch --cpu`` alone starts one process).
 
-Only the main process writes: the others see the store read-only (every transaction rolled
-back) and save their adapters to a scratch folder, so the run, its curve points and adapters
+Only the main process writes: the others work on a private view of the store (their writes
+never reach it; see ``Store``) and save adapters to a scratch folder, so the run, its points and adapters
 are stored once. Evaluation runs on every process (the same numbers on each).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("Error: curator.trainer.launch runs `nearmiss train`: give [--db URL] train [options]")
     state = PartialState(cpu=not torch.cuda.is_available())  # process group (gloo on CPUs, nccl on GPUs), device
     if not state.is_main_process:
-        os.environ["NEARMISS_READ_ONLY"] = "1"
+        os.environ["NEARMISS_PRIVATE_STORE"] = "1"
         args += ["--set", f"out_dir={tempfile.mkdtemp(prefix=f'nearmiss-rank{state.process_index}-')}"]
     sys.argv = ["nearmiss", *args]
     try:

@@ -141,7 +141,10 @@ class RayBackend:
 
         cfg = res.cfg
         connect(self.address, min_cpus=self.actors * (1 + len(cfg.scorers)))
-        gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0  # CUDA path: one GPU per model actor
+        stages = self.actors * (1 + len(cfg.scorers))
+        cluster = ray.cluster_resources()
+        gpus = 1 if cluster.get("GPU", 0) >= 1 else 0  # CUDA path: one GPU per model actor
+        cpus = min(1.0, cluster.get("CPU", 1) / stages)  # every actor must fit, or the pipeline waits forever
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = False
@@ -152,11 +155,11 @@ class RayBackend:
         blocks = max(1, -(-len(todo) // cfg.batch_size))
         ds = ray.data.from_items([{"id": it.id} for it in todo], override_num_blocks=blocks)
         ds = ds.map_batches(_Propose, batch_size=cfg.batch_size, fn_constructor_args=(res.store.url, raw, shared),
-                            compute=ray.data.ActorPoolStrategy(size=self.actors), num_cpus=1,
+                            compute=ray.data.ActorPoolStrategy(size=self.actors), num_cpus=cpus,
                             num_gpus=gpus if "lm" in cfg.pools else 0)
         for name in cfg.scorers:
             ds = ds.map_batches(_Score, batch_size=cfg.batch_size, fn_constructor_args=(res.store.url, raw, name),
-                                compute=ray.data.ActorPoolStrategy(size=self.actors), num_cpus=1, num_gpus=gpus)
+                                compute=ray.data.ActorPoolStrategy(size=self.actors), num_cpus=cpus, num_gpus=gpus)
         for rows in ds.iter_batches(batch_size=cfg.batch_size, batch_format="numpy"):
             scored_by = {name: str(rows[f"by_{name}"][0]) for name in cfg.scorers}
             yield Batch([pickle.loads(b) for b in rows["proposal"]], scored_by, index)
