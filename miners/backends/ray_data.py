@@ -140,11 +140,11 @@ class RayBackend:
         import ray.data
 
         cfg = res.cfg
-        connect(self.address, min_cpus=self.actors * (1 + len(cfg.scorers)))
-        stages = self.actors * (1 + len(cfg.scorers))
+        actors = self.actors * (1 + len(cfg.scorers))  # a pool stage and one stage per scorer
+        connect(self.address, min_cpus=actors)
         cluster = ray.cluster_resources()
         gpus = 1 if cluster.get("GPU", 0) >= 1 else 0  # CUDA path: one GPU per model actor
-        cpus = min(1.0, cluster.get("CPU", 1) / stages)  # every actor must fit, or the pipeline waits forever
+        cpus = min(1.0, cluster.get("CPU", 1) / actors)  # every actor must fit, or the pipeline waits forever
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = False
