@@ -78,8 +78,10 @@ def nearmiss_zero_shot(db: str, dataset: str, lm: str) -> dict[str, float]:
     ``dataset`` as stored in ``db``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NEARMISS_DB": db}
     out = subprocess.run([sys.executable, "-m", "curator.cli", "train", "--dataset", dataset, "--methods", "sft",
-                          "--sizes", "0", "--lm", lm, "--set", "dtype=float32", "--json"], env=env, check=True,
+                          "--sizes", "0", "--lm", lm, "--set", "dtype=float32", "--json"], env=env,
                          capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"nearmiss train failed: {out.stderr[-2000:]}")
     point = json.loads(out.stdout.strip().splitlines()[-1])["points"][0]
     return {"acc": point["acc"], "acc_norm": point["acc_norm"]}
 
@@ -96,8 +98,9 @@ def main() -> None:
     items = list(open_source(args.dataset, split=args.split).items)
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/store.db"
-        subprocess.run([sys.executable, "-m", "curator.cli", "load", args.dataset], check=True, capture_output=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT), "NEARMISS_DB": db})
+        for split in ("test", args.split):  # the trainer's default train split and the eval split
+            subprocess.run([sys.executable, "-m", "curator.cli", "load", args.dataset, "--split", split], check=True,
+                           capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT), "NEARMISS_DB": db})
         ours = nearmiss_zero_shot(db, args.dataset, args.lm)
     peer = run_lm_eval(items, lm_path(args.lm))
     print(f"{args.dataset}/{args.split}: {len(items)} items, {args.lm} fp32, zero-shot")
