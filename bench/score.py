@@ -111,10 +111,12 @@ def versus_lm_eval(args, items: list, contexts: list[str], choices: list[list[st
     print(f"{'lm_eval 0.4.13 (CLI)':26} {peer.seconds:8.1f} {peer.acc:7.4f} {peer.acc_norm:8.4f}")
     print(f"{'  of which start-up+load':26} {start_up:8.1f}   (lm_eval on 1 item)")
     print(f"{'nearmiss (in process)':26} {ours_sec:8.1f} {acc:7.4f} {acc_norm:8.4f}")
-    bound = fed.separate / fed.shared
+    emb = model.get_input_embeddings().weight
+    bound = fed.flop_ratio(sum(p.numel() for p in model.parameters()) - emb.numel(), emb.numel())
     speedup, net = peer.seconds / ours_sec, (peer.seconds - start_up) / ours_sec
-    print(f"positions fed: lm-eval way {fed.separate}, ours {fed.shared} ({fed.padded} with padding); "
-          f"FLOP ratio {bound:.2f} (padded {fed.separate / fed.padded:.2f})")
+    print(f"positions fed: lm-eval way {fed.separate}, ours {fed.shared} ({fed.padded} with padding); projected onto "
+          f"the vocabulary: {fed.separate} and {fed.answers}; forward FLOP ratio {bound:.2f} "
+          f"(positions alone {fed.separate / fed.padded:.2f})")
     print(f"time ratio {speedup:.2f} ({net:.2f} without lm_eval's start-up) = {net / bound:.0%} of the FLOP ratio")
     equal = f"{acc:.4f}" == f"{peer.acc:.4f}" and f"{acc_norm:.4f}" == f"{peer.acc_norm:.4f}"
     print(f"speedup_vs_lm_eval={speedup:.2f} acc_equal={str(equal).lower()}")
