@@ -10,7 +10,7 @@ from curator.trainer.config import NEGATIVE_SETS_HELP, RECIPES, TrainConfig, def
 from curator.trainer.methods import METHODS
 from curator.trainer.negatives import NEGATIVE_SETS
 from curator.trainer.runs import GAIN_DEFINITION, curve_report, list_runs, run_summary
-from curator.trainer.stats import __doc__ as INTERVALS_DOC
+from curator.trainer.stats import METHOD as INTERVALS
 from pages.shared import require_role, store
 
 require_role("admin")
@@ -119,7 +119,7 @@ def show_run(run_id: int) -> None:
     st.dataframe(pd.DataFrame(report["gains"]), hide_index=True, key=f"train_gains_{run_id}")
     if report["comparisons"]:
         st.subheader("Paired differences")
-        st.caption(INTERVALS_DOC.split("\n\n")[0].replace("\n", " "))
+        st.caption(INTERVALS)
         st.dataframe(pd.DataFrame(report["comparisons"])[["a", "b", "size", "d", "lo", "hi"]], hide_index=True,
                      key=f"train_comparisons_{run_id}")
 

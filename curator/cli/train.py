@@ -33,9 +33,10 @@ def _w(text: str | None) -> float | str | None:
 
 def _print_run(store, run_id: int, as_json: bool) -> None:
     report = curve_report(store, run_id)
-    roof = (run_summary(store, run_id)["metrics"] or {}).get("roof")
+    metrics = run_summary(store, run_id)["metrics"] or {}
+    roof, notes = metrics.get("roof"), metrics.get("notes") or {}
     if as_json:
-        typer.echo(json.dumps({**report, "roof": roof}, default=str))
+        typer.echo(json.dumps({**report, "roof": roof, "notes": notes}, default=str))
         return
     typer.echo(f"run {run_id}: {report['status']} ({report['message']}); seeds {report['seeds']}, "
                f"{report['n_eval'] or '?'} eval items")
@@ -46,6 +47,9 @@ def _print_run(store, run_id: int, as_json: bool) -> None:
     typer.echo(comparison_lines(report["comparisons"]))
     if roof_line(roof):
         typer.echo(roof_line(roof))
+    for seed, lines in notes.items():
+        for line in lines:
+            typer.echo(f"seed {seed}: {line}")
 
 
 def _opt(name: str, **kw):

@@ -116,7 +116,7 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
     choice_scorer = _ChoiceScorer(heads)
     methods = [METHODS[m](cfg) for m in cfg.methods]
     folder = run_dir(store, cfg, run_id)
-    n_eval, n_train, skipped_all = 0, {}, {}
+    n_eval, n_train, skipped_all, notes = 0, {}, {}, {}
     progress = _Progress(store, run_id, len(cfg.seeds) * len(cfg.sizes) * len(cfg.negatives) * len(methods))
     heads.on_step = progress.step
     for seed in cfg.seeds:
@@ -124,7 +124,11 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
         with store.session() as s:
             splits = load_splits(s, cfg.dataset, cfg.train_split, cfg.eval_split, cfg.eval_limit, seed,
                                  dev=(cfg.dev_fraction, cfg.dev_max) if cfg.auto_w else None)
-            sets = build_sets(cfg.negatives, s, splits.train, scfg, choice_scorer, cfg.dataset, cfg.train_split)
+            notes[seed] = []
+            sets = build_sets(cfg.negatives, s, splits.train, scfg, choice_scorer, cfg.dataset, cfg.train_split,
+                              notes[seed])
+        for note in notes[seed]:
+            log.info("seed %d: %s", seed, note)
         skipped = {n: [z for z in cfg.sizes if z > len(p)] for n, p in sets.items()}
         for n, sizes in skipped.items():
             if sizes:
@@ -173,4 +177,4 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
     update_run(store, run_id, status="done", progress=1.0, finished_at=utcnow(),
                message=f"{len(summary['points'])} points over {len(cfg.seeds)} seed(s)",
                metrics={"skipped_sizes": skipped_all, "gains": summary["gains"], "n_train": n_train,
-                        "n_eval": n_eval, "roof": roof})
+                        "n_eval": n_eval, "roof": roof, "notes": notes})

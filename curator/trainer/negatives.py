@@ -18,11 +18,10 @@ same items in the same order and differences between their curves come from the 
 """
 from __future__ import annotations
 
-import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +33,6 @@ from curator.store.tables import Candidate
 from curator.trainer.config import TrainConfig
 from curator.trainer.data import Pair, TrainItem
 
-log = logging.getLogger(__name__)
 PAGE = 2000  # item ids per IN list
 
 # (items) -> per item, the base LM's summed log-likelihood of each own wrong choice, in order
@@ -52,6 +50,7 @@ class SetInputs:
     base_scores: ChoiceScorer
     dataset: str = ""
     split: str = ""
+    notes: list[str] = field(default_factory=list)  # what the run's log should say about how sets were made
 
 
 Negatives = dict[str, list[str]]  # item id -> wrong answers in order of use
@@ -89,8 +88,8 @@ def choice_scores(inp: SetInputs) -> dict[str, list[float]]:
     stored = _stored_choice_scores(inp)
     missing = [t for t in items if t.id not in stored]
     computed = dict(zip([t.id for t in missing], inp.base_scores(missing))) if missing else {}
-    log.info("hardest/easiest: base-LM scores of %d items from mining with %s, %d computed with the fast scorer",
-             len(stored), inp.cfg.lm, len(missing))
+    inp.notes.append(f"hardest/easiest: base-LM scores of {len(stored)} items stored by mining with {inp.cfg.lm}, "
+                     f"{len(missing)} computed with the fast scorer")
     sums = {**stored, **computed}
     if inp.cfg.hardest_by == "sum":
         return sums
@@ -196,14 +195,18 @@ def _pairs(items: list[TrainItem], negatives: Negatives) -> list[Pair]:
 
 
 def build_sets(names: Sequence[str], session: Session, items: list[TrainItem], cfg: TrainConfig,
-               base_scores: ChoiceScorer, dataset: str = "", split: str = "") -> dict[str, list[Pair]]:
-    """The pairs of each named set, on the items every set can supply, in the items' order.
+               base_scores: ChoiceScorer, dataset: str = "", split: str = "",
+               notes: list[str] | None = None) -> dict[str, list[Pair]]:
+    """The pairs of each named set, on the items every set can supply, in the items' order;
+    what is worth telling about how they were made is appended to ``notes``.
     Raises on an unknown or empty set, or when the sets share no item."""
     found: dict[str, Negatives] = {}
+    notes = [] if notes is None else notes
     for name in names:
         if name not in NEGATIVE_SETS:
             raise NotFoundError(f"unknown negative set {name!r}; allowed: {', '.join(NEGATIVE_SETS)}")
-        inputs = SetInputs(session, items, random.Random(f"{name}:{cfg.seed}"), cfg, base_scores, dataset, split)
+        inputs = SetInputs(session, items, random.Random(f"{name}:{cfg.seed}"), cfg, base_scores, dataset, split,
+                           notes)
         found[name] = {k: v for k, v in NEGATIVE_SETS[name](inputs).items() if v}
         if not found[name]:
             hint = {"near": ": label some candidates first", "far": ": label some candidates first"}.get(name, "")
@@ -212,6 +215,6 @@ def build_sets(names: Sequence[str], session: Session, items: list[TrainItem], c
     if not common:
         raise NotFoundError(f"negative sets {', '.join(names)} share no item of {dataset}/{split}")
     if len(common) < len(items):
-        log.warning("negative sets %s: %d of %d items have a negative in every set; the others are left out",
-                    ", ".join(names), len(common), len(items))
+        notes.append(f"negative sets {', '.join(names)}: {len(common)} of {len(items)} items have a negative in "
+                     "every set; the others are left out")
     return {name: _pairs(common, per) for name, per in found.items()}

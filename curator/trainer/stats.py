@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 Key = tuple[str, str, int]  # method, negatives, size
+METHOD = ("95% intervals: percentiles of bootstrap replicates that resample the eval items and the seeds; "
+          "a difference is computed on the same replicates for both sides (paired).")
 
 
 @dataclass(frozen=True)
