@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from curator.store.tables import Item
     from miners.run import Resources
 
-log = logging.getLogger(__name__)
 LOCAL_OBJECT_STORE = 256 * 2**20  # bytes; a run ships ids, pickled proposals and one index
 CONNECT_TIMEOUT = 5.0  # seconds to reach a cluster's head before giving up
 
