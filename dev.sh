@@ -48,6 +48,7 @@ case "${1:-}" in
     shift
     system_packages
     setup
+    $PY -c "import ray.data" 2>/dev/null || $PY -m pip install -q --disable-pip-version-check -e '.[ray]'   # CI tests the ray backend in local mode
     exec $PY -m pytest "$@" ;;
   *) sed -n '2,6p' "$0"; exit 2 ;;
 esac

@@ -10,6 +10,9 @@ each timed with its peak resident-memory rise:
      (embeddings come from the cache of stage 1);
   4. the baseline for stage 3: the same candidates scored the lm-eval-harness way, on the
      first ``--baseline-items`` items (it is the slow part, so fewer).
+Stage 3 also prints its FLOP roof: the forward FLOPs the LM did (``curator.trainer.roof.FlopMeter``:
+every position fed, padding included, and every position projected onto the vocabulary) at the
+matmul speed measured here at the same dtype and threads, and the share of it the stage reached.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+import torch
 from sqlalchemy import func, select
 
 from curator.ingest import ingest
@@ -26,6 +30,7 @@ from curator.models import auto_dtype
 from curator.prompts import continuation, item_prompt
 from curator.store import Store
 from curator.store.tables import Candidate, Item
+from curator.trainer.roof import FlopMeter, matmul_gflops
 from measure import measure
 from miners.base import gold_text
 from miners.run import MineConfig, Resources, mine
@@ -67,7 +72,12 @@ def main() -> None:
         rows.append(("rerun (all skipped)", again.items_skipped, sec, mem, again.candidates_added))
         lm = MineConfig(dataset="mmlu", split="test", pools=("distractors", "neighbours"), scorers=("embedding", "lm"),
                         limit=args.lm_items, dtype=args.dtype)
+        model, _ = Resources(store, lm, []).lm()
+        meter = FlopMeter().attach(model)
         scored, sec, mem = measure(lambda: mine(store, lm, progress=True))
+        meter.detach()
+        gflops = matmul_gflops(next(model.parameters()).dtype)
+        roof = meter.flops["score"] / (gflops * 1e9)
         rows.append((f"+ LM scoring, ours ({auto_dtype(args.dtype)})", scored.items_mined, sec, mem,
                      scored.candidates_rescored + scored.candidates_added + scored.items_mined))  # + gold answers
         n_base, sec, mem = measure(lambda: _baseline(store, lm, args.baseline_items))
@@ -81,6 +91,9 @@ def main() -> None:
     for name, n, sec, mem, cands in rows:
         print(f"{name:48} {n:7d} {sec:9.1f} {n / sec:9.2f} {mem:9.0f} {cands:11d}")
     ours, base = rows[3], rows[4]
+    print(f"LM FLOP roof of stage 3: {meter.flops['score'] / 1e12:.2f} TFLOP at {gflops:.0f} GFLOP/s "
+          f"({torch.get_num_threads()} threads) = {roof:.0f} s; it took {ours[2]:.0f} s: {100 * roof / ours[2]:.0f}% "
+          f"of the roof end to end")
     print(f"LM-scored answers/s: ours end to end (pools, cache, writes included) {ours[4] / ours[2]:.1f}, "
           f"lm-eval way (scoring only) {base[4] / base[2]:.1f}")
 

@@ -7,6 +7,16 @@ adds ours with bf16 weights), each method timed ``--repeats`` times interleaved 
 kept (the machine is shared; the best run is the least disturbed). Peak memory is the
 largest rise of the process's resident memory (CPU) or of allocated CUDA memory during a
 call. The last line is ``speedup=<ours/baseline> max_abs_diff=<max |difference|>`` in fp32.
+
+    PYTHONPATH=. python bench/score.py --items 570 --peer lm-eval
+
+``--peer lm-eval`` runs the real ``lm_eval`` CLI (0.4.13, its own venv: see bench/lm_eval_peer.py)
+on the same items, model and prompt as a subprocess, beside ours timed once in this process
+(model loaded before the clock starts; lm_eval's wall time includes its start-up and model
+load, printed apart as measured on one item). It prints both times, both accuracies (acc and
+lm-eval's acc_norm: log-likelihood / len(choice text)), the time ratio and the ratio of token
+positions fed (the FLOP bound that sharing the prompt can buy); the last line is
+``speedup_vs_lm_eval=<lm_eval/ours> acc_equal=<true|false>`` (acc and acc_norm to four digits).
 """
 from __future__ import annotations
 
@@ -18,7 +28,7 @@ from curator.loaders import open_source
 from curator.models import load_lm
 from curator.prompts import continuation, mcqa_prompt
 from measure import measure
-from miners.loglik import score_continuations
+from miners.loglik import fed_tokens, score_continuations
 from miners.loglik_baseline import score_continuations_baseline
 
 
@@ -31,11 +41,16 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32, help="sequences (baseline) / packed rows (ours) per forward")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per method; the best is kept")
     ap.add_argument("--bf16", action="store_true", help="also time ours with bf16 weights (fast only on CPUs with native bf16)")
+    ap.add_argument("--peer", choices=("baseline", "lm-eval"), default="baseline",
+                    help="baseline: lm-eval's way re-implemented in process; lm-eval: the real lm_eval CLI")
     args = ap.parse_args()
 
     items = list(open_source(args.dataset, split=args.split, limit=args.items).items)
     contexts = [mcqa_prompt(it.question, it.context) for it in items]
     choices = [[continuation(c) for c in it.choices] for it in items]
+    if args.peer == "lm-eval":
+        versus_lm_eval(args, items, contexts, choices)
+        return
     n = sum(map(len, choices))
     fp32, tok = load_lm(args.lm, "float32")
     methods = {
@@ -69,6 +84,42 @@ def main() -> None:
               f"{gold_hit[(name, dtype)]:6.3f}")
     speedup = best[("lm-eval-harness", "fp32")][0] / best[("nearmiss", "fp32")][0]
     print(f"speedup={speedup:.2f} max_abs_diff={diff[('nearmiss', 'fp32')]:.2e}")
+
+
+def _accuracies(items: list, rows: list) -> tuple[float, float]:
+    """acc (argmax log-likelihood) and lm-eval's acc_norm (argmax log-likelihood / len(choice text))."""
+    acc = sum(max(range(len(r)), key=lambda j: r[j].logprob) == it.gold for r, it in zip(rows, items))
+    norm = sum(max(range(len(r)), key=lambda j: r[j].logprob / max(len(it.choices[j].strip()), 1)) == it.gold
+               for r, it in zip(rows, items))
+    return acc / len(items), norm / len(items)
+
+
+def versus_lm_eval(args, items: list, contexts: list[str], choices: list[list[str]]) -> None:
+    from curator.models import lm_path
+    from lm_eval_peer import run_lm_eval
+
+    model, tok = load_lm(args.lm, "float32")
+    rows, ours_sec, _ = measure(lambda: score_continuations(model, tok, contexts, choices, batch_size=args.batch_size))
+    acc, acc_norm = _accuracies(items, rows)
+    fed = fed_tokens(tok, contexts, choices, batch_size=args.batch_size)
+    start_up = run_lm_eval(items[:1], lm_path(args.lm)).seconds
+    peer = run_lm_eval(items, lm_path(args.lm))
+    n = sum(map(len, choices))
+    print(f"{args.dataset}/{args.split}: {len(items)} items, {n} choices, {args.lm} fp32, "
+          f"cpu ({torch.get_num_threads()} threads); lm_eval batch 16, ours batch {args.batch_size}")
+    print(f"{'way':26} {'seconds':>8} {'acc':>7} {'acc_norm':>8}")
+    print(f"{'lm_eval 0.4.13 (CLI)':26} {peer.seconds:8.1f} {peer.acc:7.4f} {peer.acc_norm:8.4f}")
+    print(f"{'  of which start-up+load':26} {start_up:8.1f}   (lm_eval on 1 item)")
+    print(f"{'nearmiss (in process)':26} {ours_sec:8.1f} {acc:7.4f} {acc_norm:8.4f}")
+    emb = model.get_input_embeddings().weight
+    bound = fed.flop_ratio(sum(p.numel() for p in model.parameters()) - emb.numel(), emb.numel())
+    speedup, net = peer.seconds / ours_sec, (peer.seconds - start_up) / ours_sec
+    print(f"positions fed: lm-eval way {fed.separate}, ours {fed.shared} ({fed.padded} with padding); projected onto "
+          f"the vocabulary: {fed.separate} and {fed.answers}; forward FLOP ratio {bound:.2f} "
+          f"(positions alone {fed.separate / fed.padded:.2f})")
+    print(f"time ratio {speedup:.2f} ({net:.2f} without lm_eval's start-up) = {net / bound:.0%} of the FLOP ratio")
+    equal = f"{acc:.4f}" == f"{peer.acc:.4f}" and f"{acc_norm:.4f}" == f"{peer.acc_norm:.4f}"
+    print(f"speedup_vs_lm_eval={speedup:.2f} acc_equal={str(equal).lower()}")
 
 
 if __name__ == "__main__":

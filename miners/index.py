@@ -83,6 +83,17 @@ class VectorIndex:
         """(similarities, row ids) of the ``k`` nearest stored vectors per query; -1 where fewer exist."""
         return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.size))
 
+    def __getstate__(self) -> dict:
+        """Pickled as faiss's own serialisation (a distributed run ships one index to every worker)."""
+        import faiss
+
+        return {**self.__dict__, "index": faiss.serialize_index(self.index)}
+
+    def __setstate__(self, state: dict) -> None:
+        import faiss
+
+        self.__dict__.update(state, index=faiss.deserialize_index(state["index"]))
+
 
 def build_index(vectors: np.ndarray, cfg: IndexConfig = IndexConfig()) -> VectorIndex:
     """An index over ``vectors`` (rows, L2-normalised), of the kind ``cfg`` asks for."""

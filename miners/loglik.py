@@ -235,6 +235,33 @@ def _score_batch(model, rows: list[_Row], pad_id: int, dtype: torch.dtype,
     return dict(zip(owners, sums.tolist()))
 
 
+@dataclass(frozen=True)
+class FedTokens:
+    """Token positions a scoring call feeds the model, three ways."""
+
+    separate: int  # lm-eval-harness: context + continuation minus its last token, once per continuation
+    shared: int  # prefix-tree nodes (what this module feeds, padding aside)
+    padded: int  # the same plus padding to each batch's widest row
+    answers: int  # positions this module projects onto the vocabulary (lm-eval-harness projects all it feeds)
+
+    def flop_ratio(self, body: int, head: int) -> float:
+        """lm-eval-harness's forward FLOPs over this module's (padding included), for a model with
+        ``body`` parameters outside the embedding table and a vocabulary projection of ``head`` MACs."""
+        return self.separate * (body + head) / (self.padded * body + self.answers * head)
+
+
+def fed_tokens(tokenizer, contexts: Sequence[str], continuations: Sequence[Sequence[str]], *,
+               batch_size: int = 32, max_length: int | None = None) -> FedTokens:
+    """How many positions :func:`score_continuations` and lm-eval-harness feed for the same call
+    (the FLOPs of the linear layers are proportional to them)."""
+    ctx_ids, cont_ids = encode_pairs(tokenizer, contexts, continuations, max_length)
+    rows = _rows(ctx_ids, cont_ids, ROW_TOKENS)
+    separate = sum(len(c) + len(t) - 1 for c, ts in zip(ctx_ids, cont_ids) for t in ts if t)
+    padded = sum(len(b) * len(b[0].tokens) for b in _batches(rows, batch_size))
+    answers = sum(len({s for _, sources, _ in r.targets for s in sources}) for r in rows)
+    return FedTokens(separate, sum(len(r.tokens) for r in rows), padded, answers)
+
+
 def _model_dtype_device(model) -> tuple[torch.dtype, torch.device]:
     weight = model.get_input_embeddings().weight
     return weight.dtype, weight.device

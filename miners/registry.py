@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from miners.base import Pool, Scorer
 from miners.pools.distractors import DistractorPool
 from miners.pools.lm import LMSamplePool
-from miners.pools.neighbours import NeighbourPool
 from miners.pools.stored import StoredPool
 from miners.scorers.embedding import EmbeddingScorer
 from miners.scorers.likelihood import LikelihoodScorer
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 
 POOLS: dict[str, Callable[[Resources], Pool]] = {
     "distractors": lambda r: DistractorPool(),
-    "neighbours": lambda r: NeighbourPool(r.store, r.universe, r.cfg.embedder, r.cfg.neighbours),
+    "neighbours": lambda r: r.neighbours(),
     "lm": lambda r: LMSamplePool(*r.lm(), r.cfg.lm, r.cfg.lm_samples),
     "failed_traces": lambda r: StoredPool(r.store, "failed_trace", "failed_traces"),
     "given": lambda r: StoredPool(r.store, "given", "given"),

@@ -24,10 +24,12 @@ from curator.models import DEFAULT_EMBEDDER, DEFAULT_LM, auto_dtype
 from curator.store.schema import stable_id
 from curator.store import Store
 from curator.store.tables import Candidate, Item, MinedItem, Run, utcnow
+from miners.backends.base import Backend
+from miners.backends.local import LocalBackend
 from miners.base import Proposal, setting
 from miners.index import IndexConfig
 from miners.pools.lm import LMSampleConfig
-from miners.pools.neighbours import NeighboursConfig
+from miners.pools.neighbours import NeighbourPool, NeighboursConfig
 from miners.rank import RankConfig, rank
 from miners.runs import dataset_lock, owner_tag
 
@@ -114,11 +116,18 @@ class MineResult:
 
 
 class Resources:
-    """What pools and scorers share in a run: the store, the config, the dataset's items and
-    the LM (loaded once, on first use)."""
+    """What pools and scorers share in a run: the store, the config, the dataset's items,
+    the LM and the neighbour pool (each built once, on first use)."""
 
-    def __init__(self, store: Store, cfg: MineConfig, universe: list[Item]):
+    def __init__(self, store: Store, cfg: MineConfig, universe: list[Item], neighbours: NeighbourPool | None = None):
         self.store, self.cfg, self.universe = store, cfg, universe
+        self._neighbours = neighbours
+
+    def neighbours(self) -> NeighbourPool:
+        """The neighbour pool over the whole dataset (its index is built once and shared)."""
+        if self._neighbours is None:
+            self._neighbours = NeighbourPool(self.store, self.universe, self.cfg.embedder, self.cfg.neighbours)
+        return self._neighbours
 
     def lm(self):
         """(model, tokenizer); ``load_lm`` keeps one per process."""
@@ -189,9 +198,10 @@ def _set_run(store: Store, run_id: int, **values) -> None:
         s.execute(update(Run).where(Run.id == run_id).values(**values))
 
 
-def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: bool = True) -> MineResult:
+def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: bool = True,
+         backend: Backend | None = None) -> MineResult:
     """Mine ``cfg.dataset`` into the store; see the module docstring. ``run_id`` adopts a
-    pending run row (else one is created)."""
+    pending run row (else one is created); ``backend`` runs the pools and scorers (default: in process)."""
     started = time.perf_counter()
     universe = _universe(store, cfg)
     run_id = run_id if run_id is not None else create_run(store, cfg)
@@ -206,7 +216,7 @@ def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: 
             _set_run(store, run_id, status="running", owner=owner_tag(),
                      message=f"{len(todo)} items to mine, {result.items_skipped} done before")
             if todo:
-                _mine_items(store, cfg, universe, todo, result, progress)
+                _mine_items(Resources(store, cfg, universe), todo, result, progress, backend or LocalBackend())
     except BaseException as e:
         status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
         _set_run(store, run_id, status=status, message=f"{status}: {e!r}"[:2000], finished_at=utcnow(),
@@ -222,30 +232,18 @@ def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: 
     return result
 
 
-def _mine_items(store: Store, cfg: MineConfig, universe: list[Item], todo: list[Item], result: MineResult,
-                progress: bool) -> None:
-    from miners.registry import POOLS, SCORERS
-
-    res = Resources(store, cfg, universe)
-    pools = [POOLS[name](res) for name in cfg.pools]
-    scorers = [SCORERS[name](res) for name in cfg.scorers]
-    result.index = next((p.kind for p in pools if hasattr(p, "kind")), None)
-    scored_by = {s.name: s.model_name for s in scorers}
-    with tqdm(total=len(todo), desc=f"mine {cfg.dataset}", unit=" items", disable=not progress) as bar:
-        for start in range(0, len(todo), cfg.batch_size):
-            proposals = [Proposal(it) for it in todo[start:start + cfg.batch_size]]
-            for pool in pools:
-                pool.propose(proposals)
-            for scorer in scorers:
-                scorer.score(proposals)
-            with store.session() as s:
-                added, rescored, flagged = _write(s, result.run_id, proposals, cfg, scored_by)
-                result.items_mined += len(proposals)
+def _mine_items(res: Resources, todo: list[Item], result: MineResult, progress: bool, backend: Backend) -> None:
+    """Write each batch the backend finishes (candidates, marks, progress) in one transaction."""
+    with tqdm(total=len(todo), desc=f"mine {res.cfg.dataset}", unit=" items", disable=not progress) as bar:
+        for batch in backend.run(res, todo):
+            result.index = batch.index
+            with res.store.session() as s:
+                added, rescored, flagged = _write(s, result.run_id, batch.proposals, res.cfg, batch.scored_by)
+                result.items_mined += len(batch.proposals)
                 result.candidates_added += added
                 result.candidates_rescored += rescored
                 result.possibly_correct += flagged
                 s.execute(update(Run).where(Run.id == result.run_id).values(
                     progress=result.items_mined / len(todo), metrics=result.as_dict(),
                     message=f"{result.items_mined}/{len(todo)} items, {result.candidates_added} new candidates"))
-            bar.update(len(proposals))
-
+            bar.update(len(batch.proposals))

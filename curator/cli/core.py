@@ -18,8 +18,9 @@ from curator.models import prepare
 from curator.store import Store
 
 def store_of(ctx: typer.Context) -> Store:
-    """The store named by --db / NEARMISS_DB, migrated to the newest schema."""
-    return Store(ctx.find_root().obj["db"])
+    """The store named by --db / NEARMISS_DB, migrated to the newest schema (a private view when
+    NEARMISS_PRIVATE_STORE=1: the secondary processes of a data-parallel launch)."""
+    return Store(ctx.find_root().obj["db"], private=os.environ.get("NEARMISS_PRIVATE_STORE") == "1")
 
 
 @app.command()

@@ -13,6 +13,7 @@ from miners.index import IndexConfig
 from miners.pools.lm import LMSampleConfig
 from miners.pools.neighbours import NeighboursConfig
 from miners.rank import RankConfig
+from miners.backends import make_backend
 from miners.base import help_of
 from miners.run import MineConfig, mine as mine_dataset
 
@@ -40,6 +41,11 @@ def mine(ctx: typer.Context,
          w_question: float = typer.Option(RankConfig.w_question, help=help_of(RankConfig, "w_question")),
          w_lm: float = typer.Option(RankConfig.w_lm, help=help_of(RankConfig, "w_lm")),
          near_threshold: float = typer.Option(RankConfig.near_threshold, help=help_of(RankConfig, "near_threshold")),
+         backend: str = typer.Option("local", help="Where pools and scorers run: local (this process) or ray "
+                                                   "(Ray Data actor pools; needs `pip install nearmiss[ray]`)."),
+         address: str = typer.Option(None, help="Ray cluster head (host:port, ray://host:port "
+                                     "or auto); default: RAY_ADDRESS, else Ray starts on this machine. --backend ray only."),
+         actors: int = typer.Option(1, help="Actors per stage (pools, each scorer). --backend ray only."),
          as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
          ) -> None:
     """Mine candidates: resumable and incremental (items mined with the same settings are skipped)."""
@@ -49,7 +55,7 @@ def mine(ctx: typer.Context,
                      neighbours=NeighboursConfig(k=k, index=IndexConfig(kind=index)),
                      lm_samples=LMSampleConfig(samples=samples),
                      rank=RankConfig(w_gold=w_gold, w_question=w_question, w_lm=w_lm, near_threshold=near_threshold))
-    result = mine_dataset(store_of(ctx), cfg)
+    result = mine_dataset(store_of(ctx), cfg, backend=make_backend(backend, address, actors))
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
         return

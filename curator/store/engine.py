@@ -70,12 +70,34 @@ def migrate(engine: Engine) -> None:
 class Store:
     """A migrated database and a session factory over it."""
 
-    def __init__(self, url: str | None = None, *, upgrade: bool = True):
+    def __init__(self, url: str | None = None, *, upgrade: bool = True, private: bool = False):
         self.url = resolve_url(url)
         self.engine = make_engine(self.url)
+        if private:
+            self.sessionmaker = self._private_view()
+            return
         if upgrade:
             migrate(self.engine)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _private_view(self) -> sessionmaker:
+        """Sessions that read the store and see their own writes, which no one else ever sees
+        (the secondary processes of a data-parallel launch): a SQLite store is copied to a
+        scratch file first (no write lock held on the real one); any other runs every session
+        as a savepoint of one transaction that is never committed."""
+        if self.url.startswith("sqlite"):
+            import sqlite3
+            import tempfile
+
+            copy = Path(tempfile.mkdtemp(prefix="nearmiss-view-")) / "store.db"
+            with sqlite3.connect(self.engine.url.database) as src, sqlite3.connect(copy) as dst:
+                src.backup(dst)
+            self.engine.dispose()
+            self.engine = make_engine(f"sqlite:///{copy}")
+            return sessionmaker(self.engine, expire_on_commit=False)
+        self._connection = self.engine.connect()
+        self._connection.begin()
+        return sessionmaker(bind=self._connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -84,6 +106,8 @@ class Store:
             yield s
 
     def dispose(self) -> None:
+        if getattr(self, "_connection", None) is not None:  # a private view's open transaction
+            self._connection.close()
         self.engine.dispose()
 
 

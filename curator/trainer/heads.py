@@ -131,7 +131,13 @@ class Heads:
     def train_nll(self, name: str, examples: Sequence[tuple[str, str]], *, desc: str = "train") -> list[float]:
         """Train adapter ``name`` (added fresh) by maximum likelihood of each continuation given
         its context, loss on the continuation tokens only; calls ``self.on_step(i, steps)``
-        after each step when set. Returns the loss of every step."""
+        after each step when set. Returns the loss of every step.
+
+        Under ``accelerate launch`` (a torch.distributed process group) the adapter trains
+        data-parallel: each of the W processes takes its share of a global batch of W x batch
+        examples (the same shuffled order everywhere), DistributedDataParallel averages the
+        gradients, so every process ends with the same adapter after W times fewer steps.
+        The recorded loss is the mean over processes."""
         cfg = self.cfg
         if self.device == "cpu" and not cfg.threads:
             set_threads(cfg)
@@ -145,9 +151,11 @@ class Heads:
         if len(kept) < len(encoded):
             log.warning("%s: dropped %d of %d examples longer than max_length=%d", desc, len(encoded) - len(kept),
                         len(encoded), cfg.max_length)
+        rank, world = _rank_world()
+        net = self._parallel() if world > 1 else self.model
         params = [p for n, p in self.model.named_parameters() if p.requires_grad]
         bs = min(cfg.train_batch(self.device), len(kept))
-        per_epoch = math.ceil(len(kept) / bs)
+        per_epoch = math.ceil(len(kept) / (bs * world))
         steps = max(cfg.epochs * per_epoch, cfg.min_steps)
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
         decay = cfg.lr_schedule == "linear"
@@ -156,25 +164,33 @@ class Heads:
         order: list[int] = []
         losses = []
         self.model.train()
-        for _ in tqdm(range(steps), desc=desc, unit="step", leave=False):
-            if len(order) < bs:
+        for _ in tqdm(range(steps), desc=desc, unit="step", leave=False, disable=rank > 0):
+            while len(order) < bs * world:
                 fresh = list(range(len(kept)))
                 rng.shuffle(fresh)
                 order += fresh
-            batch, order = [kept[i] for i in order[:bs]], order[bs:]
-            loss = self._nll(batch)
+            batch, order = [kept[i] for i in order[:bs * world][rank::world]], order[bs * world:]
+            loss = self._nll(batch, net)
             loss.backward()
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
-            losses.append(loss.item())
+            losses.append(_mean_over_processes(loss.detach()) if world > 1 else loss.item())
             if self.on_step:
                 self.on_step(len(losses), steps)
         self.model.eval()
         return losses
 
-    def _nll(self, batch: list[tuple[list[int], list[int]]]) -> torch.Tensor:
-        """Mean negative log-likelihood of the continuation tokens of a batch.
+    def _parallel(self):
+        """The model under DistributedDataParallel (its trainable adapter synchronised)."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [torch.cuda.current_device()] if self.device == "cuda" else None
+        return DistributedDataParallel(self.model, device_ids=ids)
+
+    def _nll(self, batch: list[tuple[list[int], list[int]]], net=None) -> torch.Tensor:
+        """Mean negative log-likelihood of the continuation tokens of a batch (through ``net``,
+        default the model itself).
 
         Left padding puts every continuation at the end, so the LM head runs only on the last
         ``max continuation + 1`` positions (``logits_to_keep``); position ids skip the padding.
@@ -189,8 +205,21 @@ class Heads:
             mask[i, width - len(c) - len(a):] = 1
             answer[i, width - len(a):] = True
         positions = (mask.cumsum(1) - 1).clamp(min=0)
-        logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+        logits = (net or self.model)(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                             position_ids=positions.to(self.device), logits_to_keep=keep).logits
         targets, chosen = ids[:, width - keep + 1:].to(self.device), answer[:, width - keep + 1:].to(self.device)
         logp = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         return -(logp * chosen).sum() / chosen.sum()
+
+
+def _rank_world() -> tuple[int, int]:
+    """(rank, world size) of the torch.distributed group, (0, 1) outside one."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def _mean_over_processes(value: torch.Tensor) -> float:
+    value = value.clone()
+    torch.distributed.all_reduce(value)
+    return value.item() / torch.distributed.get_world_size()

@@ -1,7 +1,8 @@
 """Causal-LM log-likelihood of each candidate after the item's prompt, and its margin to gold.
 
 Scores (natural log): ``lp_sum`` (sum over the answer's tokens), ``lp_token`` (per token),
-``lp_char`` (per character, as lm-eval's acc_norm), and ``margin_sum`` / ``margin_token`` /
+``lp_char`` (per character of the scored continuation, its leading space included: one more than
+the choice text lm-eval's acc_norm divides by), and ``margin_sum`` / ``margin_token`` /
 ``margin_char``: candidate minus gold on the same scale (> 0: the LM prefers the candidate).
 The gold answer is scored in the same pass, sharing the prompt's forward computation.
 """

@@ -1,0 +1,110 @@
+"""Sizing a mining run of 1M items: throughput of one actor per stage, then the arithmetic.
+
+    PYTHONPATH=. python bench/scale.py --items 300
+
+Loads ``--items`` MMLU test items into a fresh SQLite store and times, in one process with one
+torch thread (one actor on one CPU core), each stage of ``nearmiss mine --backend ray`` on them:
+the driver's one-time neighbour index (question embeddings + faiss), the pool stage
+(distractors + neighbours), the embedding scorer (cold cache), the LM scorer (``--dtype``) and
+the driver's store writes. It then prints, for 1M items on N CPU actors per stage, each
+stage's time and the end-to-end time of the streaming pipeline (its slowest stage, plus the
+index build and the single driver's writes). GPU rows are arithmetic, not measurements: the LM
+stage's FLOPs per item (2 x parameters x positions fed, padding included) over an assumed
+sustained GPU rate (``--gpu-tflops``, default 200 for bf16 on an H100-class GPU at ~20-40 % of
+its peak for a 135M model).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from curator.ingest import ingest
+from curator.loaders import open_source
+from curator.models import auto_dtype, load_embedder
+from curator.prompts import continuation, item_prompt
+from curator.store import Store
+from miners.base import Proposal, gold_text
+from miners.loglik import fed_tokens
+from miners.registry import POOLS, SCORERS
+from miners.run import MineConfig, Resources, _universe, _write, create_run
+
+TARGET = 1_000_000
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--items", type=int, default=300, help="MMLU test items measured")
+    ap.add_argument("--dtype", default="auto", help="LM dtype (auto: bf16 where native, else fp32)")
+    ap.add_argument("--actors", default="1,8,64,256", help="CPU actors per stage to size for")
+    ap.add_argument("--gpu-tflops", type=float, default=200.0, help="assumed sustained GPU TFLOP/s for the LM stage")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(1)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'scale.db'}")
+        ingest(store, open_source("mmlu", split="test", limit=args.items).items)
+        cfg = MineConfig(dataset="mmlu", split="test", dtype=args.dtype, batch_size=32)
+        res = Resources(store, cfg, _universe(store, cfg))
+        n = len(res.universe)
+        load_embedder(cfg.embedder), res.lm()  # model loads are per actor, once: not timed
+        sec = {"index (driver, once)": _timed(res.neighbours)}
+        pools = [POOLS[name](res) for name in cfg.pools]
+        scorers = {name: SCORERS[name](res) for name in cfg.scorers}
+        batches = [[Proposal(it) for it in res.universe[i:i + cfg.batch_size]] for i in range(0, n, cfg.batch_size)]
+        sec["pools"] = _timed(lambda: [p.propose(b) for b in batches for p in pools])
+        for name, scorer in scorers.items():
+            sec[f"scorer {name}"] = _timed(lambda: [scorer.score(b) for b in batches])
+        run_id = create_run(store, cfg)
+        scored_by = {s.name: s.model_name for s in scorers.values()}
+
+        def write() -> None:
+            for b in batches:
+                with store.session() as s:
+                    _write(s, run_id, b, cfg, scored_by)
+        sec["writes (driver)"] = _timed(write)
+        cands = sum(len(p.candidates) for b in batches for p in b)
+        model, tok = scorers["lm"].model, scorers["lm"].tok
+        contexts = [item_prompt(p.item) for b in batches for p in b]
+        conts = [[continuation(gold_text(p.item))] + [continuation(c.text) for c in p.candidates]
+                 for b in batches for p in b]
+        fed = fed_tokens(tok, contexts, conts, batch_size=cfg.batch_size)
+        params = sum(p.numel() for p in model.parameters())
+        store.dispose()
+
+    rate = {stage: n / s for stage, s in sec.items()}
+    print(f"mmlu/test: {n} items, {cands} candidates ({cands / n:.1f}/item), LM {cfg.lm} "
+          f"{auto_dtype(args.dtype)}, one thread per actor")
+    print(f"{'stage':24} {'seconds':>8} {'items/s per actor':>18}")
+    for stage, s in sec.items():
+        print(f"{stage:24} {s:8.2f} {rate[stage]:18.2f}")
+    actor_stages = ["pools", *[f"scorer {name}" for name in cfg.scorers]]
+    once = TARGET / rate["index (driver, once)"] + TARGET / rate["writes (driver)"]
+    print(f"\n1M items: index build + driver writes (serial in the driver) = {once / 3600:.2f} h")
+    print(f"{'CPU actors/stage':>16} " + " ".join(f"{s:>16}" for s in actor_stages) + f" {'pipeline (h)':>13}")
+    for actors in (int(a) for a in args.actors.split(",")):
+        hours = [TARGET / (rate[s] * actors) / 3600 for s in actor_stages]
+        total = max(max(hours), TARGET / rate["writes (driver)"] / 3600) + TARGET / rate["index (driver, once)"] / 3600
+        print(f"{actors:16d} " + " ".join(f"{h:15.2f}h" for h in hours) + f" {total:13.2f}")
+    flops = 2 * params * fed.padded / n
+    gpu_rate = args.gpu_tflops * 1e12 / flops
+    print(f"\nLM stage: {fed.padded / n:.0f} positions fed per item (padding included), {params / 1e6:.0f}M params, "
+          f"{flops / 1e9:.1f} GFLOP/item; measured {flops * rate['scorer lm'] / 1e9:.1f} GFLOP/s per CPU actor")
+    for gpus in (1, 8):
+        print(f"{gpus} GPU actor(s) at {args.gpu_tflops:.0f} TFLOP/s (assumed): LM stage of 1M items "
+              f"{TARGET / (gpu_rate * gpus) / 3600:.2f} h ({gpu_rate * gpus:.0f} items/s)")
+
+
+if __name__ == "__main__":
+    main()

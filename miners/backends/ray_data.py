@@ -1,0 +1,164 @@
+"""Ray backend: pools and scorers as Ray Data ``map_batches`` stages on actor pools.
+
+Item ids flow in blocks of ``batch_size``; the first stage reads its block's items from the
+store and runs the pools (the neighbour pool, index included, is built once by the driver
+and shipped to every actor through the object store); each scorer is a stage of its own, so
+an LM stage can take GPU actors while the others stay on CPUs. Every actor loads its models
+once. Scored batches stream back to the driver, which writes them to the store exactly as the
+local backend does (same run row, progress and ``mined_items`` idempotence).
+
+The cluster is ``address``, else ``RAY_ADDRESS``, else a Ray instance started on this machine.
+Every node needs nearmiss installed and must reach the store (use PostgreSQL on a cluster).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from curator.errors import ConfigError
+from miners.backends.base import Batch
+from miners.base import Proposal
+
+if TYPE_CHECKING:
+    from curator.store.tables import Item
+    from miners.run import Resources
+
+LOCAL_OBJECT_STORE = 256 * 2**20  # bytes; a run ships ids, pickled proposals and one index
+CONNECT_TIMEOUT = 5.0  # seconds to reach a cluster's head before giving up
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse an address no Ray head answers at (``ray.init`` itself retries for minutes)."""
+    if address == "auto":
+        return
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--address {address!r}: give host:port of a Ray head (or ray://host:port, or auto)")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as e:
+        raise ConfigError(f"--address {address}: no Ray cluster answers there ({e.strerror or e}); "
+                          f"start one with `ray start --head` or fix the address") from None
+
+
+def connect(address: str | None, min_cpus: int) -> None:
+    """Join the cluster at ``address``, else start Ray on this machine (``min_cpus`` logical CPUs at least)."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    env = {"env_vars": {k: os.environ[k] for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "NEARMISS_CACHE",
+                                                    "PYTHONPATH") if k in os.environ}}
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    try:
+        if address:
+            ray.init(address=address, runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
+        else:
+            os.environ.pop("RAY_ADDRESS", None)
+            ray.init(num_cpus=max(os.cpu_count() or 1, min_cpus), object_store_memory=LOCAL_OBJECT_STORE,
+                     include_dashboard=False, runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
+    except ConnectionError as e:
+        raise ConfigError(f"--address {address}: {str(e).splitlines()[0]}") from None
+
+
+class _Propose:
+    """Actor: reads a block's items from the store and runs every pool on them."""
+
+    def __init__(self, url: str, cfg: dict, neighbours: list):
+        import ray
+        from curator.store import Store
+        from miners.registry import POOLS
+        from miners.run import MineConfig, Resources
+
+        mine_cfg = MineConfig.from_dict(cfg)
+        pool = ray.get(neighbours[0]) if neighbours else None
+        self.store = Store(url, upgrade=False)
+        res = Resources(self.store, mine_cfg, [], neighbours=pool)
+        self.pools = [POOLS[name](res) for name in mine_cfg.pools]
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from sqlalchemy import select
+
+        from curator.store.tables import Item
+
+        ids = [str(i) for i in batch["id"]]
+        with self.store.session() as s:
+            items = {it.id: it for it in s.scalars(select(Item).where(Item.id.in_(ids)))}
+        proposals = [Proposal(items[i]) for i in ids]
+        for pool in self.pools:
+            pool.propose(proposals)
+        return _rows(proposals)
+
+
+class _Score:
+    """Actor: one scorer, its model loaded once; records which model scored in ``by_<scorer>``."""
+
+    def __init__(self, url: str, cfg: dict, name: str):
+        from curator.store import Store
+        from miners.registry import SCORERS
+        from miners.run import MineConfig, Resources
+
+        self.scorer = SCORERS[name](Resources(Store(url, upgrade=False), MineConfig.from_dict(cfg), []))
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        proposals = [pickle.loads(b) for b in batch["proposal"]]
+        self.scorer.score(proposals)
+        by = np.full(len(proposals), self.scorer.model_name, dtype=object)
+        return {**batch, **_rows(proposals), f"by_{self.scorer.name}": by}
+
+
+def _rows(proposals: list[Proposal]) -> dict[str, np.ndarray]:
+    return {"id": np.array([p.item.id for p in proposals], dtype=object),
+            "proposal": np.array([pickle.dumps(p) for p in proposals], dtype=object)}
+
+
+@dataclass
+class RayBackend:
+    """Mining on Ray Data: ``actors`` actors per stage, on ``address`` (see the module docstring)."""
+
+    address: str | None = None
+    actors: int = 1
+
+    def __post_init__(self) -> None:
+        if self.actors < 1:
+            raise ConfigError(f"actors must be >= 1, got {self.actors}")
+        self.address = self.address or os.environ.get("RAY_ADDRESS") or None
+        if self.address:  # refused before a run row is written
+            _check_reachable(self.address)
+
+    def run(self, res: Resources, todo: list[Item]) -> Iterator[Batch]:
+        import ray
+        import ray.data
+
+        cfg = res.cfg
+        actors = self.actors * (1 + len(cfg.scorers))  # a pool stage and one stage per scorer
+        connect(self.address, min_cpus=actors)
+        cluster = ray.cluster_resources()
+        gpus = 1 if cluster.get("GPU", 0) >= 1 else 0  # CUDA path: one GPU per model actor
+        cpus = min(1.0, cluster.get("CPU", 1) / actors)  # every actor must fit, or the pipeline waits forever
+        ctx = ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order = True
+        ctx.enable_progress_bars = False
+        neighbours = "neighbours" in cfg.pools
+        index = res.neighbours().kind if neighbours else None
+        shared = [ray.put(res.neighbours())] if neighbours else []  # built once, read by every pool actor
+        raw = cfg.as_dict()
+        blocks = max(1, -(-len(todo) // cfg.batch_size))
+        ds = ray.data.from_items([{"id": it.id} for it in todo], override_num_blocks=blocks)
+        ds = ds.map_batches(_Propose, batch_size=cfg.batch_size, fn_constructor_args=(res.store.url, raw, shared),
+                            compute=ray.data.ActorPoolStrategy(size=self.actors), num_cpus=cpus,
+                            num_gpus=gpus if "lm" in cfg.pools else 0)
+        for name in cfg.scorers:
+            ds = ds.map_batches(_Score, batch_size=cfg.batch_size, fn_constructor_args=(res.store.url, raw, name),
+                                compute=ray.data.ActorPoolStrategy(size=self.actors), num_cpus=cpus, num_gpus=gpus)
+        for rows in ds.iter_batches(batch_size=cfg.batch_size, batch_format="numpy"):
+            scored_by = {name: str(rows[f"by_{name}"][0]) for name in cfg.scorers}
+            yield Batch([pickle.loads(b) for b in rows["proposal"]], scored_by, index)
