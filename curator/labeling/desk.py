@@ -16,24 +16,36 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from curator.labeling.agreement import disagreements
-from curator.labeling.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, find_request, record_decision, record_undo,
-                            undo)
+from curator.labeling.guidelines import current_versions
+from curator.labeling.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, check_comment, check_request_id,
+                                     find_request, record_decision, record_undo, undo)
 from curator.store.locks import annotator_transaction
-from curator.labeling.queue import QueueConfig, serve_next, take_claim
+from curator.labeling.queue import QueueConfig, holds_lease, renew, serve_next, take_claim
 from curator.store.schema import NEGATIVE_LABELS
 from curator.store import Store
 from curator.store.tables import Candidate, Item
 
 
+ACCEPT = "accept"  # the action of Enter: the label suggested on the card
+
+
 @dataclass(frozen=True)
 class Press:
     """One key press as the browser sends it; ``step``: the first wrong step marked on a
-    trace (index into the candidate's messages), sent with a decision."""
+    trace (index into the candidate's messages), ``comment`` and ``flag`` (needs
+    discussion): sent with a decision. A malformed request id or comment is refused here."""
 
     candidate_id: str | None
     action: str
     request_id: str
     step: int | None = None
+    comment: str | None = None
+    flag: bool = False
+
+    def __post_init__(self) -> None:
+        check_request_id(self.request_id)
+        object.__setattr__(self, "comment", check_comment(self.comment))
+        object.__setattr__(self, "flag", self.flag is True)
 
 
 def candidate_view(session: Session, candidate_id: str) -> dict[str, Any]:
@@ -46,7 +58,8 @@ def candidate_view(session: Session, candidate_id: str) -> dict[str, Any]:
             "possibly_correct": bool(c.possibly_correct), "dataset": item.dataset, "kind": item.kind,
             "question": item.question, "context": item.context, "choices": item.choices, "gold": item.gold,
             "answer": item.answer, "messages": c.messages or [],
-            "reference": item.messages if item.kind == "trace" else None}
+            "reference": item.messages if item.kind == "trace" else None,
+            "guideline_version": current_versions(session, [item.dataset]).get(item.dataset)}
 
 
 def step_problem(card: dict[str, Any], action: str, step: Any) -> str | None:
@@ -109,18 +122,30 @@ class LabelDesk:
                     back = take_claim(s, self.annotator_id, receipt.candidate_id, self.cfg)  # someone holds it now
                     self._show(s, receipt.candidate_id if back else serve_next(s, self.annotator_id, self.cfg))
             return receipt
-        if p.action not in LABELS:
+        if p.action not in (*LABELS, ACCEPT):
             return _refused(f"unknown action '{p.action}'", p.candidate_id)
         if p.candidate_id is None or p.candidate_id != self.current():
             return find_request(self.store, p.request_id, self.annotator_id) or _refused(
                 "that candidate is no longer on screen", p.candidate_id)
-        if problem := step_problem(self._card or {}, p.action, p.step):
+        card = self._card or {}
+        label = card.get("suggested") if p.action == ACCEPT else p.action
+        if label not in LABELS:
+            return _refused("this candidate has no suggested label; press 1-4", p.candidate_id)
+        step = p.step if card.get("kind") == "trace" else None  # a step marked on an earlier card is no step here
+        if problem := step_problem(card, label, step):
             return _refused(problem, p.candidate_id)
         with annotator_transaction(self.store, self.annotator_id) as (s, _):
-            receipt = record_decision(s, self.annotator_id, p.candidate_id, p.action, request_id=p.request_id,
-                                      first_wrong_step=p.step)
+            late = not holds_lease(s, self.annotator_id, p.candidate_id)
+            receipt = record_decision(s, self.annotator_id, p.candidate_id, label, request_id=p.request_id,
+                                      first_wrong_step=step, note=p.comment, flagged=p.flag, late=late,
+                                      guideline_version=card.get("guideline_version"))
             self._show(s, serve_next(s, self.annotator_id, self.cfg, resume=receipt.status != "stored"))
         return receipt
+
+    def heartbeat(self) -> bool:
+        """Renew the lease on the candidate on screen (the card calls this while it is shown);
+        False when there is none or the lease went to someone else (a decision is still stored)."""
+        return self.shown is not None and renew(self.store, self.annotator_id, self.shown, self.cfg)
 
     def view(self) -> dict[str, Any] | None:
         """The card of the candidate on screen (read with it when it was served)."""

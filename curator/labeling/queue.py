@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, delete, exists, func, or_, select
+from sqlalchemy import (ColumnElement, Integer, Select, String, and_, bindparam, delete, exists, func, or_, select,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -241,6 +242,23 @@ def claim(store: Store, annotator_id: int, candidate_id: str, cfg: QueueConfig) 
     """Claim one given candidate (e.g. to relabel it after an undo) if nobody else holds it."""
     with annotator_transaction(store, annotator_id) as (s, _):
         return take_claim(s, annotator_id, candidate_id, cfg)
+
+
+def renew(store: Store, annotator_id: int, candidate_id: str, cfg: QueueConfig) -> bool:
+    """Heartbeat: extend the annotator's lease on the candidate on its screen by
+    ``lease_seconds`` from now. Only a lease the annotator still holds is extended (also
+    one that expired while nobody took it); False when it holds none on that candidate
+    (labeled already, or another annotator took it after it expired)."""
+    with annotator_transaction(store, annotator_id) as (s, _):
+        done = s.execute(update(Claim).where(Claim.candidate_id == candidate_id, Claim.annotator_id == annotator_id)
+                         .values(expires_at=utcnow() + timedelta(seconds=cfg.lease_seconds)))
+        return done.rowcount == 1
+
+
+def holds_lease(session: Session, annotator_id: int, candidate_id: str) -> bool:
+    """Whether the annotator holds an unexpired lease on the candidate."""
+    return session.scalar(select(Claim.candidate_id).where(
+        Claim.candidate_id == candidate_id, Claim.annotator_id == annotator_id, Claim.expires_at > utcnow())) is not None
 
 
 def release(store: Store, annotator_id: int) -> None:
