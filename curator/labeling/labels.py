@@ -105,9 +105,10 @@ def find_request(store: Store, request_id: str, annotator_id: int) -> Receipt | 
 
 def record_decision(session: Session, annotator_id: int, candidate_id: str, label: str, *, request_id: str,
                     note: str | None = None, first_wrong_step: int | None = None, flagged: bool = False,
-                    late: bool = False, guideline_version: int | None = None) -> Receipt:
+                    late: bool = False, guideline_version: int | None = None, release_claims: bool = True) -> Receipt:
     """``decide`` inside a transaction of ``annotator_transaction`` (the caller commits).
-    Storing a decision also gives back the annotator's claims: its current work is done.
+    Storing a decision also gives back the annotator's claims: its current work is done
+    (``release_claims=False``: a change made elsewhere, the card on screen keeps its lease).
     ``note``: the annotator's comment; ``flagged``: needs discussion; ``late``: made on an
     expired lease; ``guideline_version``: the dataset's guidelines it was made under."""
     _check_label(label, LABELS)
@@ -126,7 +127,8 @@ def record_decision(session: Session, annotator_id: int, candidate_id: str, labe
     except IntegrityError as e:  # the candidate's foreign key (request ids are checked in the statement)
         raise NotFoundError(f"no candidate with id {candidate_id}") from e
     if label_id is not None:
-        session.execute(delete(Claim).where(Claim.annotator_id == annotator_id))
+        if release_claims:
+            session.execute(delete(Claim).where(Claim.annotator_id == annotator_id))
         return Receipt("stored", candidate_id, label_id, label, reason="lease had expired; stored anyway" if late else "")
     found = session.execute(prior).all()
     same = next((r for r in found if r.request_id == request_id), None)
