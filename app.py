@@ -10,7 +10,8 @@ from pages.shared import current_user, sign_out
 # Pages per role, in menu order. Admins get every list.
 ANNOTATOR_PAGES = [st.Page("pages/home.py", title="Home", url_path="home", default=True),
                    st.Page("pages/label.py", title="Label", url_path="label"),
-                   st.Page("pages/progress.py", title="My progress", url_path="progress")]
+                   st.Page("pages/progress.py", title="My progress", url_path="progress"),
+                   st.Page("pages/history.py", title="History", url_path="history")]
 ADMIN_PAGES = [st.Page("pages/datasets.py", title="Datasets", url_path="datasets"),
                st.Page("pages/review.py", title="Review", url_path="review"),
                st.Page("pages/export.py", title="Export", url_path="export"),

@@ -164,6 +164,7 @@ class ReviewDesk:
     shown: str | None = None
     open: int = 0  # open disagreements when the card was last chosen
     _votes: dict[str, str] = field(default_factory=dict)
+    _notes: dict[str, str] = field(default_factory=dict)
     _prefer: str | None = None
 
     def current(self) -> str | None:
@@ -178,7 +179,7 @@ class ReviewDesk:
                 open_ = every
             open_.sort(key=lambda d: d.candidate_id != self._prefer)
             self.shown = open_[0].candidate_id if open_ else None
-            self._votes = open_[0].votes if open_ else {}
+            self._votes, self._notes = (open_[0].votes, open_[0].notes) if open_ else ({}, {})
             self._prefer = None
         return self.shown
 
@@ -207,4 +208,4 @@ class ReviewDesk:
         if cid is None:
             return None
         with self.store.session() as s:
-            return {**candidate_view(s, cid), "votes": self._votes}
+            return {**candidate_view(s, cid), "votes": self._votes, "notes": self._notes}

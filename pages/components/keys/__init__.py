@@ -43,6 +43,9 @@ HELP = ("1  near-miss: wrong, but close enough to tempt a model\n"
         "click a key in the legend: same as pressing it\n"
         "j / k  traces: mark the next / previous assistant step as the first wrong one (or click it); x clears it\n"
         "?  this help")
+REVIEW_HELP = "\n".join(line for line in HELP.replace("skip this one", "leave it for later").replace(
+    "your last 10 decisions", "your last 10 adjudications").splitlines()
+    if line.split("  ")[0] not in ("enter", "c", "f", "g", "j / k"))
 
 
 def _ack(rid: str, receipt: Receipt) -> dict[str, Any]:

@@ -13,6 +13,7 @@ const CARD_KEYS = { c: "comment", f: "flag", g: "guidelines", "?": "help" };
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const RETRY_MS = 3000;
 const REFRESH_MS = 2000;
+const HANDOFF_MS = 1000; // keys this soon after Enter picked an option in a sidebar list go to the card
 const QUIET_MS = 1500; // a rerun within this long after the card's own refresh or heartbeat is the card's
 const FOLD_CHARS = 700; // longer messages are folded (click to open)
 const STEP_KEYS = { j: 1, k: -1, x: 0 };
@@ -363,10 +364,12 @@ function onKey(e) {
   if (!view || !view.root.isConnected) return;
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   const target = (e.composedPath && e.composedPath()[0]) || e.target;
-  if (isEditable(target)) {
+  const handedOff = S.handoff && S.handoff.field === target && performance.now() < S.handoff.until;
+  if (handedOff) leaveField(target); // a key right after Enter picked an option: it is the card's
+  else if (isEditable(target)) {
     if (e.key !== "Escape") {
-      paintFocus();
-      return; // typing into a field; the card's focus line says so
+      inField(target, e.key);
+      return;
     }
     e.preventDefault();
     if (view.root.contains(target)) closeComment();
@@ -380,6 +383,41 @@ function onKey(e) {
     e.preventDefault();
     e.stopPropagation();
   }
+}
+
+// A key typed into a field (a sidebar filter): it is the field's, and the card says so. A
+// label key counts as not taken; Enter that picks an option in a sidebar list hands the
+// keys back to the card at once (before the page reruns).
+function inField(target, key) {
+  const S = keyState();
+  const outside = !S.view.root.contains(target);
+  const action = S.view.keys[key];
+  if (outside && action && action !== "undo" && action !== "accept") {
+    S.notTaken += 1;
+    S.log.push({ key, action, cid: S.view.root.dataset.cid || null, taken: false, at: Date.now(), field: fieldName(target) });
+    show(`not taken: ${keyName(key)} went into the field “${fieldName(target)}”`, "bad");
+  }
+  if (outside && key === "Enter" && target.closest("[data-testid='stSidebar']")) {
+    S.handoff = { field: target, until: performance.now() + HANDOFF_MS };
+    setTimeout(() => leaveField(target), 0);
+  }
+  setTimeout(paintFocus, 0);
+}
+
+function leaveField(field) {
+  const S = keyState();
+  S.handoff = null;
+  if (deepActive() === field) field.blur();
+  focusCard();
+}
+
+// A click on an option of a sidebar list (the list itself is drawn outside the sidebar).
+function onClick(e) {
+  const S = keyState();
+  if (!S.view || !S.view.root.isConnected) return;
+  const a = deepActive();
+  const option = e.target.closest && e.target.closest("[role='option']");
+  if (option && a && a.closest && a.closest("[data-testid='stSidebar']")) setTimeout(() => leaveField(a), 0);
 }
 
 // What a key (pressed, or clicked in the legend) does; false when it is not the card's.
@@ -498,6 +536,7 @@ export default function (component) {
   }, 0);
   if (!S.listening) {
     window.addEventListener("keydown", onKey, true);
+    window.addEventListener("click", onClick, true);
     for (const ev of ["focusin", "focusout"]) document.addEventListener(ev, () => setTimeout(paintFocus, 0), true);
     window.addEventListener("blur", paintFocus);
     window.addEventListener("focus", paintFocus);
