@@ -34,7 +34,7 @@ def guidelines(view: dict | None) -> None:
     rules = view and view.get("guideline_version") and guideline(store(), view["dataset"], view["guideline_version"])
     with st.container(key="label_guidelines"), st.expander("Guidelines (g)"):
         if rules:
-            st.caption(f"{view['dataset']}, version {rules.version}")
+            st.text(f"{view['dataset']}, version {rules.version}")  # a dataset name is user text: plain
             st.markdown(rules.text)
         else:
             st.caption("No guidelines for this dataset yet.")

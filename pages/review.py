@@ -115,4 +115,4 @@ if current:
             except NearmissError as e:
                 st.error(str(e))
     if latest:
-        st.caption(f"Current: version {latest.version} by {latest.author}, {latest.at:%Y-%m-%d %H:%M} UTC")
+        st.text(f"Current: version {latest.version} by {latest.author}, {latest.at:%Y-%m-%d %H:%M} UTC")

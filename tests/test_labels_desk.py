@@ -3,7 +3,7 @@ once, undo puts the undone candidate back on screen; the review desk adjudicates
 disagreements by key. Request ids and comments are validated; a first wrong step goes
 only with the trace it was marked on; Enter accepts the suggestion; comment, flag, the
 guideline version and a lost lease are stored with the decision."""
-from datetime import timedelta
+import time
 
 import pytest
 from sqlalchemy import select, update
@@ -15,7 +15,7 @@ from curator.labeling.desk import LabelDesk, Press, ReviewDesk
 from curator.labeling.final_labels import load_final_labels
 from curator.labeling.labels import decide, settled_by
 from curator.labeling.queue import QueueConfig, set_overlap
-from curator.store.tables import Candidate, Claim, Label, utcnow
+from curator.store.tables import Candidate, Label
 from tests.labeling import add_candidates, users
 from tests.traces import add_traces
 
@@ -144,10 +144,9 @@ def test_a_decision_on_an_expired_lease_is_stored_and_marked_late(sqlite_store):
     store = sqlite_store
     add_candidates(store, 1)
     ann, bob = users(store, "ann", "bob")
-    desk = LabelDesk(store, ann)
+    desk = LabelDesk(store, ann, QueueConfig(lease_seconds=1))
     cid = desk.current()
-    with store.session() as s:
-        s.execute(update(Claim).values(expires_at=utcnow() - timedelta(seconds=1)))
+    time.sleep(1.1)
     assert LabelDesk(store, bob).current() == cid  # bob is served it once the lease is gone
     assert not desk.heartbeat()
     receipt = desk.press(Press(cid, "far_miss", "late1"))

@@ -10,20 +10,20 @@ admin through open disagreements.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from curator.labeling.agreement import disagreements
-from curator.labeling.guidelines import current_versions
 from curator.labeling.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, check_comment, check_request_id,
                                      find_request, record_decision, record_undo, undo)
 from curator.store.locks import annotator_transaction
 from curator.labeling.queue import QueueConfig, holds_lease, renew, serve_next, take_claim
 from curator.store.schema import NEGATIVE_LABELS
 from curator.store import Store
-from curator.store.tables import Candidate, Item
+from curator.store.tables import Candidate, Guideline, Item, utcnow
 
 
 ACCEPT = "accept"  # the action of Enter: the label suggested on the card
@@ -50,8 +50,9 @@ class Press:
 
 def candidate_view(session: Session, candidate_id: str) -> dict[str, Any]:
     """Everything a card shows about a candidate and its item (JSON-ready)."""
-    c, item = session.execute(select(Candidate, Item).join(Item, Item.id == Candidate.item_id)
-                              .where(Candidate.id == candidate_id)).one()
+    version = select(func.max(Guideline.version)).where(Guideline.dataset == Item.dataset).scalar_subquery()
+    c, item, guideline_version = session.execute(select(Candidate, Item, version).join(Item, Item.id == Candidate.item_id)
+                                                 .where(Candidate.id == candidate_id)).one()
     scores = {k: round(v, 3) if isinstance(v, float) else v for k, v in (c.scores or {}).items()}
     return {"id": c.id, "text": c.text, "origin": c.origin, "miner": c.miner, "model": c.model, "scores": scores,
             "nearness": None if c.nearness is None else round(c.nearness, 3), "suggested": c.suggested,
@@ -59,7 +60,7 @@ def candidate_view(session: Session, candidate_id: str) -> dict[str, Any]:
             "question": item.question, "context": item.context, "choices": item.choices, "gold": item.gold,
             "answer": item.answer, "messages": c.messages or [],
             "reference": item.messages if item.kind == "trace" else None,
-            "guideline_version": current_versions(session, [item.dataset]).get(item.dataset)}
+            "guideline_version": guideline_version}
 
 
 def step_problem(card: dict[str, Any], action: str, step: Any) -> str | None:
@@ -95,10 +96,19 @@ class LabelDesk:
     shown: str | None = None
     _served: bool = False
     _card: dict[str, Any] | None = None
+    _held_until: datetime | None = None  # the lease on ``shown`` surely lasts until then
 
     def _show(self, session: Session, candidate_id: str | None) -> None:
         self.shown, self._served = candidate_id, True
         self._card = None if candidate_id is None else candidate_view(session, candidate_id)
+        # a resumed claim is served while it has more than half its lease left
+        self._held_until = utcnow() + timedelta(seconds=self.cfg.lease_seconds / 2)
+
+    def _late(self, session: Session, candidate_id: str) -> bool:
+        """Whether the lease on the candidate ran out (asked of the store only once it may have)."""
+        if self._held_until is not None and utcnow() < self._held_until:
+            return False
+        return not holds_lease(session, self.annotator_id, candidate_id)
 
     def current(self) -> str | None:
         """The candidate to show, served (and claimed) on first use; an empty desk asks the
@@ -135,7 +145,7 @@ class LabelDesk:
         if problem := step_problem(card, label, step):
             return _refused(problem, p.candidate_id)
         with annotator_transaction(self.store, self.annotator_id) as (s, _):
-            late = not holds_lease(s, self.annotator_id, p.candidate_id)
+            late = self._late(s, p.candidate_id)
             receipt = record_decision(s, self.annotator_id, p.candidate_id, label, request_id=p.request_id,
                                       first_wrong_step=step, note=p.comment, flagged=p.flag, late=late,
                                       guideline_version=card.get("guideline_version"))
@@ -145,7 +155,12 @@ class LabelDesk:
     def heartbeat(self) -> bool:
         """Renew the lease on the candidate on screen (the card calls this while it is shown);
         False when there is none or the lease went to someone else (a decision is still stored)."""
-        return self.shown is not None and renew(self.store, self.annotator_id, self.shown, self.cfg)
+        shown, now = self.shown, utcnow()
+        if shown is None or not renew(self.store, self.annotator_id, shown, self.cfg):
+            return False
+        if shown == self.shown:
+            self._held_until = now + timedelta(seconds=self.cfg.lease_seconds)
+        return True
 
     def view(self) -> dict[str, Any] | None:
         """The card of the candidate on screen (read with it when it was served)."""

@@ -1,12 +1,13 @@
 """The annotator's day in a real browser (Streamlit server + Debian Chromium): a first
 wrong step marked on a trace does not block the next MCQA card; keys after using a sidebar
 filter label the card on screen or are shown as not taken; Enter accepts the suggestion;
-the key legend is clickable; a comment typed on the card shows on Review; a decision
+the key legend is clickable; g opens the guidelines; a comment typed on the card shows on Review; a decision
 reopened from History changes the final label and the old one is retracted, not deleted."""
 import pytest
 from sqlalchemy import select, update
 
 from curator.labeling.final_labels import load_final_labels
+from curator.labeling.guidelines import save_guideline
 from curator.labeling.labels import decide
 from curator.labeling.queue import set_overlap
 from curator.store import Store
@@ -122,8 +123,13 @@ def test_enter_accepts_the_suggestion_and_the_legend_is_clickable(browser, app_s
     store = Store(sqlite_url)
     add_candidates(store, 2, per_item=2)
     users(store, "ann")
+    save_guideline(store, users(store, "boss", role="admin")[0], "quiz", "Near-miss means **tempting** but wrong.")
     page = _open(browser, app_server(sqlite_url), "ann")
     page.locator(".nm-candidate").wait_for(timeout=30000)
+    rules = page.locator(".st-key-label_guidelines details")
+    assert rules.get_attribute("open") is None
+    page.keyboard.press("g")  # g opens the guidelines (admin-written Markdown, rendered)
+    rules.locator("strong").filter(has_text="tempting").wait_for(timeout=10000)
     suggested = page.locator(".nm-suggest").inner_text()
     first = page.locator(".nm-root").get_attribute("data-cid")
     assert page.locator(".nm-letter").all_inner_texts()[:3] == ["A.", "B.", "C."]
