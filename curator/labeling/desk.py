@@ -158,8 +158,8 @@ class LabelDesk:
         shown, now = self.shown, utcnow()
         if shown is None or not renew(self.store, self.annotator_id, shown, self.cfg):
             return False
-        if shown == self.shown:
-            self._held_until = now + timedelta(seconds=self.cfg.lease_seconds)
+        if shown == self.shown:  # renew leaves at least half the lease
+            self._held_until = now + timedelta(seconds=self.cfg.lease_seconds / 2)
         return True
 
     def view(self) -> dict[str, Any] | None:

@@ -245,13 +245,23 @@ def claim(store: Store, annotator_id: int, candidate_id: str, cfg: QueueConfig) 
 
 
 def renew(store: Store, annotator_id: int, candidate_id: str, cfg: QueueConfig) -> bool:
-    """Heartbeat: extend the annotator's lease on the candidate on its screen by
-    ``lease_seconds`` from now. Only a lease the annotator still holds is extended (also
-    one that expired while nobody took it); False when it holds none on that candidate
-    (labeled already, or another annotator took it after it expired)."""
+    """Heartbeat: make sure the annotator's lease on the candidate on its screen has at
+    least half of ``lease_seconds`` left, extending it to ``lease_seconds`` from now when it
+    has less (a lease with more left is only read: no write lock, no fsync). Only a lease
+    the annotator still holds is extended (also one that expired while nobody took it);
+    False when it holds none on that candidate (labeled already, or another annotator took
+    it after it expired)."""
+    lease = timedelta(seconds=cfg.lease_seconds)
+    with store.session() as s:
+        expires = s.scalar(select(Claim.expires_at).where(Claim.candidate_id == candidate_id,
+                                                          Claim.annotator_id == annotator_id))
+    if expires is None:
+        return False
+    if as_utc(expires) - utcnow() > lease / 2:
+        return True
     with annotator_transaction(store, annotator_id) as (s, _):
         done = s.execute(update(Claim).where(Claim.candidate_id == candidate_id, Claim.annotator_id == annotator_id)
-                         .values(expires_at=utcnow() + timedelta(seconds=cfg.lease_seconds)))
+                         .values(expires_at=utcnow() + lease))
         return done.rowcount == 1
 
 

@@ -447,8 +447,8 @@ function handleKey(key) {
   }
   const action = view.keys[key];
   if (!action) return false;
-  const decision = action !== "undo" && action !== "skip";
-  const step = decision && view.root.querySelector(".nm-trace-failed") ? S.step : null;
+  const decision = action !== "undo"; // a skip is a decision too: it may carry a comment or a flag
+  const step = decision && action !== "skip" && view.root.querySelector(".nm-trace-failed") ? S.step : null;
   const entry = { key, action, cid, step, at: Date.now() };
   if (S.pending || (!cid && action !== "undo")) {
     entry.taken = false;
