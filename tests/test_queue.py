@@ -143,7 +143,7 @@ def test_concurrent_annotators_with_overlap_get_exactly_k_labels(store):
 
 
 def _slow_annotators(store, cfg: QueueConfig, *, heartbeat: bool) -> list[tuple[str, int, bool]]:
-    """Two annotators who read each card longer than the lease (ann 2.4 s, bob 1.5 s), with
+    """Two annotators who read each card longer than the 3 s lease (ann 5 s, bob 3.5 s), with
     or without a heartbeat every 0.2 s; the (candidate, annotator, late) of every decision."""
     from curator.labeling.desk import LabelDesk, Press
 
@@ -161,7 +161,7 @@ def _slow_annotators(store, cfg: QueueConfig, *, heartbeat: bool) -> list[tuple[
 
     desks = [LabelDesk(store, ann, cfg), LabelDesk(store, bob, cfg)]
     desks[0].current()  # ann is served first: the candidate of highest nearness
-    workers = [threading.Thread(target=work, args=(d, r)) for d, r in zip(desks, (2.4, 1.5))]
+    workers = [threading.Thread(target=work, args=(d, r)) for d, r in zip(desks, (5.0, 3.5))]
     beats = [threading.Thread(target=beat, args=(d,)) for d in desks] if heartbeat else []
     for t in workers + beats:
         t.start()
@@ -177,14 +177,14 @@ def _slow_annotators(store, cfg: QueueConfig, *, heartbeat: bool) -> list[tuple[
 
 def test_heartbeat_keeps_k_labels_per_candidate_under_two_slow_annotators(store):
     cands = add_candidates(store, 2, per_item=2)
-    rows = _slow_annotators(store, QueueConfig(order="nearness", lease_seconds=1), heartbeat=True)
+    rows = _slow_annotators(store, QueueConfig(order="nearness", lease_seconds=3), heartbeat=True)
     assert sorted(c for c, _, _ in rows) == sorted(cands)  # overlap 1: one label each, none on a lost lease
     assert not any(late for _, _, late in rows)
 
 
 def test_without_heartbeat_a_slow_annotators_candidate_collects_k_plus_1_labels_and_both_are_kept(sqlite_store):
     cands = add_candidates(sqlite_store, 2, per_item=2)
-    rows = _slow_annotators(sqlite_store, QueueConfig(order="nearness", lease_seconds=1), heartbeat=False)
+    rows = _slow_annotators(sqlite_store, QueueConfig(order="nearness", lease_seconds=3), heartbeat=False)
     per_candidate = Counter(c for c, _, _ in rows)
     assert set(per_candidate) == set(cands) and max(per_candidate.values()) == 2  # the control: k + 1
     assert any(late for _, _, late in rows)  # the decision on the expired lease is stored and marked
