@@ -70,8 +70,9 @@ def beat(desk: LabelDesk, every: float, done: threading.Event, run: Run) -> None
     """Renew the lease of the card on screen every ``every`` seconds, as the card does."""
     while not done.wait(every):
         start, shown = time.perf_counter(), desk.shown
-        try:  # a renewal that races the annotator's own next card is no lost lease
-            run.leases_lost += not desk.heartbeat() and desk.shown == shown
+        try:  # a renewal that races the annotator's own next card (not committed yet) is no lost lease
+            run.leases_lost += not desk.heartbeat() and desk.shown == shown and not (
+                done.wait(0.05) or desk.heartbeat()) and desk.shown == shown
         except Exception as e:
             run.errors.append(f"heartbeat: {e!r}")
         run.heartbeats_ms.append((time.perf_counter() - start) * 1000)
