@@ -18,6 +18,7 @@ from tests.labeling import add_candidates, users
 from tests.traces import add_traces
 
 pytestmark = pytest.mark.e2e
+SAVED = ("stored", "repeat")  # "repeat": on a busy machine the press was re-sent and the first copy stored
 
 
 def _open(browser, server, name: str, page_title: str = "Label"):
@@ -60,12 +61,12 @@ def test_after_a_first_wrong_step_on_a_trace_keys_1_to_4_work_on_mcqa_cards(brow
     page.locator(".nm-trace-failed").wait_for(timeout=30000)
     trace = page.locator(".nm-root").get_attribute("data-cid")
     page.locator(".nm-trace-failed .nm-msg[data-step='2'] .nm-msg-head").click()
-    assert _press(page, "1")["status"] == "stored"
+    assert _press(page, "1")["status"] in SAVED
     for key in "1234":
         page.locator(".nm-candidate").wait_for(timeout=30000)
         assert page.locator(".nm-trace-failed").count() == 0
         entry = _press(page, key)
-        assert entry["status"] == "stored" and entry["step"] is None, entry
+        assert entry["status"] in SAVED and entry["step"] is None, entry
     assert _rows(sqlite_url, Label.candidate_id, Label.label, Label.first_wrong_step)[0] == (trace, "near_miss", 2)
     assert [(c in mcqa, lab, step) for c, lab, step in _rows(sqlite_url, Label.candidate_id, Label.label,
                                                                Label.first_wrong_step)[1:]] == [
@@ -92,7 +93,7 @@ def test_keys_after_a_sidebar_filter_are_never_silently_lost(browser, app_server
     assert [e["key"] for e in log] == ["1", "2"] and not any("field" in e for e in log)  # none went into the filter
     assert datasets.input_value() == ""
     assert page.locator(".st-key-label_datasets").get_by_text("trivia").count() >= 1
-    stored = [e for e in log if e.get("status") == "stored"]
+    stored = [e for e in log if e.get("status") in SAVED]
     assert _rows(sqlite_url, Label.candidate_id, Label.label) == [(e["cid"], DESK_KEYS[e["key"]]) for e in stored]
     if len(stored) < 2:  # a key for a card the new filter took off screen: refused, and the card says so
         assert "refused by the server" in page.locator(".nm-counters").inner_text() or "not taken" in page.locator(
@@ -115,7 +116,7 @@ def test_keys_after_a_sidebar_filter_are_never_silently_lost(browser, app_server
     page.wait_for_function("() => document.querySelector(\"[data-testid='stBidiComponentIsolated']\")"
                            ".shadowRoot.querySelector('.nm-focus').dataset.focus === 'card'", timeout=10000)
     cid = page.locator(".nm-root").get_attribute("data-cid")
-    assert _press(page, "4")["status"] == "stored"
+    assert _press(page, "4")["status"] in SAVED
     assert _rows(sqlite_url, Label.candidate_id, Label.label)[-1] == (cid, "invalid")
 
 
@@ -134,7 +135,7 @@ def test_enter_accepts_the_suggestion_and_the_legend_is_clickable(browser, app_s
     first = page.locator(".nm-root").get_attribute("data-cid")
     assert page.locator(".nm-letter").all_inner_texts()[:3] == ["A.", "B.", "C."]
     entry = _press(page, "Enter")
-    assert entry["status"] == "stored"
+    assert entry["status"] in SAVED
     label = _rows(sqlite_url, Label.candidate_id, Label.label)[0]
     assert label[0] == first and suggested == f"suggested: {label[1].replace('_', '-')}"
     second = page.locator(".nm-root").get_attribute("data-cid")
@@ -159,7 +160,7 @@ def test_a_comment_typed_on_the_card_shows_on_review(browser, app_server, sqlite
     page.keyboard.type("12 looks like the gold, but 1 is wrong")  # keys typed into the comment stay there
     page.keyboard.press("Escape")
     page.keyboard.press("f")
-    assert _press(page, "1")["status"] == "stored"
+    assert _press(page, "1")["status"] in SAVED
     assert _rows(sqlite_url, Label.annotator_id, Label.label, Label.note, Label.flagged)[-1] == (
         ann, "near_miss", "12 looks like the gold, but 1 is wrong", True)
     admin = _open(browser, server, "boss")  # the admin's own queue is empty: a key there leaves a status line
