@@ -12,7 +12,7 @@ from pages.sign_in import sign_in_form
 
 # Pages per role, in menu order. Admins get every list.
 ANNOTATOR_PAGES = [("pages/home.py", "Home", "home"), ("pages/label.py", "Label", "label"),
-                   ("pages/progress.py", "My progress", "progress")]
+                   ("pages/progress.py", "My progress", "progress"), ("pages/history.py", "History", "history")]
 ADMIN_PAGES = [("pages/datasets.py", "Datasets", "datasets"), ("pages/review.py", "Review", "review"),
                ("pages/export.py", "Export", "export"), ("pages/mine.py", "Mine", "mine"),
                ("pages/train.py", "Train", "train"), ("pages/accounts.py", "Accounts", "accounts")]

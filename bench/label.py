@@ -1,13 +1,16 @@
 """Labeling under load: simulated annotators on SQLite and on a throwaway PostgreSQL.
 
     .venv/bin/python bench/label.py                       # 8 annotators, 60 s per database
-    .venv/bin/python bench/label.py --seconds 10 --annotators 4
+    .venv/bin/python bench/label.py --seconds 10 --annotators 4 --heartbeat 0   # without heartbeats
 
 Each annotator is a thread working a LabelDesk, the code path of the Label page: it
 presses a key for the candidate on screen and the clock runs from the press until the
 next candidate is served (decision committed, next candidate claimed, its card read).
 Between decisions it reads the card for 250-750 ms (about 2 decisions/s each, a very fast
-human). One press in 20 is sent a second time, as a browser retry would. Measured in the
+human). One press in 20 is sent a second time, as a browser retry would. While its card
+is on screen each annotator's lease is renewed by a heartbeat every ``--heartbeat``
+seconds (default 2 s, 30x the Label page's rate, so heartbeats contend with key presses).
+Measured in the
 same run on the same store: the baseline, one annotator alone, and the same annotators
 "flat out" (no reading time: the store's capacity, commits bounded by fsync).
 
@@ -58,13 +61,32 @@ class Run:
     latencies_ms: list[float] = field(default_factory=list)
     acknowledged: dict[str, tuple[str, str]] = field(default_factory=dict)  # request id -> (candidate, label)
     resends_stored: int = 0
+    heartbeats_ms: list[float] = field(default_factory=list)
+    leases_lost: int = 0
     errors: list[str] = field(default_factory=list)
 
 
-def annotate(store: Store, annotator: int, until: float, think: tuple[float, float], seed: int, run: Run) -> None:
+def beat(desk: LabelDesk, every: float, done: threading.Event, run: Run) -> None:
+    """Renew the lease of the card on screen every ``every`` seconds, as the card does."""
+    while not done.wait(every):
+        start, shown = time.perf_counter(), desk.shown
+        try:  # a renewal that races the annotator's own next card (not committed yet) is no lost lease
+            run.leases_lost += not desk.heartbeat() and desk.shown == shown and not (
+                done.wait(0.05) or desk.heartbeat()) and desk.shown == shown
+        except Exception as e:
+            run.errors.append(f"heartbeat: {e!r}")
+        run.heartbeats_ms.append((time.perf_counter() - start) * 1000)
+
+
+def annotate(store: Store, annotator: int, until: float, think: tuple[float, float], seed: int, run: Run,
+             heartbeat: float) -> None:
     rng = random.Random(seed)
     desk = LabelDesk(store, annotator, QueueConfig(order="uncertain"))
     desk.view()
+    done = threading.Event()
+    beats = threading.Thread(target=beat, args=(desk, heartbeat, done, run)) if heartbeat > 0 else None
+    if beats:
+        beats.start()
     try:
         while time.perf_counter() < until and desk.shown is not None:
             time.sleep(rng.uniform(*think))
@@ -81,6 +103,10 @@ def annotate(store: Store, annotator: int, until: float, think: tuple[float, flo
                 run.resends_stored += 1
     except Exception as e:  # counted, and the run goes on for the others
         run.errors.append(repr(e))
+    finally:
+        done.set()
+        if beats:
+            beats.join()
 
 
 def audit(store: Store, runs: dict[int, Run]) -> tuple[int, int]:
@@ -101,10 +127,11 @@ def audit(store: Store, runs: dict[int, Run]) -> tuple[int, int]:
 
 
 def session(store: Store, annotators: list[int], seconds: float, think: tuple[float, float],
-            label: str) -> dict[int, Run]:
+            label: str, heartbeat: float) -> dict[int, Run]:
     runs = {a: Run() for a in annotators}
     until = time.perf_counter() + seconds
-    threads = [threading.Thread(target=annotate, args=(store, a, until, think, a, runs[a])) for a in annotators]
+    threads = [threading.Thread(target=annotate, args=(store, a, until, think, a, runs[a], heartbeat))
+               for a in annotators]
     for t in threads:
         t.start()
     with tqdm(total=int(seconds), desc=f"label {label}", unit="s", file=sys.stderr) as bar:
@@ -116,7 +143,7 @@ def session(store: Store, annotators: list[int], seconds: float, think: tuple[fl
     return runs
 
 
-def measure(url: str, name: str, n: int, seconds: float, items: int) -> dict:
+def measure(url: str, name: str, n: int, seconds: float, items: int, heartbeat: float) -> dict:
     store = Store(url)
     add_candidates(store, items, per_item=3)
     ids = users(store, *[f"a{k}" for k in range(2 * n + 1)])
@@ -125,13 +152,16 @@ def measure(url: str, name: str, n: int, seconds: float, items: int) -> dict:
     for label, who, secs, think in [("1 annotator (baseline)", ids[:1], seconds / 4, THINK),
                                     (f"{n} annotators", ids[1:n + 1], seconds, THINK),
                                     (f"{n} annotators flat out", ids[n + 1:], seconds / 4, (0.0, 0.0))]:
-        runs = session(store, who, secs, think, f"{name}, {label}")
+        runs = session(store, who, secs, think, f"{name}, {label}", heartbeat)
         lat = sorted(x for r in runs.values() for x in r.latencies_ms)
+        beats = sorted(x for r in runs.values() for x in r.heartbeats_ms)
         lost, dups = audit(store, runs)
         errors = [e for r in runs.values() for e in r.errors]
         rows[label] = {"db": name, "annotators": label, "decisions": len(lat), "per_s": len(lat) / secs,
                        "p50": statistics.median(lat), "p95": lat[int(0.95 * (len(lat) - 1))], "lost": lost,
-                       "duplicates": dups, "errors": len(errors)}
+                       "duplicates": dups, "errors": len(errors), "beats": len(beats),
+                       "beat_p95": beats[int(0.95 * (len(beats) - 1))] if beats else float("nan"),
+                       "leases_lost": sum(r.leases_lost for r in runs.values())}
         for e in errors[:3]:
             print(f"  {name} error: {e}", file=sys.stderr)
     store.dispose()
@@ -165,18 +195,21 @@ def main() -> None:
     ap.add_argument("--annotators", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=60.0, help="per database, for the many-annotator run")
     ap.add_argument("--items", type=int, default=3000, help="items to load (3 candidates each)")
+    ap.add_argument("--heartbeat", type=float, default=2.0, help="seconds between lease renewals (0: none)")
     args = ap.parse_args()
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        rows["sqlite"] = measure(f"sqlite:///{tmp}/bench.db", "sqlite", args.annotators, args.seconds, args.items)
+        rows["sqlite"] = measure(f"sqlite:///{tmp}/bench.db", "sqlite", args.annotators, args.seconds, args.items,
+                                 args.heartbeat)
     with throwaway_postgres() as url:
-        rows["postgresql"] = measure(url, "postgresql", args.annotators, args.seconds, args.items)
+        rows["postgresql"] = measure(url, "postgresql", args.annotators, args.seconds, args.items, args.heartbeat)
     print(f"{'db':11} {'annotators':26} {'decisions':>9} {'per s':>7} {'p50 ms':>7} {'p95 ms':>7} "
-          f"{'lost':>5} {'dups':>5} {'errors':>6}")
+          f"{'lost':>5} {'dups':>5} {'errors':>6} {'beats':>6} {'beat p95':>8} {'leases lost':>11}")
     for per_db in rows.values():
         for r in per_db.values():
             print(f"{r['db']:11} {r['annotators']:26} {r['decisions']:>9} {r['per_s']:>7.1f} {r['p50']:>7.1f} "
-                  f"{r['p95']:>7.1f} {r['lost']:>5} {r['duplicates']:>5} {r['errors']:>6}")
+                  f"{r['p95']:>7.1f} {r['lost']:>5} {r['duplicates']:>5} {r['errors']:>6} {r['beats']:>6} "
+                  f"{r['beat_p95']:>8.1f} {r['leases_lost']:>11}")
     many = f"{args.annotators} annotators"
     lost = sum(r["lost"] for d in rows.values() for r in d.values())
     dups = sum(r["duplicates"] for d in rows.values() for r in d.values())

@@ -2,12 +2,15 @@
 import streamlit as st
 
 from curator.labeling.desk import LabelDesk
+from curator.labeling.guidelines import guideline
 from curator.labeling.progress import progress
 from curator.labeling.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
 from curator.labeling.ranker import serving_note
 from curator.labeling.refit import start_refitter
-from pages.components.keys import key_card
+from pages.components.keys import DESK_KEYS, key_card
 from pages.shared import guarded, require_role, store
+
+HEARTBEAT_SECONDS = 60  # leases last QueueConfig.lease_seconds (300 s): a few missed beats do no harm
 
 user = require_role("annotator")
 st.title("Label")
@@ -29,13 +32,27 @@ if desk is None or desk.annotator_id != user["id"]:
 desk.configure(cfg)
 
 
+def guidelines(view: dict | None) -> None:
+    """The guidelines of the dataset on the card (admin-written Markdown: rendered as such)."""
+    rules = view and view.get("guideline_version") and guideline(store(), view["dataset"], view["guideline_version"])
+    with st.container(key="label_guidelines"), st.expander("Guidelines (g)"):
+        if rules:
+            st.text(f"{view['dataset']}, version {rules.version}")  # a dataset name is user text: plain
+            st.markdown(rules.text)
+        else:
+            st.caption("No guidelines for this dataset yet.")
+
+
 @st.fragment
 def work() -> None:
     """Only the card reruns on a key: its progress line is part of it (fewer elements, faster)."""
     view, p = desk.view(), progress(store(), user["id"], cfg)
+    guidelines(view)
     waiting = view is None and p.remaining > 0
-    key_card(view, key="label_keys", on_press=guarded(desk.press), refresh=waiting,
-             stats={"done": p.done, "remaining": p.remaining, "my decisions / hour": round(p.per_hour)},
+    key_card(view, key="label_keys", on_press=guarded(desk.press), keys=DESK_KEYS, refresh=waiting,
+             on_heartbeat=guarded(desk.heartbeat), heartbeat_seconds=HEARTBEAT_SECONDS,
+             stats={"done": p.done, "remaining": p.remaining,
+                    "my decisions / hour": "—" if p.per_hour is None else round(p.per_hour)},
              empty=f"Nothing to label right now: {p.remaining} left are being labeled by others. This card checks "
                    "again by itself." if waiting else
                    "Nothing left to label with these filters. Backspace still undoes your last decision.")
@@ -43,6 +60,8 @@ def work() -> None:
 
 
 work()
-st.caption("Keys: 1 near-miss · 2 far-miss · 3 actually correct · 4 invalid · space skip · "
-           "backspace undo (last 10) · ? help. Traces: click an assistant step or press j / k to mark the first "
-           "wrong step (x clears), then label. Each key is saved before the next candidate shows.")
+st.caption("Keys (or click them on the card): 1 near-miss · 2 far-miss · 3 actually correct · 4 invalid · "
+           "enter accept the suggestion · space skip · backspace undo (last 10; older ones on the History page) · "
+           "c comment · f flag for discussion · g guidelines · ? help. Traces: click an assistant step or press "
+           "j / k to mark the first wrong step (x clears), then label. Each key is saved before the next candidate "
+           "shows. Done and remaining follow the filters; the rate shows after 10 decisions over 5 minutes.")

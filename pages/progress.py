@@ -13,9 +13,10 @@ st.title("My progress")
 
 p = progress(store(), user["id"], QueueConfig())
 done, left, pace = st.columns(3)
-done.metric("Done", p.done)
+done.metric("Done (all datasets)", p.done)
 left.metric("Remaining (all datasets)", p.remaining)
-pace.metric("Decisions / hour", f"{p.per_hour:.0f}")
+pace.metric("Decisions / hour", "—" if p.per_hour is None else f"{p.per_hour:.0f}",
+            help="Shown after 10 decisions over at least 5 minutes in the last hour.")
 
 per_hour = pd.DataFrame(hourly(store(), user["id"]), columns=["hour", "decisions"])
 st.subheader("Decisions per hour, last 24 hours")
@@ -35,6 +36,7 @@ if recent:
     st.dataframe(pd.DataFrame([{"at": r.at, "candidate": r.text, "label": r.label,
                                 "state": "stands" if r.active else "undone"} for r in recent]),
                  hide_index=True, key="progress_recent")
-    st.caption("Undo them on the Label page with backspace, newest first.")
+    st.caption("Undo them on the Label page with backspace, newest first; find and change any decision on the "
+               "History page.")
 else:
     st.info("No decisions yet.")

@@ -1,13 +1,15 @@
-"""Review (admin): overlap per dataset, agreement, and adjudication of disagreements by key."""
+"""Review (admin): overlap per dataset, agreement, per-annotator figures, comments and
+flags, guidelines, and adjudication of disagreements by key."""
 import pandas as pd
 import streamlit as st
 
-from curator.labeling.agreement import disagreements, pairwise, per_dataset
+from curator.labeling.agreement import disagreements, pairwise, per_annotator, per_dataset, remarks
+from curator.labeling.guidelines import guideline, save_guideline
 from curator.labeling.desk import ReviewDesk
 from curator.errors import NearmissError
 from curator.labeling.labels import final_sources
 from curator.labeling.queue import overlaps, set_overlap
-from pages.components.keys import HELP, LABEL_KEYS, key_card
+from pages.components.keys import LABEL_KEYS, REVIEW_HELP, key_card
 from pages.shared import guarded, require_role, store
 from pages.text import plain
 
@@ -46,6 +48,19 @@ right.dataframe(pd.DataFrame([vars(d) for d in per_dataset(store(), datasets=dat
                              columns=["dataset", "candidates", "labels", "kappa"]), hide_index=True,
                 key="review_fleiss")
 
+st.caption("Per annotator: standing decisions, median seconds between consecutive decisions (breaks over 10 "
+           "minutes left out), agreement of their votes with the final label and with the suggested label, and "
+           "decisions stored after their hold on the candidate had expired.")
+st.dataframe(pd.DataFrame([vars(f) for f in per_annotator(store(), datasets=datasets)],
+                          columns=["annotator", "decisions", "median_seconds", "with_final", "with_suggestion",
+                                   "comments", "flagged", "late"]),
+             hide_index=True, key="review_annotators",
+             column_config={"median_seconds": st.column_config.NumberColumn("median s / decision", format="%.1f"),
+                            "with_final": st.column_config.NumberColumn("agrees with final", format="percent"),
+                            "with_suggestion": st.column_config.NumberColumn("agrees with suggestion",
+                                                                             format="percent"),
+                            "late": st.column_config.NumberColumn("on expired lease")})
+
 sources = final_sources(store(), datasets=datasets)
 st.caption("Final labels: " + (", ".join(f"{n} by {s}" for s, n in sorted(sources.items())) or "none yet")
            + ". Final = adjudication, else majority; ties wait for adjudication.")
@@ -54,8 +69,19 @@ st.subheader("Disagreements")
 open_ = disagreements(store(), datasets=datasets)
 if open_:
     st.dataframe(pd.DataFrame([{"dataset": d.dataset, "question": d.question, "candidate": d.text,
-                                **{f"vote: {a}": lab for a, lab in d.votes.items()}} for d in open_]),
+                                **{f"vote: {a}": lab for a, lab in d.votes.items()},
+                                **{f"comment: {a}": note for a, note in d.notes.items()}} for d in open_]),
                  hide_index=True, key="review_disagreements")
+
+st.subheader("Comments and flags")
+notes = remarks(store(), datasets=datasets)
+flagged = sum(r.flagged for r in notes)
+st.caption(f"Standing decisions with a comment or a flag (needs discussion): {len(notes)}, flagged {flagged}.")
+if notes:
+    st.dataframe(pd.DataFrame([{"flagged": r.flagged, "dataset": r.dataset, "question": r.question,
+                                "candidate": r.text, "annotator": r.annotator, "label": r.label,
+                                "comment": r.comment, "at": r.at} for r in notes]),
+                 hide_index=True, key="review_remarks")
 
 desk = st.session_state.get("review_desk")
 if desk is None or desk.datasets != datasets or desk.admin_id != user["id"]:
@@ -69,8 +95,25 @@ def adjudicate() -> None:
     key_card(view, key="review_keys", on_press=guarded(desk.press, "admin"), mode="review", keys=LABEL_KEYS,
              stats={"open disagreements": desk.open},
              empty="No open disagreements. Backspace undoes your last adjudication.",
-             help=HELP.replace("skip this one", "leave it for later").replace("your last 10 decisions",
-                                                                            "your last 10 adjudications"))
+             help=REVIEW_HELP)
 
 
 adjudicate()
+
+st.subheader("Guidelines")
+st.caption("Markdown per dataset, shown on the Label page. Every save is a new version; each decision records "
+           "the version that was on screen.")
+if current:
+    name = st.selectbox("Dataset", list(current), key="review_guidelines_dataset")
+    latest = guideline(store(), name)
+    with st.form("review_guidelines"):
+        text = st.text_area("Guidelines (Markdown)", value=latest.text if latest else "", height=220,
+                            key=f"review_guidelines_text_{name}_{latest.version if latest else 0}")
+        if st.form_submit_button("Save as a new version"):
+            try:
+                version = save_guideline(store(), user["id"], name, text)
+                st.success(f"Saved version {version}.")
+            except NearmissError as e:
+                st.error(str(e))
+    if latest:
+        st.text(f"Current: version {latest.version} by {latest.author}, {latest.at:%Y-%m-%d %H:%M} UTC")

@@ -61,3 +61,40 @@ def test_agreement_and_disagreements_from_the_store(store):
     adjudicate(store, boss, quiz[2], "near_miss", request_id="adj")
     assert [d.candidate_id for d in disagreements(store, datasets=("quiz", "trivia"))] == [trivia[0]]
     assert disagreements(store, datasets=("quiz",)) == []
+
+
+def test_per_annotator_figures_and_remarks(store):
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from curator.labeling.agreement import per_annotator, remarks
+    from curator.store.tables import Candidate, Label, utcnow
+
+    cands = add_candidates(store, 2, per_item=2)  # nearness k/4: suggested far, far, near, near
+    ann, bob = users(store, "ann", "bob")
+    (boss,) = users(store, "boss", role="admin")
+    with store.session() as s:
+        suggested = dict(s.execute(select(Candidate.id, Candidate.suggested)).tuples().all())
+    assert [suggested[c] for c in cands] == ["far_miss", "far_miss", "near_miss", "near_miss"]
+    for n, lab in enumerate(["far_miss", "near_miss", "near_miss", "skip"]):
+        decide(store, ann, cands[n], lab, request_id=f"a{n}", note="hm" if n == 1 else None, flagged=n == 2)
+    decide(store, bob, cands[0], "invalid", request_id="b0")
+    decide(store, bob, cands[1], "near_miss", request_id="b1")
+    adjudicate(store, boss, cands[0], "invalid", request_id="j0")
+    start = utcnow() - timedelta(hours=2)
+    with store.session() as s:  # ann: decisions 10 s, 30 s, then a break of an hour
+        for rid, at in {"a0": 0, "a1": 10, "a2": 40, "a3": 3640, "b0": 0, "b1": 5}.items():
+            s.execute(update(Label).where(Label.request_id == rid).values(created_at=start + timedelta(seconds=at)))
+    figures = {f.annotator: f for f in per_annotator(store)}
+    a, b = figures["ann"], figures["bob"]
+    assert (a.decisions, a.median_seconds, a.comments, a.flagged, a.late) == (4, 20.0, 1, 1, 0)
+    # final labels: c0 invalid (adjudicated), c1 near (ann + bob), c2 near (ann alone); ann's skip does not vote
+    assert a.with_final == pytest.approx(2 / 3) and b.with_final == 1.0
+    assert a.with_suggestion == pytest.approx(2 / 3) and b.with_suggestion == 0.0
+    assert b.median_seconds == 5.0
+    assert [(r.annotator, r.comment, r.flagged) for r in remarks(store)] == [("ann", None, True), ("ann", "hm", False)]
+    assert [r.candidate_id for r in remarks(store, flagged_only=True)] == [cands[2]]
+    assert remarks(store, datasets=["other"]) == []
+    disagreement = disagreements(store)  # c0 adjudicated; c1 agrees: none open
+    assert disagreement == []

@@ -1,14 +1,23 @@
 """Desks: a press is taken only for the candidate on screen, a resent press is stored
 once, undo puts the undone candidate back on screen; the review desk adjudicates open
-disagreements by key."""
-from sqlalchemy import select
+disagreements by key. Request ids and comments are validated; a first wrong step goes
+only with the trace it was marked on; Enter accepts the suggestion; comment, flag, the
+guideline version and a lost lease are stored with the decision."""
+import time
+
+import pytest
+from sqlalchemy import select, update
+
+from curator.errors import ConfigError
+from curator.labeling.guidelines import save_guideline
 
 from curator.labeling.desk import LabelDesk, Press, ReviewDesk
 from curator.labeling.final_labels import load_final_labels
 from curator.labeling.labels import decide, settled_by
 from curator.labeling.queue import QueueConfig, set_overlap
-from curator.store.tables import Label
+from curator.store.tables import Candidate, Label
 from tests.labeling import add_candidates, users
+from tests.traces import add_traces
 
 
 def _settled(store, cid: str) -> str | None:
@@ -69,3 +78,78 @@ def test_review_desk_adjudicates_disagreements_by_key(sqlite_store):
     assert _settled(store, second) == "adjudication"
     assert desk.press(Press(None, "undo", "r3")).candidate_id == second
     assert desk.current() == second and _settled(store, second) == "tie"
+
+
+def test_request_ids_and_comments_are_validated(sqlite_store):
+    add_candidates(sqlite_store, 1)
+    (ann,) = users(sqlite_store, "ann")
+    desk = LabelDesk(sqlite_store, ann)
+    cid = desk.current()
+    for bad in ["", "x" * 65, "a b", "<img>", "é", None, 7]:
+        with pytest.raises(ConfigError, match="request id"):
+            Press(cid, "near_miss", bad)
+        with pytest.raises(ConfigError, match="request id"):
+            decide(sqlite_store, ann, cid, "near_miss", request_id=bad)
+    with pytest.raises(ConfigError, match="at most 2000"):
+        Press(cid, "near_miss", "ok", comment="x" * 2001)
+    assert Press(cid, "near_miss", "f" * 64, comment="  fine  ").comment == "fine"
+    assert _labels(sqlite_store) == []
+
+
+def test_a_step_marked_on_a_trace_does_not_stick_to_the_next_card(sqlite_store):
+    store = sqlite_store
+    add_traces(store, 1)
+    add_candidates(store, 1, per_item=1)
+    (ann,) = users(store, "ann")
+    desk = LabelDesk(store, ann, QueueConfig(datasets=("agent",)))
+    trace = desk.current()
+    assert desk.press(Press(trace, "near_miss", "t1", 2)).status == "stored"
+    desk.configure(QueueConfig(datasets=("quiz",)))
+    mcqa = desk.current()
+    assert desk.view()["kind"] == "mcqa"
+    for n, action in enumerate(["near_miss", "invalid"]):  # the browser still sends step 2: ignored here
+        receipt = desk.press(Press(mcqa, action, f"m{n}", 2))
+        assert receipt.status == "stored", receipt
+        desk.press(Press(None, "undo", f"u{n}"))
+    with store.session() as s:
+        steps = s.execute(select(Label.candidate_id, Label.first_wrong_step).where(Label.kind == "decision")).all()
+    assert [tuple(r) for r in steps] == [(trace, 2), (mcqa, None), (mcqa, None)]
+
+
+def test_enter_accepts_the_suggestion_and_comment_flag_and_guideline_version_are_stored(sqlite_store):
+    store = sqlite_store
+    add_candidates(store, 2)
+    (ann,) = users(store, "ann")
+    (boss,) = users(store, "boss", role="admin")
+    save_guideline(store, boss, "quiz", "# v1")
+    assert save_guideline(store, boss, "quiz", "# v2\nNear: *tempting*.") == 2
+    desk = LabelDesk(store, ann, QueueConfig(order="nearness"))
+    first = desk.view()
+    assert first["suggested"] == "near_miss" and first["guideline_version"] == 2
+    receipt = desk.press(Press(first["id"], "accept", "e1", comment="close to gold", flag=True))
+    assert (receipt.status, receipt.label) == ("stored", "near_miss")
+    with store.session() as s:
+        s.execute(update(Candidate).where(Candidate.id == desk.current()).values(suggested=None))
+    desk.press(Press(None, "undo", "u1"))  # the undone candidate comes back, served afresh
+    desk.press(Press(first["id"], "far_miss", "e2"))
+    second = desk.current()
+    assert "no suggested label" in desk.press(Press(second, "accept", "e3")).reason
+    with store.session() as s:
+        rows = s.execute(select(Label.label, Label.note, Label.flagged, Label.guideline_version, Label.late)
+                         .where(Label.kind == "decision").order_by(Label.id)).tuples().all()
+    assert rows == [("near_miss", "close to gold", True, 2, False), ("far_miss", None, False, 2, False)]
+
+
+def test_a_decision_on_an_expired_lease_is_stored_and_marked_late(sqlite_store):
+    store = sqlite_store
+    add_candidates(store, 1)
+    ann, bob = users(store, "ann", "bob")
+    desk = LabelDesk(store, ann, QueueConfig(lease_seconds=1))
+    cid = desk.current()
+    time.sleep(1.1)
+    assert LabelDesk(store, bob).current() == cid  # bob is served it once the lease is gone
+    assert not desk.heartbeat()
+    receipt = desk.press(Press(cid, "far_miss", "late1"))
+    assert receipt.status == "stored" and "expired" in receipt.reason
+    with store.session() as s:
+        assert s.execute(select(Label.late)).scalars().all() == [True]

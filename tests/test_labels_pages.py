@@ -68,3 +68,26 @@ def test_label_and_progress_pages_render_for_an_annotator(labeled):
     assert not progress.exception
     assert [m.value for m in progress.metric][0] == "1"
     assert progress.dataframe[0].value["label"].tolist() == ["near_miss"]
+
+
+def test_history_page_renders_and_filters(labeled):
+    at = _as("pages/history.py", labeled["ann"], "ann", "annotator")
+    assert not at.exception and at.title[0].value == "History"
+    assert at.dataframe[0].value["label"].tolist() == ["near_miss"]
+    at.text_input(key="history_text").input("no such text").run()
+    assert [i.value for i in at.info] == ["No decisions match."]
+
+
+def test_review_page_shows_per_annotator_figures_and_comments(labeled, sqlite_store):
+    from curator.labeling.labels import decide
+    from tests.labeling import add_candidates
+
+    cid = add_candidates(sqlite_store, 1, per_item=1, dataset="trivia")[0]
+    decide(sqlite_store, labeled["ann"], cid, "invalid", request_id="c1", note="<b>not bold</b>", flagged=True)
+    at = _as("pages/review.py", labeled["boss"], "boss", "admin")
+    assert not at.exception
+    tables = {tuple(df.value.columns): df.value for df in at.dataframe}
+    figures = next(v for k, v in tables.items() if "with_suggestion" in k)
+    assert figures["annotator"].tolist() == ["ann", "bob"] and figures["decisions"].tolist() == [2, 1]
+    remarks = next(v for k, v in tables.items() if "comment" in k and "flagged" in k)
+    assert remarks[["annotator", "comment", "flagged"]].values.tolist() == [["ann", "<b>not bold</b>", True]]

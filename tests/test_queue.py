@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from curator.errors import ConfigError, NotFoundError, PermissionDenied
 from curator.labeling.labels import adjudicate, decide
-from curator.labeling.queue import QueueConfig, claim, next_candidate, overlaps, remaining, set_overlap
+from curator.labeling.queue import QueueConfig, claim, next_candidate, overlaps, remaining, renew, set_overlap
 from curator.store.tables import Candidate, Claim, Label, utcnow
 from tests.labeling import add_candidates, users
 
@@ -140,3 +140,65 @@ def test_concurrent_annotators_with_overlap_get_exactly_k_labels(store):
         rows = s.execute(select(Label.candidate_id, Label.annotator_id)).tuples().all()
     assert len(rows) == len(set(rows)) == 2 * len(cands)
     assert Counter(c for c, _ in rows) == {c: 2 for c in cands}
+
+
+def _slow_annotators(store, cfg: QueueConfig, *, heartbeat: bool) -> list[tuple[str, int, bool]]:
+    """Two annotators who read each card longer than the 3 s lease (ann 5 s, bob 3.5 s), with
+    or without a heartbeat every 0.2 s; the (candidate, annotator, late) of every decision."""
+    from curator.labeling.desk import LabelDesk, Press
+
+    ann, bob = users(store, "ann", "bob")
+    stop = threading.Event()
+
+    def work(desk: LabelDesk, read: float) -> None:
+        while desk.current() is not None:
+            time.sleep(read)
+            assert desk.press(Press(desk.shown, "far_miss", f"{desk.annotator_id}-{desk.shown}")).status == "stored"
+
+    def beat(desk: LabelDesk) -> None:
+        while not stop.wait(0.2):
+            desk.heartbeat()
+
+    desks = [LabelDesk(store, ann, cfg), LabelDesk(store, bob, cfg)]
+    desks[0].current()  # ann is served first: the candidate of highest nearness
+    workers = [threading.Thread(target=work, args=(d, r)) for d, r in zip(desks, (5.0, 3.5))]
+    beats = [threading.Thread(target=beat, args=(d,)) for d in desks] if heartbeat else []
+    for t in workers + beats:
+        t.start()
+    for t in workers:
+        t.join(60)
+    stop.set()
+    for t in beats:
+        t.join()
+    with store.session() as s:
+        return s.execute(select(Label.candidate_id, Label.annotator_id, Label.late)
+                         .where(Label.kind == "decision")).tuples().all()
+
+
+def test_heartbeat_keeps_k_labels_per_candidate_under_two_slow_annotators(store):
+    cands = add_candidates(store, 2, per_item=2)
+    rows = _slow_annotators(store, QueueConfig(order="nearness", lease_seconds=3), heartbeat=True)
+    assert sorted(c for c, _, _ in rows) == sorted(cands)  # overlap 1: one label each, none on a lost lease
+    assert not any(late for _, _, late in rows)
+
+
+def test_without_heartbeat_a_slow_annotators_candidate_collects_k_plus_1_labels_and_both_are_kept(sqlite_store):
+    cands = add_candidates(sqlite_store, 2, per_item=2)
+    rows = _slow_annotators(sqlite_store, QueueConfig(order="nearness", lease_seconds=3), heartbeat=False)
+    per_candidate = Counter(c for c, _, _ in rows)
+    assert set(per_candidate) == set(cands) and max(per_candidate.values()) == 2  # the control: k + 1
+    assert any(late for _, _, late in rows)  # the decision on the expired lease is stored and marked
+
+
+def test_renew_extends_only_a_lease_the_annotator_still_holds(store):
+    cid = add_candidates(store, 1, per_item=1)[0]
+    ann, bob = users(store, "ann", "bob")
+    cfg = QueueConfig(lease_seconds=1)
+    assert next_candidate(store, ann, cfg) == cid
+    time.sleep(1.1)
+    assert renew(store, ann, cid, cfg)  # expired, nobody took it: renewed
+    assert next_candidate(store, bob, cfg) is None
+    with store.session() as s:
+        s.execute(update(Claim).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert next_candidate(store, bob, cfg) == cid  # taken by bob once expired
+    assert not renew(store, ann, cid, cfg)

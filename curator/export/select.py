@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
@@ -47,6 +47,8 @@ class Negative:
     agreement: float | None = None
     messages: list[dict] | None = None  # a failed trace's conversation
     first_wrong_step: int | None = None  # the index most annotators marked (ties: the earliest)
+    comments: list[str] = field(default_factory=list)  # of its standing decisions, oldest first
+    flagged: bool = False  # a standing decision marked it "needs discussion"
 
 
 @dataclass
@@ -87,6 +89,7 @@ class Selection:
         return {"items": len(self.examples), "negatives": len(negs),
                 "by_label": dict(sorted(Counter(n.label for n in negs).items())),
                 "by_origin": dict(sorted(Counter(n.origin for n in negs).items())),
+                "with_comments": sum(bool(n.comments) for n in negs), "flagged": sum(n.flagged for n in negs),
                 "removed": dict(sorted(self.removed.items()))}
 
     def label_origin_counts(self) -> list[dict]:
@@ -231,6 +234,18 @@ def _items_with_candidates(s: Session, filters: ExportFilters) -> Iterator[tuple
             yield item, cands.get(item.id, []), labels
 
 
+def remarks_by_candidate(session: Session) -> dict[str, tuple[list[str], bool]]:
+    """candidate id -> (comments of its standing decisions, oldest first; whether one is flagged)."""
+    out: dict[str, tuple[list[str], bool]] = {}
+    q = (select(Label.candidate_id, Label.note, Label.flagged).where(
+        Label.kind == "decision", is_active(), or_(Label.note.is_not(None), Label.flagged.is_(True)))
+        .order_by(Label.id))
+    for cid, note, flagged in session.execute(q):
+        comments, was = out.get(cid, ([], False))
+        out[cid] = (comments + [note] if note else comments, was or bool(flagged))
+    return out
+
+
 def select_examples(store: Store, filters: ExportFilters) -> Selection:
     """Read the store once and return what an export with these filters writes."""
     removed: Counter = Counter()
@@ -240,6 +255,7 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
         snapshot = utcnow()
         version = schema_version(s)
         steps = first_wrong_steps(s)
+        remarks = remarks_by_candidate(s)
         for item, item_cands, labels in tqdm(_items_with_candidates(s, filters), desc="export: select", unit=" items",
                                              disable=None):
             gold = _gold_text(item)
@@ -249,6 +265,7 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
             negatives = _negatives(item, item_cands, labels, filters, removed)
             for neg in negatives:
                 neg.first_wrong_step = steps.get(neg.candidate_id)
+                neg.comments, neg.flagged = remarks.get(neg.candidate_id, ([], False))
             if not negatives:
                 continue
             if gold is None:

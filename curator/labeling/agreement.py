@@ -1,5 +1,5 @@
 """Agreement between annotators: Cohen's kappa per pair, Fleiss' kappa per dataset, and
-the candidates they disagree on.
+the candidates they disagree on, per-annotator figures, comments and flags.
 
 Only active, non-skip decisions count (see curator.labeling.labels). Cohen's kappa of two
 annotators over the candidates both labeled: (p_o - p_e) / (1 - p_e), p_o the observed
@@ -11,17 +11,21 @@ chance agreement is 1 (everyone always used one label) is undefined: None.
 """
 from __future__ import annotations
 
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import combinations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from curator.labeling.final_labels import load_final_labels
-from curator.labeling.labels import votes
+from curator.labeling.labels import is_active, votes
 from curator.store import Store
-from curator.store.tables import Candidate, Item
+from curator.store.tables import Annotator, Candidate, Item, Label, as_utc
+
+BREAK_SECONDS = 600  # a longer gap between two decisions is a break, not time spent on a decision
 
 
 def cohen_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:
@@ -111,6 +115,7 @@ class Disagreement:
     question: str
     text: str
     votes: dict[str, str]  # annotator -> label
+    notes: dict[str, str] = field(default_factory=dict)  # annotator -> comment
 
 
 def disagreements(store: Store, *, datasets: Iterable[str] = ()) -> list[Disagreement]:
@@ -125,4 +130,91 @@ def disagreements(store: Store, *, datasets: Iterable[str] = ()) -> list[Disagre
         texts = {cid: (q, t) for cid, q, t in s.execute(
             select(Candidate.id, Item.question, Candidate.text).join(Item, Item.id == Candidate.item_id)
             .where(Candidate.id.in_(open_)))}
-    return [Disagreement(cid, dataset_of[cid], *texts[cid], dict(sorted(table[cid].items()))) for cid in open_]
+        notes: dict[str, dict[str, str]] = defaultdict(dict)
+        for cid, who, note in s.execute(
+                select(Label.candidate_id, Annotator.name, Label.note).join(Annotator, Annotator.id == Label.annotator_id)
+                .where(Label.candidate_id.in_(open_), Label.kind == "decision", Label.note.is_not(None), is_active())):
+            notes[cid][who] = note
+    return [Disagreement(cid, dataset_of[cid], *texts[cid], dict(sorted(table[cid].items())), notes[cid])
+            for cid in open_]
+
+
+@dataclass(frozen=True)
+class AnnotatorFigures:
+    annotator: str
+    decisions: int                 # standing decisions (skips included)
+    median_seconds: float | None   # between consecutive decisions, breaks left out
+    with_final: float | None       # share of standing votes equal to the candidate's final label
+    with_suggestion: float | None  # share of standing votes equal to the suggested label
+    comments: int
+    flagged: int
+    late: int                      # stored after the annotator's lease had expired
+
+
+def _median_gap(times: list[datetime]) -> float | None:
+    times = sorted(times)
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    gaps = [g for g in gaps if g <= BREAK_SECONDS]
+    return statistics.median(gaps) if gaps else None
+
+
+def _share(hits: list[bool]) -> float | None:
+    return sum(hits) / len(hits) if hits else None
+
+
+def per_annotator(store: Store, *, datasets: Iterable[str] = ()) -> list[AnnotatorFigures]:
+    """Each annotator's decisions, pace (median seconds per decision) and agreement with
+    the final label and with the suggestion (candidates with one; skips do not vote)."""
+    q = (select(Annotator.name, Label.candidate_id, Label.label, Label.created_at, is_active(), Label.note,
+                Label.flagged, Label.late, Candidate.suggested)
+         .join(Annotator, Annotator.id == Label.annotator_id).join(Candidate, Candidate.id == Label.candidate_id)
+         .join(Item, Item.id == Candidate.item_id).where(Label.kind == "decision"))
+    if datasets := tuple(datasets):
+        q = q.where(Item.dataset.in_(datasets))
+    with store.session() as s:
+        rows = s.execute(q).all()
+        finals = load_final_labels(s, {r.candidate_id for r in rows})
+    by_who: dict[str, list] = defaultdict(list)
+    for r in rows:
+        by_who[r.name].append(r)
+    figures = []
+    for who, mine in sorted(by_who.items()):
+        standing = [r for r in mine if r[4]]
+        voting = [r for r in standing if r.label != "skip"]
+        figures.append(AnnotatorFigures(
+            who, len(standing), _median_gap([as_utc(r.created_at) for r in mine]),
+            _share([r.label == finals[r.candidate_id].label for r in voting if finals[r.candidate_id].label]),
+            _share([r.label == r.suggested for r in voting if r.suggested]),
+            sum(bool(r.note) for r in standing), sum(bool(r.flagged) for r in standing),
+            sum(bool(r.late) for r in mine)))
+    return figures
+
+
+@dataclass(frozen=True)
+class Remark:
+    """A standing decision that carries a comment or a flag (needs discussion)."""
+
+    candidate_id: str
+    dataset: str
+    question: str
+    text: str
+    annotator: str
+    label: str
+    comment: str | None
+    flagged: bool
+    at: datetime
+
+
+def remarks(store: Store, *, datasets: Iterable[str] = (), flagged_only: bool = False) -> list[Remark]:
+    """Standing decisions with a comment or a flag, newest first (``flagged_only``: flags)."""
+    q = (select(Label.candidate_id, Item.dataset, Item.question, Candidate.text, Annotator.name, Label.label,
+                Label.note, Label.flagged, Label.created_at)
+         .join(Annotator, Annotator.id == Label.annotator_id).join(Candidate, Candidate.id == Label.candidate_id)
+         .join(Item, Item.id == Candidate.item_id)
+         .where(Label.kind == "decision", is_active(),
+                Label.flagged.is_(True) if flagged_only else or_(Label.note.is_not(None), Label.flagged.is_(True)))
+         .order_by(Label.id.desc()))
+    if datasets := tuple(datasets):
+        q = q.where(Item.dataset.in_(datasets))
+    with store.session() as s:
+        return [Remark(*r) for r in s.execute(q)]

@@ -10,43 +10,57 @@ admin through open disagreements.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from curator.labeling.agreement import disagreements
-from curator.labeling.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, find_request, record_decision, record_undo,
-                            undo)
+from curator.labeling.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, check_comment, check_request_id,
+                                     find_request, record_decision, record_undo, undo)
 from curator.store.locks import annotator_transaction
-from curator.labeling.queue import QueueConfig, serve_next, take_claim
+from curator.labeling.queue import QueueConfig, holds_lease, renew, serve_next, take_claim
 from curator.store.schema import NEGATIVE_LABELS
 from curator.store import Store
-from curator.store.tables import Candidate, Item
+from curator.store.tables import Candidate, Guideline, Item, utcnow
+
+
+ACCEPT = "accept"  # the action of Enter: the label suggested on the card
 
 
 @dataclass(frozen=True)
 class Press:
     """One key press as the browser sends it; ``step``: the first wrong step marked on a
-    trace (index into the candidate's messages), sent with a decision."""
+    trace (index into the candidate's messages), ``comment`` and ``flag`` (needs
+    discussion): sent with a decision. A malformed request id or comment is refused here."""
 
     candidate_id: str | None
     action: str
     request_id: str
     step: int | None = None
+    comment: str | None = None
+    flag: bool = False
+
+    def __post_init__(self) -> None:
+        check_request_id(self.request_id)
+        object.__setattr__(self, "comment", check_comment(self.comment))
+        object.__setattr__(self, "flag", self.flag is True)
 
 
 def candidate_view(session: Session, candidate_id: str) -> dict[str, Any]:
     """Everything a card shows about a candidate and its item (JSON-ready)."""
-    c, item = session.execute(select(Candidate, Item).join(Item, Item.id == Candidate.item_id)
-                              .where(Candidate.id == candidate_id)).one()
+    version = select(func.max(Guideline.version)).where(Guideline.dataset == Item.dataset).scalar_subquery()
+    c, item, guideline_version = session.execute(select(Candidate, Item, version).join(Item, Item.id == Candidate.item_id)
+                                                 .where(Candidate.id == candidate_id)).one()
     scores = {k: round(v, 3) if isinstance(v, float) else v for k, v in (c.scores or {}).items()}
     return {"id": c.id, "text": c.text, "origin": c.origin, "miner": c.miner, "model": c.model, "scores": scores,
             "nearness": None if c.nearness is None else round(c.nearness, 3), "suggested": c.suggested,
             "possibly_correct": bool(c.possibly_correct), "dataset": item.dataset, "kind": item.kind,
             "question": item.question, "context": item.context, "choices": item.choices, "gold": item.gold,
             "answer": item.answer, "messages": c.messages or [],
-            "reference": item.messages if item.kind == "trace" else None}
+            "reference": item.messages if item.kind == "trace" else None,
+            "guideline_version": guideline_version}
 
 
 def step_problem(card: dict[str, Any], action: str, step: Any) -> str | None:
@@ -82,10 +96,19 @@ class LabelDesk:
     shown: str | None = None
     _served: bool = False
     _card: dict[str, Any] | None = None
+    _held_until: datetime | None = None  # the lease on ``shown`` surely lasts until then
 
     def _show(self, session: Session, candidate_id: str | None) -> None:
         self.shown, self._served = candidate_id, True
         self._card = None if candidate_id is None else candidate_view(session, candidate_id)
+        # a resumed claim is served while it has more than half its lease left
+        self._held_until = utcnow() + timedelta(seconds=self.cfg.lease_seconds / 2)
+
+    def _late(self, session: Session, candidate_id: str) -> bool:
+        """Whether the lease on the candidate ran out (asked of the store only once it may have)."""
+        if self._held_until is not None and utcnow() < self._held_until:
+            return False
+        return not holds_lease(session, self.annotator_id, candidate_id)
 
     def current(self) -> str | None:
         """The candidate to show, served (and claimed) on first use; an empty desk asks the
@@ -109,18 +132,35 @@ class LabelDesk:
                     back = take_claim(s, self.annotator_id, receipt.candidate_id, self.cfg)  # someone holds it now
                     self._show(s, receipt.candidate_id if back else serve_next(s, self.annotator_id, self.cfg))
             return receipt
-        if p.action not in LABELS:
+        if p.action not in (*LABELS, ACCEPT):
             return _refused(f"unknown action '{p.action}'", p.candidate_id)
         if p.candidate_id is None or p.candidate_id != self.current():
             return find_request(self.store, p.request_id, self.annotator_id) or _refused(
                 "that candidate is no longer on screen", p.candidate_id)
-        if problem := step_problem(self._card or {}, p.action, p.step):
+        card = self._card or {}
+        label = card.get("suggested") if p.action == ACCEPT else p.action
+        if label not in LABELS:
+            return _refused("this candidate has no suggested label; press 1-4", p.candidate_id)
+        step = p.step if card.get("kind") == "trace" else None  # a step marked on an earlier card is no step here
+        if problem := step_problem(card, label, step):
             return _refused(problem, p.candidate_id)
         with annotator_transaction(self.store, self.annotator_id) as (s, _):
-            receipt = record_decision(s, self.annotator_id, p.candidate_id, p.action, request_id=p.request_id,
-                                      first_wrong_step=p.step)
+            late = self._late(s, p.candidate_id)
+            receipt = record_decision(s, self.annotator_id, p.candidate_id, label, request_id=p.request_id,
+                                      first_wrong_step=step, note=p.comment, flagged=p.flag, late=late,
+                                      guideline_version=card.get("guideline_version"))
             self._show(s, serve_next(s, self.annotator_id, self.cfg, resume=receipt.status != "stored"))
         return receipt
+
+    def heartbeat(self) -> bool:
+        """Renew the lease on the candidate on screen (the card calls this while it is shown);
+        False when there is none or the lease went to someone else (a decision is still stored)."""
+        shown, now = self.shown, utcnow()
+        if shown is None or not renew(self.store, self.annotator_id, shown, self.cfg):
+            return False
+        if shown == self.shown:  # renew leaves at least half the lease
+            self._held_until = now + timedelta(seconds=self.cfg.lease_seconds / 2)
+        return True
 
     def view(self) -> dict[str, Any] | None:
         """The card of the candidate on screen (read with it when it was served)."""
@@ -139,6 +179,7 @@ class ReviewDesk:
     shown: str | None = None
     open: int = 0  # open disagreements when the card was last chosen
     _votes: dict[str, str] = field(default_factory=dict)
+    _notes: dict[str, str] = field(default_factory=dict)
     _prefer: str | None = None
 
     def current(self) -> str | None:
@@ -153,7 +194,7 @@ class ReviewDesk:
                 open_ = every
             open_.sort(key=lambda d: d.candidate_id != self._prefer)
             self.shown = open_[0].candidate_id if open_ else None
-            self._votes = open_[0].votes if open_ else {}
+            self._votes, self._notes = (open_[0].votes, open_[0].notes) if open_ else ({}, {})
             self._prefer = None
         return self.shown
 
@@ -182,4 +223,4 @@ class ReviewDesk:
         if cid is None:
             return None
         with self.store.session() as s:
-            return {**candidate_view(s, cid), "votes": self._votes}
+            return {**candidate_view(s, cid), "votes": self._votes, "notes": self._notes}

@@ -12,6 +12,7 @@ active decisions, skips not voting, else none: a tie) is derived by curator.labe
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from curator.store.schema import LABELS
 from curator.store import Store
 from curator.store.tables import Annotator, Candidate, Claim, Item, Label
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # the browser sends 32 hex digits
+COMMENT_CHARS = 2000  # a comment is a sentence or two, not a document
 UNDO_DEPTH = 10  # an annotator's last 10 decisions stay editable (undo walks back through them)
 VOTING_LABELS: tuple[str, ...] = tuple(x for x in LABELS if x != "skip")
 
@@ -66,6 +69,25 @@ def _check_label(label: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"unknown label '{label}'; expected one of {', '.join(allowed)}")
 
 
+def check_request_id(request_id: object) -> str:
+    """The request id if it is 1-64 letters, digits or ``_.:-``; else a ConfigError."""
+    if not isinstance(request_id, str) or not REQUEST_ID.fullmatch(request_id):
+        shown = repr(request_id)[:40]
+        raise ConfigError(f"request id: expected 1-64 letters, digits or _.:-, got {shown}")
+    return request_id
+
+
+def check_comment(comment: object) -> str | None:
+    """A comment as stored: stripped text of at most COMMENT_CHARS characters (None when empty)."""
+    if comment is None:
+        return None
+    if not isinstance(comment, str):
+        raise ConfigError(f"comment: expected text, got {type(comment).__name__}")
+    if len(comment) > COMMENT_CHARS:
+        raise ConfigError(f"comment: {len(comment)} characters, at most {COMMENT_CHARS}")
+    return comment.strip() or None
+
+
 def _repeat(session: Session, request_id: str, annotator_id: int) -> Receipt | None:
     row = session.scalar(select(Label).where(Label.request_id == request_id))
     if row is None:
@@ -82,24 +104,32 @@ def find_request(store: Store, request_id: str, annotator_id: int) -> Receipt | 
 
 
 def record_decision(session: Session, annotator_id: int, candidate_id: str, label: str, *, request_id: str,
-                    note: str | None = None, first_wrong_step: int | None = None) -> Receipt:
+                    note: str | None = None, first_wrong_step: int | None = None, flagged: bool = False,
+                    late: bool = False, guideline_version: int | None = None, release_claims: bool = True) -> Receipt:
     """``decide`` inside a transaction of ``annotator_transaction`` (the caller commits).
-    Storing a decision also gives back the annotator's claims: its current work is done."""
+    Storing a decision also gives back the annotator's claims: its current work is done
+    (``release_claims=False``: a change made elsewhere, the card on screen keeps its lease).
+    ``note``: the annotator's comment; ``flagged``: needs discussion; ``late``: made on an
+    expired lease; ``guideline_version``: the dataset's guidelines it was made under."""
     _check_label(label, LABELS)
+    check_request_id(request_id)
+    note = check_comment(note)
     prior = (select(Label.request_id, Label.annotator_id, Label.candidate_id, Label.id, Label.label)
              .where(or_(Label.request_id == request_id,
                         and_(Label.annotator_id == annotator_id, Label.candidate_id == candidate_id,
                              Label.kind == "decision", is_active()))))
     values = {"candidate_id": candidate_id, "annotator_id": annotator_id, "kind": "decision", "label": label,
-              "note": note, "first_wrong_step": first_wrong_step, "request_id": request_id}
+              "note": note, "first_wrong_step": first_wrong_step, "flagged": bool(flagged), "late": bool(late),
+              "guideline_version": guideline_version, "request_id": request_id}
     row = select(*(literal(v, getattr(Label, k).type) for k, v in values.items())).where(~prior.exists())
     try:  # one statement in the common case: insert unless this request or a standing decision exists
         label_id = session.scalar(insert(Label).from_select(list(values), row).returning(Label.id))
     except IntegrityError as e:  # the candidate's foreign key (request ids are checked in the statement)
         raise NotFoundError(f"no candidate with id {candidate_id}") from e
     if label_id is not None:
-        session.execute(delete(Claim).where(Claim.annotator_id == annotator_id))
-        return Receipt("stored", candidate_id, label_id, label)
+        if release_claims:
+            session.execute(delete(Claim).where(Claim.annotator_id == annotator_id))
+        return Receipt("stored", candidate_id, label_id, label, reason="lease had expired; stored anyway" if late else "")
     found = session.execute(prior).all()
     same = next((r for r in found if r.request_id == request_id), None)
     if same is None:
@@ -110,16 +140,19 @@ def record_decision(session: Session, annotator_id: int, candidate_id: str, labe
 
 
 def decide(store: Store, annotator_id: int, candidate_id: str, label: str, *, request_id: str,
-           note: str | None = None, first_wrong_step: int | None = None) -> Receipt:
+           note: str | None = None, first_wrong_step: int | None = None, flagged: bool = False,
+           guideline_version: int | None = None) -> Receipt:
     """Store one decision, committed before this returns. Refused when the annotator
     already has an active decision on the candidate (undo it first to change it)."""
     with annotator_transaction(store, annotator_id) as (s, _):
         return record_decision(s, annotator_id, candidate_id, label, request_id=request_id, note=note,
-                               first_wrong_step=first_wrong_step)
+                               first_wrong_step=first_wrong_step, flagged=flagged,
+                               guideline_version=guideline_version)
 
 
 def record_undo(session: Session, annotator_id: int, *, request_id: str, kind: str = "decision") -> Receipt:
     """``undo`` inside a transaction of ``annotator_transaction`` (the caller commits)."""
+    check_request_id(request_id)
     if prior := _repeat(session, request_id, annotator_id):
         return prior
     recent = session.scalars(select(Label).where(Label.annotator_id == annotator_id, Label.kind == kind)
@@ -146,6 +179,7 @@ def adjudicate(store: Store, admin_id: int, candidate_id: str, label: str, *, re
                note: str | None = None) -> Receipt:
     """An admin's final label for a candidate (the latest active adjudication wins)."""
     _check_label(label, VOTING_LABELS)
+    check_request_id(request_id)
     with annotator_transaction(store, admin_id) as (s, _):
         require_role(s, admin_id, "admin")
         if prior := _repeat(s, request_id, admin_id):

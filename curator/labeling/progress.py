@@ -1,8 +1,11 @@
 """An annotator's progress: decisions made, candidates left, pace.
 
 Pace ("decisions per hour") is measured over the last hour of work: the decisions made in
-the past 60 minutes divided by the time since the first of them (at least one minute), so
-a fresh start at 10 per minute reads 600/h rather than 10/h.
+the past 60 minutes divided by the time since the first of them, so a fresh start at 10
+per minute reads 600/h rather than 10/h. It is given only once it means something: at
+least PACE_MIN_DECISIONS decisions spread over at least PACE_MIN_MINUTES (a burst of five
+quick keys in the first minute is no hourly rate). Done and remaining follow the same
+queue filters.
 """
 from __future__ import annotations
 
@@ -15,15 +18,18 @@ from sqlalchemy import func, select
 from curator.labeling.labels import is_active
 from curator.labeling.queue import QueueConfig, remaining
 from curator.store import Store
-from curator.store.tables import Label, as_utc, utcnow
+from curator.store.tables import Candidate, Item, Label, as_utc, utcnow
+
+PACE_MIN_DECISIONS = 10
+PACE_MIN_MINUTES = 5
 
 
 @dataclass(frozen=True)
 class Progress:
-    done: int              # active decisions (skips included)
-    remaining: int         # candidates this annotator could still be served
-    per_hour: float        # pace over the last hour of work
-    labels: dict[str, int]  # active decisions per label
+    done: int                # active decisions (skips included) under the filters
+    remaining: int           # candidates this annotator could still be served under the filters
+    per_hour: float | None   # pace over the last hour of work (None: too few decisions yet)
+    labels: dict[str, int]   # active decisions per label under the filters
 
 
 def _decision_times(store: Store, annotator_id: int, since: datetime) -> list[datetime]:
@@ -32,22 +38,31 @@ def _decision_times(store: Store, annotator_id: int, since: datetime) -> list[da
             Label.annotator_id == annotator_id, Label.kind == "decision", Label.created_at >= since))]
 
 
-def pace(times: list[datetime], now: datetime) -> float:
-    """Decisions per hour from the decision times of the last hour."""
+def pace(times: list[datetime], now: datetime) -> float | None:
+    """Decisions per hour from the decision times of the last hour; None until there are
+    PACE_MIN_DECISIONS of them over PACE_MIN_MINUTES."""
     recent = [t for t in times if t >= now - timedelta(hours=1)]
-    if not recent:
-        return 0.0
-    span = max((now - min(recent)).total_seconds(), 60.0)
+    if len(recent) < PACE_MIN_DECISIONS:
+        return None
+    span = (now - min(recent)).total_seconds()
+    if span < PACE_MIN_MINUTES * 60:
+        return None
     return len(recent) * 3600.0 / span
 
 
 def progress(store: Store, annotator_id: int, cfg: QueueConfig) -> Progress:
-    """Done, remaining (under ``cfg``'s filters) and pace of one annotator."""
+    """Done, remaining and per-label counts under ``cfg``'s filters, and the pace of one annotator."""
     now = utcnow()
+    q = (select(Label.label, func.count()).where(Label.annotator_id == annotator_id, Label.kind == "decision",
+                                                 is_active()).group_by(Label.label))
+    if cfg.datasets or cfg.origins:
+        q = q.join(Candidate, Candidate.id == Label.candidate_id).join(Item, Item.id == Candidate.item_id)
+        if cfg.datasets:
+            q = q.where(Item.dataset.in_(cfg.datasets))
+        if cfg.origins:
+            q = q.where(Candidate.origin.in_(cfg.origins))
     with store.session() as s:
-        per_label = dict(s.execute(select(Label.label, func.count()).where(
-            Label.annotator_id == annotator_id, Label.kind == "decision", is_active()).group_by(Label.label))
-            .tuples().all())
+        per_label = dict(s.execute(q).tuples().all())
     times = _decision_times(store, annotator_id, now - timedelta(hours=1))
     return Progress(sum(per_label.values()), remaining(store, annotator_id, cfg), pace(times, now), per_label)
 

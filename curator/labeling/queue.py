@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Integer, Row, Select, String, and_, bindparam, delete, exists, func, or_, select
+from sqlalchemy import (ColumnElement, Integer, Row, Select, String, and_, bindparam, delete, exists, func, or_,
+                        select, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -254,6 +255,33 @@ def claim(store: Store, annotator_id: int, candidate_id: str, cfg: QueueConfig) 
     """Claim one given candidate (e.g. to relabel it after an undo) if nobody else holds it."""
     with annotator_transaction(store, annotator_id) as (s, _):
         return take_claim(s, annotator_id, candidate_id, cfg)
+
+
+def renew(store: Store, annotator_id: int, candidate_id: str, cfg: QueueConfig) -> bool:
+    """Heartbeat: make sure the annotator's lease on the candidate on its screen has at
+    least half of ``lease_seconds`` left, extending it to ``lease_seconds`` from now when it
+    has less (a lease with more left is only read: no write lock, no fsync). Only a lease
+    the annotator still holds is extended (also one that expired while nobody took it);
+    False when it holds none on that candidate (labeled already, or another annotator took
+    it after it expired)."""
+    lease = timedelta(seconds=cfg.lease_seconds)
+    with store.session() as s:
+        expires = s.scalar(select(Claim.expires_at).where(Claim.candidate_id == candidate_id,
+                                                          Claim.annotator_id == annotator_id))
+    if expires is None:
+        return False
+    if as_utc(expires) - utcnow() > lease / 2:
+        return True
+    with annotator_transaction(store, annotator_id) as (s, _):
+        done = s.execute(update(Claim).where(Claim.candidate_id == candidate_id, Claim.annotator_id == annotator_id)
+                         .values(expires_at=utcnow() + lease))
+        return done.rowcount == 1
+
+
+def holds_lease(session: Session, annotator_id: int, candidate_id: str) -> bool:
+    """Whether the annotator holds an unexpired lease on the candidate."""
+    return session.scalar(select(Claim.candidate_id).where(
+        Claim.candidate_id == candidate_id, Claim.annotator_id == annotator_id, Claim.expires_at > utcnow())) is not None
 
 
 def release(store: Store, annotator_id: int) -> None:

@@ -121,7 +121,10 @@ class Label(Base):
     label: Mapped[str | None] = mapped_column(String(24))
     retracts: Mapped[int | None] = mapped_column(ForeignKey("labels.id"), index=True)
     first_wrong_step: Mapped[int | None] = mapped_column(Integer)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # the annotator's comment
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # needs discussion
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # lease had expired
+    guideline_version: Mapped[int | None] = mapped_column(Integer)  # guidelines it was made under
     request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -144,6 +147,17 @@ class LabelSettings(Base):
     dataset: Mapped[str] = mapped_column(String(200), primary_key=True)
     overlap: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Guideline(Base):
+    """One version of a dataset's labeling guidelines (Markdown, written by admins)."""
+
+    __tablename__ = "guidelines"
+    dataset: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Run(Base):

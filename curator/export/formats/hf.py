@@ -1,11 +1,12 @@
 """An HF ``datasets.DatasetDict`` saved to disk: one row per answer (the gold answer and
-every negative) with everything known about it, for pipelines that build their own
+every negative) with everything known about it (annotators' comments and flag included), for pipelines that build their own
 format with ``datasets.load_from_disk``."""
 from __future__ import annotations
 
 from curator.export.config import ExportConfig
 from curator.export.formats.likra import STATS
-from curator.export.formats.rows import META, Check, gold_meta, is_bool, is_optional_text, is_text, negative_meta
+from curator.export.formats.rows import (META, Check, gold_meta, is_bool, is_optional_text, is_text, is_text_list,
+                                        negative_meta)
 from curator.export.select import Example
 from curator.prompts import continuation
 
@@ -18,9 +19,10 @@ def tables(examples: list[Example], cfg: ExportConfig, style: str) -> dict[str, 
         item = {"dataset": ex.dataset, "source_split": ex.split, "question": ex.question, "context": ex.context,
                 "prompt": ex.prompt}
         rows.append({**item, "completion": continuation(ex.gold), "correct": True, **gold_meta(ex),
-                     "nearness": None, "annotators": None, "agreement": None})
+                     "nearness": None, "annotators": None, "agreement": None, "comments": [], "flagged": False})
         rows += [{**item, "completion": continuation(neg.text), "correct": False, **negative_meta(ex, neg),
-                  "nearness": neg.nearness, "annotators": neg.annotators, "agreement": neg.agreement}
+                  "nearness": neg.nearness, "annotators": neg.annotators, "agreement": neg.agreement,
+                  "comments": neg.comments, "flagged": neg.flagged}
                  for neg in ex.negatives]
     return {TABLE: rows}
 
@@ -40,4 +42,5 @@ def features():
 
 def columns(table: str, style: str) -> dict[str, Check]:
     return {"dataset": is_text, "source_split": is_text, "question": is_text, "context": is_optional_text,
-            "prompt": is_text, "completion": is_text, "correct": is_bool, **META, **STATS}
+            "prompt": is_text, "completion": is_text, "correct": is_bool, **META, **STATS,
+            "comments": is_text_list, "flagged": is_bool}

@@ -73,6 +73,10 @@ def is_optional_text(v: Any) -> bool:
     return v is None or is_text(v)
 
 
+def is_text_list(v: Any) -> bool:
+    return isinstance(v, list) and all(is_text(x) for x in v)
+
+
 def is_bool(v: Any) -> bool:
     return isinstance(v, bool)
 

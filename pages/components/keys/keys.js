@@ -6,10 +6,15 @@
 
 const NAMES = {
   near_miss: "near-miss", far_miss: "far-miss", actually_correct: "actually correct",
-  invalid: "invalid", skip: "skip", undo: "undo",
+  invalid: "invalid", skip: "skip", undo: "undo", accept: "accept suggestion",
 };
+// Keys the card handles itself (nothing is sent): comment, flag, guidelines, help.
+const CARD_KEYS = { c: "comment", f: "flag", g: "guidelines", "?": "help" };
+const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const RETRY_MS = 3000;
 const REFRESH_MS = 2000;
+const HANDOFF_MS = 1000; // keys this soon after Enter picked an option in a sidebar list go to the card
+const QUIET_MS = 1500; // a rerun within this long after the card's own refresh or heartbeat is the card's
 const FOLD_CHARS = 700; // longer messages are folded (click to open)
 const STEP_KEYS = { j: 1, k: -1, x: 0 };
 
@@ -18,6 +23,7 @@ function keyState() {
     window.__nearmissKeys = {
       pending: null, view: null, listening: false, status: null,
       log: [], taken: 0, notTaken: 0, refused: 0, step: null, stepCid: null,
+      mode: null, comment: "", commentOpen: false, commentFocused: false, flag: false, heartbeat: null,
     };
   }
   return window.__nearmissKeys;
@@ -41,7 +47,26 @@ function badge(text, kind) {
 }
 
 function keyName(k) {
-  return k === " " ? "space" : k === "Backspace" ? "backspace" : k;
+  return k === " " ? "space" : k === "Backspace" ? "backspace" : k === "Enter" ? "enter" : k;
+}
+
+// The element that really has focus (inside shadow roots too) and whether typing goes into it.
+function deepActive() {
+  let a = document.activeElement;
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+  return a;
+}
+
+function isEditable(node) {
+  return !!node && (node.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(node.tagName));
+}
+
+// A field's name as its widget shows it ("Datasets"), for the line that says where keys go.
+function fieldName(node) {
+  const widget = node.closest && node.closest("[class*='st-key-']");
+  const label = widget && widget.querySelector("[data-testid='stWidgetLabel']");
+  if (label && label.textContent.trim()) return label.textContent.trim();
+  return node.getAttribute("aria-label") || node.getAttribute("placeholder") || "another field";
 }
 
 function contentText(content) {
@@ -80,10 +105,6 @@ function renderMessage(m, i, markable) {
 
 function renderTraces(card) {
   const S = keyState();
-  if (S.stepCid !== card.id) {
-    S.step = null;
-    S.stepCid = card.id;
-  }
   const pair = el("div", "nm-traces");
   const failed = el("div", "nm-trace nm-trace-failed");
   failed.append(el("div", "nm-caption", "Failed trace (click an assistant step, or j / k, to mark the first wrong one)"));
@@ -162,11 +183,15 @@ function renderCard(root, data) {
     if (card.context) root.append(el("div", "nm-context", card.context));
     root.append(el("div", "nm-question", card.question));
     if (card.choices && card.choices.length) {
-      const list = el("ol", "nm-choices");
+      const list = el("ul", "nm-choices");
       card.choices.forEach((c, i) => {
-        const li = el("li", i === card.gold ? "nm-gold" : "", c);
+        const li = el("li", i === card.gold ? "nm-gold" : "");
+        li.append(el("span", "nm-letter", `${LETTERS[i] || i + 1}.`), el("span", "nm-choice-text", c));
         if (i === card.gold) li.append(el("span", "nm-mark", " ✓ gold"));
-        if (c === card.text) li.classList.add("nm-is-candidate");
+        if (c === card.text) {
+          li.classList.add("nm-is-candidate");
+          li.append(el("span", "nm-mark", " ← candidate"));
+        }
         list.append(li);
       });
       root.append(list);
@@ -181,25 +206,118 @@ function renderCard(root, data) {
     const scores = Object.entries(card.scores || {});
     if (scores.length) root.append(el("div", "nm-scores", scores.map(([k, v]) => `${k} ${v}`).join(" · ")));
     if (card.votes) {
-      root.append(el("div", "nm-votes",
-        "Votes: " + Object.entries(card.votes).map(([who, l]) => `${who}: ${NAMES[l] || l}`).join(" · ")));
+      const notes = card.notes || {};
+      root.append(el("div", "nm-votes", "Votes: " + Object.entries(card.votes)
+        .map(([who, l]) => `${who}: ${NAMES[l] || l}${notes[who] ? ` (“${notes[who]}”)` : ""}`).join(" · ")));
     }
+    if (data.mode === "label") root.append(renderNote());
   }
   const legend = el("div", "nm-legend");
-  for (const [k, action] of Object.entries(data.keys)) {
-    const item = el("span", "nm-key-item");
+  const cardKeys = data.mode === "label" ? CARD_KEYS : { "?": "help" };
+  for (const [k, action] of [...Object.entries(data.keys), ...Object.entries(cardKeys)]) {
+    const item = el("button", "nm-key-item");
+    item.type = "button";
+    item.dataset.key = k;
+    item.title = `press ${keyName(k)} or click`;
     item.append(el("kbd", "", keyName(k)), document.createTextNode(` ${NAMES[action] || action}`));
+    item.addEventListener("click", (e) => {
+      e.preventDefault();
+      handleKey(k);
+      focusCard();
+    });
     legend.append(item);
   }
-  const help = el("span", "nm-key-item");
-  help.append(el("kbd", "", "?"), document.createTextNode(" help"));
-  legend.append(help);
   root.append(legend);
+  root.append(el("div", "nm-focus"));
+  if (data.lease_lost) root.append(el("div", "nm-lease", "Your hold on this candidate expired and someone else may label it; "
+    + "your decision is still stored."));
   root.append(el("div", "nm-status"));
   const helpBox = el("div", "nm-help", data.help || "");
   helpBox.hidden = true;
   root.append(helpBox);
   root.append(el("div", "nm-counters"));
+}
+
+// The comment and flag that go with the next decision on this card (kept across reruns).
+function renderNote() {
+  const S = keyState();
+  const box = el("div", "nm-note");
+  if (S.flag) box.append(badge("flagged: needs discussion", "nm-warn nm-flag"));
+  if (S.commentOpen) {
+    const area = el("textarea", "nm-comment");
+    area.rows = 2;
+    area.maxLength = 2000;
+    area.placeholder = "Comment, sent with your next label (Esc: back to the keys)";
+    area.value = S.comment;
+    area.addEventListener("input", () => { S.comment = area.value; });
+    area.addEventListener("focus", () => { S.commentFocused = true; paintFocus(); });
+    area.addEventListener("blur", () => { S.commentFocused = false; paintFocus(); });
+    box.append(area);
+  } else if (S.comment) {
+    box.append(el("div", "nm-comment-text", `Comment: ${S.comment}`));
+  }
+  return box;
+}
+
+function repaintNote() {
+  const S = keyState();
+  const old = S.view && S.view.root.querySelector(".nm-note");
+  if (!old) return;
+  const fresh = renderNote();
+  old.replaceWith(fresh);
+  const area = fresh.querySelector("textarea");
+  if (area && S.commentFocused) {
+    area.focus({ preventScroll: true });
+    area.setSelectionRange(area.value.length, area.value.length);
+  }
+}
+
+function openComment() {
+  const S = keyState();
+  S.commentOpen = true;
+  S.commentFocused = true;
+  repaintNote();
+}
+
+function closeComment() {
+  const S = keyState();
+  S.commentOpen = false;
+  S.commentFocused = false;
+  repaintNote();
+  focusCard();
+}
+
+function focusCard() {
+  const S = keyState();
+  const root = S.view && S.view.root;
+  if (!root || !root.isConnected) return;
+  root.tabIndex = -1;
+  root.focus({ preventScroll: true });
+  paintFocus();
+}
+
+// Says where keys go right now: to the card, or into a field (and how to come back).
+function paintFocus() {
+  const S = keyState();
+  const root = S.view && S.view.root;
+  const line = root && root.querySelector(".nm-focus");
+  if (!line) return;
+  const a = deepActive();
+  let where = "card";
+  let text = "Keys go to this card.";
+  if (S.commentOpen && S.commentFocused) {
+    where = "comment";
+    text = "Typing goes into the comment. Esc: back to the keys.";
+  } else if (isEditable(a) && !root.contains(a)) {
+    where = "field";
+    text = `Keys go into the field “${fieldName(a)}”, not the card. Press Esc or click the card to label.`;
+  } else if (!document.hasFocus()) {
+    where = "away";
+    text = "This window does not have the keyboard: click the card to label.";
+  }
+  line.dataset.focus = where;
+  line.textContent = text;
+  line.className = `nm-focus nm-focus-${where}`;
 }
 
 function show(text, kind) {
@@ -229,7 +347,7 @@ function send() {
   const S = keyState();
   const p = S.pending;
   if (!p || !S.view) return;
-  S.view.send("press", { rid: p.rid, cid: p.cid, action: p.action, step: p.step });
+  S.view.send("press", { rid: p.rid, cid: p.cid, action: p.action, step: p.step, comment: p.comment, flag: p.flag });
   clearTimeout(p.timer);
   p.timer = setTimeout(() => {
     if (S.pending === p) {
@@ -245,40 +363,109 @@ function onKey(e) {
   const view = S.view;
   if (!view || !view.root.isConnected) return;
   if (e.ctrlKey || e.metaKey || e.altKey) return;
-  const target = e.target;
-  if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
-  if (e.key === "?") {
+  const target = (e.composedPath && e.composedPath()[0]) || e.target;
+  const handedOff = S.handoff && S.handoff.field === target && performance.now() < S.handoff.until;
+  if (handedOff) leaveField(target); // a key right after Enter picked an option: it is the card's
+  else if (isEditable(target)) {
+    if (e.key !== "Escape") {
+      inField(target, e.key);
+      return;
+    }
+    e.preventDefault();
+    if (view.root.contains(target)) closeComment();
+    else {
+      target.blur();
+      focusCard();
+    }
+    return;
+  }
+  if (handleKey(e.key)) {
+    e.preventDefault();
+    e.stopPropagation();
+  }
+}
+
+// A key typed into a field (a sidebar filter): it is the field's, and the card says so. A
+// label key counts as not taken; Enter that picks an option in a sidebar list hands the
+// keys back to the card at once (before the page reruns).
+function inField(target, key) {
+  const S = keyState();
+  const outside = !S.view.root.contains(target);
+  const action = S.view.keys[key];
+  if (outside && action && action !== "undo" && action !== "accept") {
+    S.notTaken += 1;
+    S.log.push({ key, action, cid: S.view.root.dataset.cid || null, taken: false, at: Date.now(), field: fieldName(target) });
+    show(`not taken: ${keyName(key)} went into the field “${fieldName(target)}”`, "bad");
+  }
+  if (outside && key === "Enter" && target.closest("[data-testid='stSidebar']")) {
+    S.handoff = { field: target, until: performance.now() + HANDOFF_MS };
+    setTimeout(() => leaveField(target), 0);
+  }
+  setTimeout(paintFocus, 0);
+}
+
+function leaveField(field) {
+  const S = keyState();
+  S.handoff = null;
+  if (deepActive() === field) field.blur();
+  focusCard();
+}
+
+// A click on an option of a sidebar list (the list itself is drawn outside the sidebar).
+function onClick(e) {
+  const S = keyState();
+  if (!S.view || !S.view.root.isConnected) return;
+  const a = deepActive();
+  const option = e.target.closest && e.target.closest("[role='option']");
+  if (option && a && a.closest && a.closest("[data-testid='stSidebar']")) setTimeout(() => leaveField(a), 0);
+}
+
+// What a key (pressed, or clicked in the legend) does; false when it is not the card's.
+function handleKey(key) {
+  const S = keyState();
+  const view = S.view;
+  const cid = view.root.dataset.cid || null;
+  if (key === "?") {
     const help = view.root.querySelector(".nm-help");
     if (help) help.hidden = !help.hidden;
-    e.preventDefault();
-    return;
+    return true;
   }
-  if (e.key in STEP_KEYS && view.root.querySelector(".nm-trace-failed")) {
-    e.preventDefault();
-    moveStep(STEP_KEYS[e.key]);
-    return;
+  if (view.mode === "label" && key in CARD_KEYS) {
+    if (key === "g") {
+      const summary = document.querySelector(".st-key-label_guidelines summary");
+      if (summary) summary.click();
+    } else if (key === "c" && cid) openComment();
+    else if (key === "f" && cid) {
+      S.flag = !S.flag;
+      repaintNote();
+    }
+    return true;
   }
-  const action = view.keys[e.key];
-  if (!action) return;
-  e.preventDefault();
-  e.stopPropagation();
-  const cid = view.root.dataset.cid || null;
-  const step = action === "undo" || action === "skip" ? null : S.step;
-  const entry = { key: e.key, action, cid, step, at: Date.now() };
+  if (key in STEP_KEYS && view.root.querySelector(".nm-trace-failed")) {
+    moveStep(STEP_KEYS[key]);
+    return true;
+  }
+  const action = view.keys[key];
+  if (!action) return false;
+  const decision = action !== "undo"; // a skip is a decision too: it may carry a comment or a flag
+  const step = decision && action !== "skip" && view.root.querySelector(".nm-trace-failed") ? S.step : null;
+  const entry = { key, action, cid, step, at: Date.now() };
   if (S.pending || (!cid && action !== "undo")) {
     entry.taken = false;
     S.notTaken += 1;
     S.log.push(entry);
-    show(S.pending ? `not taken: ${keyName(e.key)} (still saving the previous key)` : "not taken: nothing on screen", "bad");
-    return;
+    show(S.pending ? `not taken: ${keyName(key)} (still saving the previous key)` : "not taken: nothing on screen", "bad");
+    return true;
   }
   entry.taken = true;
   entry.rid = uid();
   S.taken += 1;
   S.log.push(entry);
-  S.pending = { ...entry, t0: performance.now(), tries: 1, timer: null };
+  const note = decision ? { comment: S.comment || null, flag: S.flag } : { comment: null, flag: false };
+  S.pending = { ...entry, ...note, t0: performance.now(), tries: 1, timer: null };
   show(`saving ${NAMES[action]}…`, "wait");
   send();
+  return true;
 }
 
 function acknowledge(ack) {
@@ -297,28 +484,62 @@ function acknowledge(ack) {
     const what = ack.label ? NAMES[ack.label] || ack.label : NAMES[p.action];
     const at = p.step === null || p.step === undefined ? "" : ` (first wrong step #${p.step})`;
     const verb = p.action === "undo" ? `undone (was ${what})` : ack.status === "repeat" ? `already saved: ${what}` : `saved: ${what}${at}`;
-    show(`${verb} · ${ms} ms`, "ok");
+    show(`${verb}${p.comment ? " with comment" : ""}${p.flag ? " (flagged)" : ""}${ack.reason ? ` · ${ack.reason}` : ""} · ${ms} ms`, "ok");
   }
+}
+
+// A new card (or none) drops what was marked on the previous one: step, comment, flag.
+function forgetMarks(cid) {
+  const S = keyState();
+  if (S.stepCid === cid) return;
+  Object.assign(S, { step: null, stepCid: cid, comment: "", commentOpen: false, commentFocused: false, flag: false });
 }
 
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
   const S = keyState();
   let root = parentElement.querySelector(".nm-root");
+  if (!root || S.mode !== data.mode) { // a page opened afresh: no receipt or counter of another page
+    Object.assign(S, { status: null, notTaken: 0, refused: 0, mode: data.mode });
+  }
   if (!root) {
     root = el("div", "nm-root");
     parentElement.append(root);
   }
   root.dataset.mode = data.mode;
+  forgetMarks(data.card ? data.card.id : null);
+  const typing = S.commentFocused; // re-rendering drops the textarea: put focus back in it
   renderCard(root, data);
-  S.view = { root, keys: data.keys, send: setTriggerValue };
+  S.commentFocused = typing;
+  S.view = { root, keys: data.keys, send: setTriggerValue, mode: data.mode };
   acknowledge(data.ack);
   paintStatus();
   paintStep();
   clearTimeout(S.refreshTimer);
-  if (data.refresh) S.refreshTimer = setTimeout(() => setTriggerValue("refresh", Date.now()), REFRESH_MS);
+  const quiet = (name) => { // a rerun the card asked for itself: it must not move the focus
+    S.quietUntil = performance.now() + QUIET_MS;
+    setTriggerValue(name, Date.now());
+  };
+  if (data.refresh) S.refreshTimer = setTimeout(() => quiet("refresh"), REFRESH_MS);
+  clearInterval(S.heartbeat);
+  if (data.card && data.heartbeat_ms) S.heartbeat = setInterval(() => quiet("heartbeat"), data.heartbeat_ms);
+  if (S.commentFocused) repaintNote();
+  // After a sidebar widget was used (its change reran the page), keys go back to the card.
+  const moved = !(performance.now() < (S.quietUntil || 0));
+  setTimeout(() => {
+    const a = deepActive();
+    if (moved && a && a.closest && a.closest("[data-testid='stSidebar']") && !S.pending) {
+      a.blur();
+      focusCard();
+    }
+    paintFocus();
+  }, 0);
   if (!S.listening) {
     window.addEventListener("keydown", onKey, true);
+    window.addEventListener("click", onClick, true);
+    for (const ev of ["focusin", "focusout"]) document.addEventListener(ev, () => setTimeout(paintFocus, 0), true);
+    window.addEventListener("blur", paintFocus);
+    window.addEventListener("focus", paintFocus);
     S.listening = true;
   }
 }

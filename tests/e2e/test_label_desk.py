@@ -1,0 +1,191 @@
+"""The annotator's day in a real browser (Streamlit server + Debian Chromium): a first
+wrong step marked on a trace does not block the next MCQA card; keys after using a sidebar
+filter label the card on screen or are shown as not taken; Enter accepts the suggestion;
+the key legend is clickable; g opens the guidelines; a comment typed on the card shows on Review; a decision
+reopened from History changes the final label and the old one is retracted, not deleted."""
+import pytest
+from sqlalchemy import select, update
+
+from curator.labeling.final_labels import load_final_labels
+from curator.labeling.guidelines import save_guideline
+from curator.labeling.labels import decide
+from curator.labeling.queue import set_overlap
+from curator.store import Store
+from curator.store.tables import Candidate, Label
+from pages.components.keys import DESK_KEYS
+from tests.conftest import sign_in_page
+from tests.labeling import add_candidates, users
+from tests.traces import add_traces
+
+pytestmark = pytest.mark.e2e
+SAVED = ("stored", "repeat")  # "repeat": on a busy machine the press was re-sent and the first copy stored
+
+
+def _open(browser, server, name: str, page_title: str = "Label"):
+    page = sign_in_page(browser, server, name, name + "-pw")
+    page.locator("[data-testid='stSidebarNav']").get_by_text(page_title).click()
+    return page
+
+
+def _settled(page) -> None:
+    page.wait_for_function("() => window.__nearmissKeys && !window.__nearmissKeys.pending", timeout=30000)
+
+
+def _press(page, key: str) -> dict:
+    page.keyboard.press(key)
+    _settled(page)
+    return page.evaluate("window.__nearmissKeys.log.at(-1)")
+
+
+def _rows(url: str, *cols):
+    store = Store(url)
+    with store.session() as s:
+        rows = s.execute(select(*cols).where(Label.kind == "decision").order_by(Label.id)).tuples().all()
+    store.dispose()
+    return rows
+
+
+def _idle(page) -> None:
+    """Wait until the page has no script run in progress."""
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=30000)
+
+
+def test_after_a_first_wrong_step_on_a_trace_keys_1_to_4_work_on_mcqa_cards(browser, app_server, sqlite_url):
+    store = Store(sqlite_url)
+    add_traces(store, 1)
+    mcqa = add_candidates(store, 2, per_item=2)
+    (ann,) = users(store, "ann")
+    with store.session() as s:  # the trace first ("most uncertain": nearness 0.5)
+        s.execute(update(Candidate).where(Candidate.origin == "failed_trace").values(nearness=0.5))
+    page = _open(browser, app_server(sqlite_url), "ann")
+    page.locator(".nm-trace-failed").wait_for(timeout=30000)
+    trace = page.locator(".nm-root").get_attribute("data-cid")
+    page.locator(".nm-trace-failed .nm-msg[data-step='2'] .nm-msg-head").click()
+    assert _press(page, "1")["status"] in SAVED
+    for key in "1234":
+        page.locator(".nm-candidate").wait_for(timeout=30000)
+        assert page.locator(".nm-trace-failed").count() == 0
+        entry = _press(page, key)
+        assert entry["status"] in SAVED and entry["step"] is None, entry
+    assert _rows(sqlite_url, Label.candidate_id, Label.label, Label.first_wrong_step)[0] == (trace, "near_miss", 2)
+    assert [(c in mcqa, lab, step) for c, lab, step in _rows(sqlite_url, Label.candidate_id, Label.label,
+                                                               Label.first_wrong_step)[1:]] == [
+        (True, DESK_KEYS[k], None) for k in "1234"]
+
+
+def test_keys_after_a_sidebar_filter_are_never_silently_lost(browser, app_server, sqlite_url):
+    store = Store(sqlite_url)
+    add_candidates(store, 3, dataset="quiz")
+    trivia = add_candidates(store, 3, dataset="trivia")
+    (ann,) = users(store, "ann")
+    page = _open(browser, app_server(sqlite_url), "ann")
+    page.locator(".nm-candidate").wait_for(timeout=30000)
+    datasets = page.locator(".st-key-label_datasets input")
+    datasets.click()
+    page.keyboard.type("trivia")
+    page.keyboard.press("Enter")  # picks it; the keys go back to the card at once
+    page.keyboard.press("1")
+    page.keyboard.press("2")
+    _settled(page)
+    _idle(page)
+    _settled(page)
+    log = page.evaluate("window.__nearmissKeys.log")
+    assert [e["key"] for e in log] == ["1", "2"] and not any("field" in e for e in log)  # none went into the filter
+    assert datasets.input_value() == ""
+    assert page.locator(".st-key-label_datasets").get_by_text("trivia").count() >= 1
+    stored = [e for e in log if e.get("status") in SAVED]
+    assert _rows(sqlite_url, Label.candidate_id, Label.label) == [(e["cid"], DESK_KEYS[e["key"]]) for e in stored]
+    if len(stored) < 2:  # a key for a card the new filter took off screen: refused, and the card says so
+        assert "refused by the server" in page.locator(".nm-counters").inner_text() or "not taken" in page.locator(
+            ".nm-counters").inner_text(), log
+    print(f"\nkeys right after the filter pick: {[(e['key'], e.get('status', e.get('field', 'not taken'))) for e in log]}")
+
+    page.wait_for_function(f"""() => {trivia!r}.includes(document.querySelector("[data-testid='stBidiComponentIsolated']")
+                           .shadowRoot.querySelector('.nm-root').dataset.cid)""", timeout=30000)  # the filter applies
+    focus = page.locator(".nm-focus")
+    assert focus.get_attribute("data-focus") == "card"
+    page.locator(".st-key-label_origins input").click()  # focus in a filter: the card says so
+    page.wait_for_function("() => document.querySelector(\"[data-testid='stBidiComponentIsolated']\")"
+                           ".shadowRoot.querySelector('.nm-focus').dataset.focus === 'field'", timeout=10000)
+    assert "Origins" in focus.inner_text()
+    before = len(_rows(sqlite_url, Label.id))
+    page.keyboard.press("3")  # goes into the field, and the card says it was not taken
+    page.locator(".nm-status").filter(has_text="not taken: 3 went into the field “Origins”").wait_for(timeout=10000)
+    assert len(_rows(sqlite_url, Label.id)) == before
+    page.keyboard.press("Escape")  # Esc hands the keys back to the card
+    page.wait_for_function("() => document.querySelector(\"[data-testid='stBidiComponentIsolated']\")"
+                           ".shadowRoot.querySelector('.nm-focus').dataset.focus === 'card'", timeout=10000)
+    cid = page.locator(".nm-root").get_attribute("data-cid")
+    assert _press(page, "4")["status"] in SAVED
+    assert _rows(sqlite_url, Label.candidate_id, Label.label)[-1] == (cid, "invalid")
+
+
+def test_enter_accepts_the_suggestion_and_the_legend_is_clickable(browser, app_server, sqlite_url):
+    store = Store(sqlite_url)
+    add_candidates(store, 2, per_item=2)
+    users(store, "ann")
+    save_guideline(store, users(store, "boss", role="admin")[0], "quiz", "Near-miss means **tempting** but wrong.")
+    page = _open(browser, app_server(sqlite_url), "ann")
+    page.locator(".nm-candidate").wait_for(timeout=30000)
+    rules = page.locator(".st-key-label_guidelines details")
+    assert rules.get_attribute("open") is None
+    page.keyboard.press("g")  # g opens the guidelines (admin-written Markdown, rendered)
+    rules.locator("strong").filter(has_text="tempting").wait_for(timeout=10000)
+    suggested = page.locator(".nm-suggest").inner_text()
+    first = page.locator(".nm-root").get_attribute("data-cid")
+    assert page.locator(".nm-letter").all_inner_texts()[:3] == ["A.", "B.", "C."]
+    entry = _press(page, "Enter")
+    assert entry["status"] in SAVED
+    label = _rows(sqlite_url, Label.candidate_id, Label.label)[0]
+    assert label[0] == first and suggested == f"suggested: {label[1].replace('_', '-')}"
+    second = page.locator(".nm-root").get_attribute("data-cid")
+    page.locator(".nm-key-item[data-key='3']").click()  # the mouse path
+    _settled(page)
+    assert _rows(sqlite_url, Label.candidate_id, Label.label)[1] == (second, "actually_correct")
+    page.keyboard.press("4")  # after a click, the keys still reach the card
+    _settled(page)
+    assert len(_rows(sqlite_url, Label.id)) == 3
+
+
+def test_a_comment_typed_on_the_card_shows_on_review(browser, app_server, sqlite_url):
+    store = Store(sqlite_url)
+    cid = add_candidates(store, 1, per_item=1)[0]
+    ann, bob = users(store, "ann", "bob")
+    set_overlap(store, users(store, "boss", role="admin")[0], "quiz", 2)
+    decide(store, bob, cid, "far_miss", request_id="bob-1")
+    server = app_server(sqlite_url)
+    page = _open(browser, server, "ann")
+    page.locator(".nm-candidate").wait_for(timeout=30000)
+    page.keyboard.press("c")
+    page.keyboard.type("12 looks like the gold, but 1 is wrong")  # keys typed into the comment stay there
+    page.keyboard.press("Escape")
+    page.keyboard.press("f")
+    assert _press(page, "1")["status"] in SAVED
+    assert _rows(sqlite_url, Label.annotator_id, Label.label, Label.note, Label.flagged)[-1] == (
+        ann, "near_miss", "12 looks like the gold, but 1 is wrong", True)
+    admin = _open(browser, server, "boss")  # the admin's own queue is empty: a key there leaves a status line
+    admin.locator(".nm-empty").wait_for(timeout=30000)
+    admin.keyboard.press("1")
+    admin.locator(".nm-status").filter(has_text="not taken").wait_for(timeout=10000)
+    admin.locator("[data-testid='stSidebarNav']").get_by_text("Review").click()
+    card = admin.locator(".nm-root[data-mode='review']")
+    card.locator(".nm-votes").filter(has_text="ann: near-miss (“12 looks like the gold, but 1 is wrong”)").wait_for(
+        timeout=30000)
+    assert card.locator(".nm-status").inner_text() == ""  # no receipt carried over from another page
+
+
+def test_a_decision_reopened_from_history_changes_the_final_label(browser, app_server, sqlite_url):
+    store = Store(sqlite_url)
+    cid = add_candidates(store, 1, per_item=1)[0]
+    (ann,) = users(store, "ann")
+    decide(store, ann, cid, "near_miss", request_id="ann-1")
+    page = _open(browser, app_server(sqlite_url), "ann", "History")
+    page.locator(".st-key-history_label").wait_for(timeout=30000)
+    page.locator(".st-key-history_label").get_by_text("far_miss").click()
+    page.get_by_role("button", name="Save the change").click()
+    page.get_by_text("Saved: far_miss").wait_for(timeout=30000)
+    with store.session() as s:
+        assert load_final_labels(s, [cid])[cid].label == "far_miss"
+        rows = s.execute(select(Label.kind, Label.label, Label.retracts).order_by(Label.id)).tuples().all()
+        old = s.scalar(select(Label.id).where(Label.request_id == "ann-1"))
+    assert rows == [("decision", "near_miss", None), ("retraction", None, old), ("decision", "far_miss", None)]
