@@ -60,6 +60,7 @@ class Example:
     negatives: list[Negative] = field(default_factory=list)
     kind: str = "mcqa"
     messages: list[dict] | None = None  # a trace item's successful conversation
+    native_id: str | None = None  # the item's id in its source
 
     @property
     def prompt(self) -> str:
@@ -237,7 +238,7 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
             ex = examples.get(key)
             if ex is None:
                 ex = examples[key] = Example(item.id, item.dataset, item.split, item.question, item.context, gold,
-                                             kind=item.kind, messages=item.messages)
+                                             kind=item.kind, messages=item.messages, native_id=item.native_id)
             else:
                 removed["duplicate item merged"] += 1
             _merge(ex, negatives, key[1], removed)

@@ -46,7 +46,8 @@ FILE_FORMATS: dict[str, FileFormat] = {
     "halueval": FileFormat(looks_like_halueval, _halueval, "HaluEval QA: question, right_answer, hallucinated_answer"),
     "openai": FileFormat(looks_like_trace, _traces, "traces: {'messages': [{'role', 'content'}], 'success'|'outcome'|'reward'}"),
     "sharegpt": FileFormat(looks_like_trace, _traces, "traces: {'conversations': [{'from', 'value'}], ...}"),
-    "nat": FileFormat(looks_like_trace, _traces, "NAT trajectories: {'task', 'conversations'|'messages', 'success'}"),
+    "nat": FileFormat(looks_like_trace, _traces, "NAT trajectories: {'id', 'conversations': [{'role', 'content', 'loss'}], "
+                                                   "'info': {'reward', 'acc', 'gt', 'pred'}}"),
     "mcqa": FileFormat(lambda row: True, mcqa_items, "multiple choice with a field mapping (--map)"),
 }
 

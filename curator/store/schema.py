@@ -65,6 +65,7 @@ class ItemRecord:
     reward: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     candidates: list[CandidateRecord] = field(default_factory=list)
+    tally: str | None = None  # what the source row was, for the load summary (traces: its outcome, or "empty")
 
     @cached_property
     def id(self) -> str:
