@@ -181,18 +181,22 @@ def _negatives(item: Item, cands: list[Candidate], labels: dict[str, FinalLabel]
 
 
 def _merge(ex: Example, negatives: list[Negative], gold: str, removed: Counter) -> None:
-    """Add negatives to an example once per answer text; a labeled one replaces an unlabeled one."""
-    by_text = {normalize_answer(n.text): n for n in ex.negatives}
+    """Add negatives to an example once per answer text (a trace: per answer and conversation);
+    a labeled one replaces an unlabeled one."""
+    def key(n: Negative) -> tuple[str, str | None]:
+        return normalize_answer(n.text), n.candidate_id if n.messages else None
+
+    by_text = {key(n): n for n in ex.negatives}
     for neg in negatives:
-        norm = normalize_answer(neg.text)
-        if norm == gold:
+        k = key(neg)
+        if k[0] == gold:
             removed["same text as the gold answer"] += 1
             continue
-        if norm in by_text:
+        if k in by_text:
             removed["duplicate answer"] += 1
-            if by_text[norm].label != UNLABELED:
+            if by_text[k].label != UNLABELED:
                 continue
-        by_text[norm] = neg
+        by_text[k] = neg
     ex.negatives = list(by_text.values())
 
 
