@@ -26,3 +26,13 @@ class NotFoundError(NearmissError):
 
 class PermissionDenied(NearmissError):
     """The signed-in annotator's role does not allow this action."""
+
+
+class LoadErrors(LoadError):
+    """Several bad rows of one file: the first ``errors`` (each a LoadError) and how many more.
+    As a message it is the first error and the count of the others."""
+
+    def __init__(self, errors: list[LoadError], more: int = 0):
+        first, others = errors[0], len(errors) - 1 + more
+        super().__init__(first.file, first.line, first.field, first.reason + (f" (and {others} more)" if others else ""))
+        self.errors, self.more = errors, more

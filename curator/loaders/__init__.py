@@ -116,10 +116,10 @@ def bundled_names() -> list[str]:
     return [*BENCHMARKS, "mmlu:<subject>", *BUNDLED_SOURCES]
 
 
-def open_source(source: str, *, split: str | None = None, limit: int | None = None, mapping: str | None = None,
-                fmt: str | None = None, name: str | None = None) -> Source:
+def open_source(source: str, *, split: str | None = None, limit: int | None = None,
+                mapping: FieldMap | str | None = None, fmt: str | None = None, name: str | None = None) -> Source:
     """Resolve ``source`` to a lazy item stream (nothing is read until iterated)."""
-    fm = FieldMap.parse(mapping)
+    fm = mapping if isinstance(mapping, FieldMap) else FieldMap.parse(mapping)
     if is_bundled(source):
         items = bundled_items(source, split)
         src = Source(source, split or "", items, source)
