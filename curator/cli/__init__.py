@@ -11,7 +11,7 @@ import typer
 
 from curator.errors import NearmissError
 
-app = typer.Typer(help="Curate near-miss negatives for LLM training.", no_args_is_help=True,
+app = typer.Typer(help="Curate near-miss negatives for LLM training.", no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False, add_completion=False)
 
 
