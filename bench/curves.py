@@ -1,24 +1,27 @@
-"""Learning curves on ARC-Easy with the bundled model: Likra against SFT (the baseline, same run).
+"""Learning curves on ARC-Easy with the bundled model: Likra against SFT, per negative set.
 
-    PYTHONPATH=. python bench/curves.py --quick                 # under 10 minutes on 2 CPU cores
-    PYTHONPATH=. python bench/curves.py --threads 1             # full: sizes 0,16,32,64,128, 200 eval items
-    PYTHONPATH=. python bench/curves.py --methods nat,dpo --negatives distractor --sizes 0,16,32,64
+    PYTHONPATH=. python bench/curves.py --quick          # Likra + SFT, sizes 0-64, 200 eval items, 1 seed
+    PYTHONPATH=. python bench/curves.py                  # full: 5 negative sets, sizes 0-256, 570 eval items, 2 seeds
+    PYTHONPATH=. python bench/curves.py --sizes 0,16,64 --negatives hardest,distractor --seeds 0
+    PYTHONPATH=. python bench/curves.py --quick --beside 1   # the same beside another CPU-bound job
 
 Trains on ARC-Easy test and evaluates on ARC-Easy validation (disjoint items), through the
-same library path as `nearmiss train` (a throwaway SQLite store unless --db). Prints the
-curve table (acc/acc_norm per size), the gain table, the time, and as its LAST line:
+same library path as `nearmiss train` (a throwaway SQLite store unless --db). The `mined`
+set needs mined candidates: the bench mines the test split first (own distractors and
+neighbours, embedding nearness). Prints the curve with 95% intervals, the gain table, the
+paired comparisons, the run's FLOPs against the measured matmul roof, the time, and as its
+LAST line:
 
-    likra_gain_per_example=<x> sft_gain_per_example=<y> ratio=<x/y> ll_drop_distractors_likra=<a> ll_drop_distractors_sft=<b>
+    gain_likra_hardest=.. gain_likra_distractor=.. gain_sft=.. w_auto=.. minutes=.. roof_pct=..
 
-x, y: best accuracy gain over zero-shot per example, (acc(n) - acc(0)) / n for n up to --low-data-max, for
-Likra (both heads) on the `distractor` negatives (a random own wrong choice, the paper's
-near-miss proxy) and for SFT; a, b: the mean drop of the held-out wrong choices' score from
-untrained heads to the largest size (Likra: L+ - w*L-, SFT: log-likelihood; positive = lowered).
+gain_*: best accuracy gain over zero-shot per example, (acc(n) - acc(0)) / n for n up to
+low_data_max (64), averaged over seeds; w_auto: the w Likra chose at the largest size, per seed.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,64 +34,91 @@ from curator.loaders import open_source  # noqa: E402
 from curator.store import Store  # noqa: E402
 from curator.trainer.config import TrainConfig  # noqa: E402
 from curator.trainer.curves import run_curves  # noqa: E402
-from curator.trainer.runs import gain_table, load_points  # noqa: E402
-from curator.trainer.report import curve_table, gain_lines  # noqa: E402
+from curator.trainer.report import comparison_lines, curve_table, gain_lines, roof_line  # noqa: E402
+from curator.trainer.runs import curve_report, run_summary  # noqa: E402
+from miners.pools.neighbours import NeighboursConfig  # noqa: E402
+from miners.run import MineConfig, mine  # noqa: E402
 
-QUICK = {"sizes": "0,4,8,16", "eval_limit": 60, "methods": "likra,sft", "negatives": "distractor"}
-FULL = {"sizes": "0,16,32,64,128", "eval_limit": 200, "methods": "likra,likra_neg,sft",
-        "negatives": "distractor,unrelated"}
+QUICK = {"sizes": "0,16,32,64", "eval_limit": 200, "methods": "likra,sft", "negatives": "distractor", "seeds": "0"}
+BUSY = "import torch\na = torch.randn(1024, 1024)\nwhile True:\n    a @ a"  # a CPU-bound neighbour
+FULL = {"sizes": "0,16,32,64,128,256", "eval_limit": None, "methods": "likra,sft",
+        "negatives": "hardest,easiest,mined,distractor,unrelated", "seeds": "0,1"}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help=f"small run: {QUICK}")
-    ap.add_argument("--sizes", help=f"comma list (full: {FULL['sizes']})")
-    ap.add_argument("--eval-limit", type=int, help="held-out items (full: 200)")
-    ap.add_argument("--methods", help=f"comma list (full: {FULL['methods']})")
-    ap.add_argument("--negatives", help=f"comma list (full: {FULL['negatives']})")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest on a CPU shared with other jobs)")
-    ap.add_argument("--low-data-max", type=int, default=TrainConfig.low_data_max)
+    for name in ("sizes", "methods", "negatives", "seeds"):
+        ap.add_argument(f"--{name}", help=f"comma list (full: {FULL[name]})")
+    ap.add_argument("--eval-limit", type=int, help="held-out items (full: all 570)")
+    ap.add_argument("--recipe", default="default", help="training recipe (default, likra-paper)")
+    ap.add_argument("--likra-w", default="auto", help="a number or auto")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default: the free cores)")
+    ap.add_argument("--set", action="append", default=[], help="other config fields, key=value (JSON values)")
     ap.add_argument("--db", help="store URL (default: a throwaway SQLite file)")
-    ap.add_argument("--out-dir", default=None, help="where adapters go (default: a temporary folder)")
+    ap.add_argument("--beside", type=int, default=0,
+                    help="run this many CPU-bound jobs (torch matmul loops, torch's default threads) beside it")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     preset = QUICK if args.quick else FULL
-    pick = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in preset.items()}
+    pick = {k: getattr(args, k) if getattr(args, k, None) is not None else v for k, v in preset.items()}
+    extra = {}
+    for kv in args.set:
+        import json
+
+        key, _, value = kv.partition("=")
+        extra[key] = json.loads(value)
 
     with tempfile.TemporaryDirectory(prefix="nearmiss-curves-") as tmp:
         store = Store(args.db or f"sqlite:///{tmp}/store.db")
         for split in ("test", "validation"):
             ingest(store, open_source("arc-easy", split=split).items)
-        cfg = TrainConfig(dataset="arc-easy", train_split="test", eval_split="validation",
-                          eval_limit=pick["eval_limit"], methods=pick["methods"].split(","),
-                          negatives=pick["negatives"].split(","), sizes=[int(x) for x in pick["sizes"].split(",")],
-                          seed=args.seed, threads=args.threads, low_data_max=args.low_data_max,
-                          out_dir=args.out_dir or f"{tmp}/runs")
+        negatives = pick["negatives"].split(",")
         t0 = time.perf_counter()
-        run_id = run_curves(store, cfg)
-        seconds = time.perf_counter() - t0
-        points = load_points(store, run_id)
-        rows = gain_table(points, cfg.low_data_max)
+        if any(n.startswith("mined") for n in negatives):
+            mined = mine(store, MineConfig(dataset="arc-easy", split="test", pools=("distractors", "neighbours"),
+                                           scorers=("embedding",), neighbours=NeighboursConfig(k=2)))
+            print(f"mined the test split: {mined.candidates_added} candidates in {time.perf_counter() - t0:.0f} s")
+        cfg = TrainConfig.from_dict({
+            "dataset": "arc-easy", "train_split": "test", "eval_split": "validation", "eval_limit": pick["eval_limit"],
+            "methods": pick["methods"].split(","), "negatives": negatives,
+            "sizes": [int(x) for x in pick["sizes"].split(",")], "seeds": [int(x) for x in pick["seeds"].split(",")],
+            "recipe": args.recipe, "likra_w": args.likra_w if args.likra_w == "auto" else float(args.likra_w),
+            "threads": args.threads, "out_dir": f"{tmp}/runs", **extra})
+        jobs = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(args.beside)]
+        time.sleep(60 if jobs else 0)  # let the load average see them, as it would see any other job
+        t1 = time.perf_counter()
+        try:
+            run_id = run_curves(store, cfg)
+        finally:
+            for job in jobs:
+                job.kill()
+        seconds = time.perf_counter() - t1
+        metrics = run_summary(store, run_id)["metrics"]
+        report, roof = curve_report(store, run_id), metrics["roof"]
         store.dispose()
 
-    print(f"ARC-Easy: train on test, evaluate on {cfg.eval_limit} validation items; model {cfg.lm} "
-          f"({cfg.torch_dtype('cpu')}), seed {cfg.seed}, threads {cfg.threads or 'default'}")
-    print(curve_table(points))
+    print(f"ARC-Easy: train on test, evaluate on {report['n_eval']} validation items; model {cfg.lm} "
+          f"({cfg.torch_dtype('cpu')}), seeds {cfg.seeds}, recipe {cfg.recipe}, likra_w {cfg.likra_w}")
+    print(curve_table(report["points"]))
     print()
-    print(gain_lines(rows))
-    print(f"\ntotal {seconds / 60:.1f} min")
-    by = {(r["method"], r["negatives"]): r for r in rows}
-    neg = "distractor" if ("likra", "distractor") in by else cfg.negatives[0]
-    likra, sft = by.get(("likra", neg)), by.get(("sft", neg))
-    if likra is None or sft is None:
-        sys.exit("the headline needs methods likra and sft")
-    nan = float("nan")
-    x, y = (nan if r["gain_per_example"] is None else r["gain_per_example"] for r in (likra, sft))
-    a, b = (nan if r["wrong_drop"] is None else r["wrong_drop"] for r in (likra, sft))
-    ratio = x / y if y else nan
-    print(f"likra_gain_per_example={x:.6f} sft_gain_per_example={y:.6f} ratio={ratio:.3f} "
-          f"ll_drop_distractors_likra={a:.4f} ll_drop_distractors_sft={b:.4f}")
+    print(gain_lines(report["gains"]))
+    print("\npaired differences (same eval items and seeds), 95% bootstrap intervals:")
+    print(comparison_lines(report["comparisons"]))
+    print(roof_line(roof))
+    for seed, lines in metrics["notes"].items():
+        print("\n".join(f"seed {seed}: {line}" for line in lines))
+    print(f"\ntraining run {seconds / 60:.1f} min" + (f", beside {args.beside} CPU-bound job(s)" if args.beside else ""))
+    gains = {(r["method"], r["negatives"]): r for r in report["gains"]}
+    figures = {f"gain_{m}_{n}": gains[(m, n)]["gain_per_example"] for m, n in gains if m != "sft"}
+    sft = next((r for (m, _), r in gains.items() if m == "sft"), None)
+    figures["gain_sft"] = sft["gain_per_example"] if sft else None
+    w_last = next((r["w_last"] for (m, n), r in gains.items() if m == "likra" and r["w_last"]), None)
+    figures["w_auto"] = "/".join(f"{v:g}" for v in w_last.values()) if w_last else None
+    figures["minutes"] = round(seconds / 60, 1)
+    figures["roof_pct"] = round(100 * roof["roof_seconds"] / roof["seconds"]) if roof.get("roof_seconds") else None
+    print(" ".join(f"{k}={v:.5f}" if isinstance(v, float) and k.startswith("gain") else f"{k}={v}"
+                   for k, v in figures.items()))
 
 
 if __name__ == "__main__":

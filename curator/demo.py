@@ -13,7 +13,9 @@ from curator.store.tables import Annotator
 from miners.pools.neighbours import NeighboursConfig
 from miners.run import MineConfig, mine
 
-DEMO_SOURCES: list[tuple[str, str, int]] = [("arc-easy", "validation", 200), ("champ", "test", 400)]
+# ARC-Easy test too: the Train page's default run trains on test and evaluates on validation
+DEMO_SOURCES: list[tuple[str, str, int]] = [("arc-easy", "validation", 200), ("arc-easy", "test", 300),
+                                            ("champ", "test", 400)]
 # embedding scores only: LM scoring of ~2,600 candidates would take minutes on a small CPU
 DEMO_MINING = MineConfig(dataset="arc-easy", split="validation", pools=("distractors", "neighbours"),
                          scorers=("embedding",), neighbours=NeighboursConfig(k=2))

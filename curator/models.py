@@ -149,6 +149,16 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def free_cores() -> int:
+    """CPU cores this process may use that other jobs are not already busy on: the cores it is
+    allowed to run on minus the 1-minute load average (rounded), at least 1. Torch threads
+    beyond the free cores oversubscribe the CPU and run several times slower."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores - round(os.getloadavg()[0]))
+
+
 def auto_dtype(choice: str = "auto", on: str | None = None) -> str:
     """The dtype to load an LM in on device ``on`` (default: the best one): ``choice`` itself
     unless ``auto``, which takes bfloat16 on CUDA (where supported) and on CPUs with native

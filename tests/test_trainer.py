@@ -13,8 +13,19 @@ from curator.loaders import open_source
 from curator.store.schema import CandidateRecord, normalize_answer
 from curator.store.tables import Label
 from curator.trainer.config import TrainConfig
-from curator.trainer.runs import gain_per_example, gain_table
-from curator.trainer.data import load_splits, negative_set
+from curator.trainer.data import load_splits
+from curator.trainer.negatives import build_sets
+from curator.trainer.runs import summarise
+from curator.trainer.stats import best_gain
+
+
+def _no_lm(items):
+    raise AssertionError("this set must not need the LM")
+
+
+def negative_set(name, s, train, seed):
+    """One set's pairs, as a run builds them for ``seed``."""
+    return build_sets([name], s, train, TrainConfig(seeds=[seed]), _no_lm, "arc-easy", "test")[name]
 
 
 @pytest.fixture
@@ -36,19 +47,22 @@ def test_config_rejects_bad_values_naming_the_field(bad, field):
 
 def test_config_hash_ignores_output_folder_only():
     assert TrainConfig(out_dir="a").config_hash() == TrainConfig(out_dir="b").config_hash()
-    assert TrainConfig(seed=1).config_hash() != TrainConfig(seed=2).config_hash()
+    assert TrainConfig(seeds=[1]).config_hash() != TrainConfig(seeds=[2]).config_hash()
     with pytest.raises(ConfigError, match="bogus"):
         TrainConfig.from_dict({"bogus": 1})
 
 
 def test_splits_are_disjoint_and_seeded(arc_store):
     with arc_store.session() as s:
-        train, evals = load_splits(s, "arc-easy", "test", "validation", 10, seed=3)
-        again, _ = load_splits(s, "arc-easy", "test", "validation", 10, seed=3)
-        other, _ = load_splits(s, "arc-easy", "test", "validation", 10, seed=4)
-        same_split_train, same_split_eval = load_splits(s, "arc-easy", "test", "test", 15, seed=3)
+        first = load_splits(s, "arc-easy", "test", "validation", 10, seed=3)
+        train, evals = first.train, first.eval
+        again = load_splits(s, "arc-easy", "test", "validation", 10, seed=3)
+        other = load_splits(s, "arc-easy", "test", "validation", 10, seed=4)
+        same = load_splits(s, "arc-easy", "test", "test", 15, seed=3)
+        same_split_train, same_split_eval = same.train, same.eval
     assert len(train) == 60 and len(evals) == 10
-    assert [t.id for t in train] == [t.id for t in again] != [t.id for t in other]
+    assert [t.id for t in train] == [t.id for t in again.train] != [t.id for t in other.train]
+    assert [e.id for e in evals] == [e.id for e in other.eval]  # eval items do not follow the seed
     assert not {t.id for t in same_split_train} & {e.id for e in same_split_eval}
     assert len(same_split_train) + len(same_split_eval) == 60
     assert all(e.choices[e.gold] and e.prompt.startswith("Question: ") for e in evals)
@@ -58,7 +72,7 @@ def test_splits_are_disjoint_and_seeded(arc_store):
 
 def test_data_negative_sets(arc_store):
     with arc_store.session() as s:
-        train, _ = load_splits(s, "arc-easy", "test", "validation", 10, seed=0)
+        train = load_splits(s, "arc-easy", "test", "validation", 10, seed=0).train
         distract = negative_set("distractor", s, train, seed=0)
         unrelated = negative_set("unrelated", s, train, seed=0)
         assert negative_set("distractor", s, train, seed=0) == distract
@@ -83,7 +97,7 @@ def _label(s, cid, annotator, label, kind="decision", retracts=None) -> int:
 def test_labeled_sets_follow_final_labels(arc_store):
     a, b, c = (add_user(arc_store, n, "annotator", "secret").id for n in ("ann", "bob", "cat"))
     with arc_store.session() as s:
-        train, _ = load_splits(s, "arc-easy", "test", "validation", 10, seed=0)
+        train = load_splits(s, "arc-easy", "test", "validation", 10, seed=0).train
         items = train[:4]
         rows = [candidate_row(t.id, CandidateRecord(text=t.distractors[k], origin="distractor"))
                 for t in items for k in range(2)]
@@ -111,23 +125,26 @@ def test_labeled_sets_follow_final_labels(arc_store):
 
 def test_empty_labeled_set_is_an_error(arc_store):
     with arc_store.session() as s:
-        train, _ = load_splits(s, "arc-easy", "test", "validation", 10, seed=0)
+        train = load_splits(s, "arc-easy", "test", "validation", 10, seed=0).train
         with pytest.raises(NotFoundError, match="near.*label some"):
             negative_set("near", s, train, seed=0)
 
 
 def test_gain_per_example_is_the_best_low_data_gain_over_zero_shot():
     sizes, accs = [0, 16, 32, 64, 128], [0.50, 0.52, 0.60, 0.61, 0.95]
-    assert gain_per_example(sizes, accs, 64) == pytest.approx(0.10 / 32)  # 128 is not low-data
-    assert gain_per_example(sizes, accs, 128) == pytest.approx(0.45 / 128)
-    assert gain_per_example([0, 4, 8, 16], [0.58, 0.25, 0.35, 0.55], 64) == pytest.approx(-0.03 / 16)  # dip: no credit
-    assert gain_per_example([0, 16], [0.5, 0.4], 8) is None
-    assert gain_per_example([16, 32], [0.5, 0.6], 64) is None
+    gain = lambda z, a, most: best_gain(dict(zip(z, a)), most)  # noqa: E731
+    assert gain(sizes, accs, 64) == pytest.approx(0.10 / 32)  # 128 is not low-data
+    assert gain(sizes, accs, 128) == pytest.approx(0.45 / 128)
+    assert gain([0, 4, 8, 16], [0.58, 0.25, 0.35, 0.55], 64) == pytest.approx(-0.03 / 16)  # dip: no credit
+    assert gain([0, 16], [0.5, 0.4], 8) is None
+    assert gain([16, 32], [0.5, 0.6], 64) is None
     rng = random.Random(0)
-    points = [{"method": "sft", "negatives": "distractor", "size": z, "acc": a, "acc_norm": a,
-               "gold_mean": -rng.random(), "wrong_mean": -10.0 - z} for z, a in zip(sizes, accs)]
-    (row,) = gain_table(points, 64)
+    points = [{"method": "sft", "negatives": "distractor", "size": z, "acc": a, "acc_norm": a, "seed": 0,
+               "gold_mean": -rng.random(), "wrong_mean": -10.0 - z, "correct": None, "correct_norm": None,
+               "w": None, "acc_norm_def": "lm-eval", "n_eval": None} for z, a in zip(sizes, accs)]
+    (row,) = summarise(points, 64)["gains"]
     assert row["wrong_drop"] == pytest.approx(128) and row["acc_last"] == 0.95
+    assert row["gain_lo"] is None  # no per-item outcomes stored: no interval
 
 
 def test_cli_train_rejects_unknown_method_in_one_line(cli, sqlite_url):

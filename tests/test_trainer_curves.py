@@ -21,7 +21,8 @@ from curator.trainer.runs import list_runs, load_points, run_summary
 from tests.conftest import ROOT
 
 TINY = dict(dataset="arc-easy", train_split="test", eval_split="validation", eval_limit=3, methods=["sft", "likra"],
-            negatives=["distractor"], sizes=[0, 1, 2], epochs=1, min_steps=1, batch_size=2, dtype="float32", threads=1)
+            negatives=["distractor"], sizes=[0, 1, 2], epochs=1, min_steps=1, batch_size=2, dtype="float32", threads=1,
+            likra_w=1.0)
 
 
 def _load(store: Store) -> Store:
@@ -55,13 +56,15 @@ def _check_run(store: Store, run_id: int, seen: list) -> None:
     zero = {p["method"]: p for p in points if p["size"] == 0}
     assert zero["sft"]["acc"] == zero["likra"]["acc"]  # size 0 is the base model's zero-shot accuracy
     assert zero["likra"]["wrong_mean"] == 0.0  # untrained heads, w = 1: L+ - L- = 0
+    assert zero["likra"]["correct"] == zero["sft"]["correct"] and len(zero["sft"]["correct"]) == 3
     assert zero["sft"]["wrong_mean"] < 0
     heads = {p.method: p.meta["heads"] for p in seen if p.size == 2}
     assert heads["sft"]["pos"]["path"] == heads["likra"]["pos"]["path"]  # SFT head = Likra's positive head
     for head in (heads["likra"]["pos"], heads["likra"]["neg"]):
         assert (Path(head["path"]) / "adapter_model.safetensors").exists() and head["steps"] >= 1
-    summary = run["metrics"]["summary"]
+    summary = run["metrics"]["gains"]
     assert {(r["method"], r["negatives"]) for r in summary} == {("likra", "distractor"), ("sft", "distractor")}
+    assert run["metrics"]["roof"]["flops"]["train"] > 0 and run["metrics"]["roof"]["flops"]["score"] > 0
     assert all(r["wrong_drop"] is not None for r in summary)
     assert list_runs(store)[0]["id"] == run_id
 
@@ -112,9 +115,13 @@ def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
     assert at.selectbox(key="train_run_select").value == run_id
     assert any("Done" in s.value for s in at.success)
     (chart,) = at.get("vega_lite_chart")
-    encoding = json.loads(chart.proto.spec)["encoding"]
-    assert encoding["x"]["scale"]["type"] == "symlog" and encoding["y"]["field"] == "acc"
-    assert len(at.dataframe) == 1 and set(at.dataframe[0].value["method"]) == {"sft", "likra"}
+    band, line = json.loads(chart.proto.spec)["layer"]
+    assert line["encoding"]["x"]["scale"]["type"] == "symlog" and line["encoding"]["y"]["field"] == "acc"
+    assert band["mark"]["type"] == "area" and band["encoding"]["y2"]["field"] == "acc_hi"  # interval bands
+    gains, comparisons = at.dataframe
+    assert set(gains.value["method"]) == {"sft", "likra"} and "gain_lo" in gains.value
+    assert list(comparisons.value["b"]) == ["sft"] * 3  # likra - sft at 1, at 2, and per example
+    assert at.selectbox(key="train_train_split").options == ["test", "validation"]  # split pickers
     at.text_input(key="train_sizes").set_value("0,32,16")
     at.button(key="train_start").click().run()  # a bad config is refused before any run is created
     assert [e.value for e in at.error] == ["sizes: give increasing, distinct, non-negative numbers, got [0, 32, 16]"]

@@ -11,7 +11,8 @@ from curator.loaders import open_source
 from curator.prompts import continuation
 from curator.store import Store
 from curator.trainer.config import TrainConfig
-from curator.trainer.data import load_splits, negative_set
+from curator.trainer.data import load_splits
+from curator.trainer.negatives import build_sets
 from curator.trainer.evaluate import Evaluator, metrics
 from curator.trainer.heads import Heads
 from curator.trainer.methods import METHODS
@@ -27,8 +28,9 @@ def data(tmp_path_factory):
     ingest(store, open_source("arc-easy", split="test", limit=40).items)
     ingest(store, open_source("arc-easy", split="validation", limit=20).items)
     with store.session() as s:
-        train, evals = load_splits(s, CFG.dataset, CFG.train_split, CFG.eval_split, CFG.eval_limit, CFG.seed)
-        pairs = negative_set("distractor", s, train, CFG.seed)
+        splits = load_splits(s, CFG.dataset, CFG.train_split, CFG.eval_split, CFG.eval_limit, CFG.seed)
+        pairs = build_sets(["distractor"], s, splits.train, CFG, lambda _: [])["distractor"]
+    evals = splits.eval
     pairs = sorted(pairs, key=lambda p: len(p.prompt + p.chosen + p.rejected))[:N_PAIRS]  # short: fast steps
     store.dispose()
     return pairs, evals
@@ -106,7 +108,7 @@ def test_likra_score_is_positive_minus_w_negative_by_hand(method, heads, data, t
     want = [[p - CFG.likra_w * n for p, n in zip(rp, rn)] for rp, rn in zip(plus, minus)]
     flat = [x for row in got.logprob for x in row]
     assert flat == pytest.approx([x for row in want for x in row], abs=2e-3)
-    assert got.n_chars == [[len(c) for c in row] for row in choices]
+    assert got.n_chars == [[len(c) for c in e.choices] for e in evals]  # acc_norm: the choice text, as lm-eval
 
 
 def test_heads_are_adapters_on_one_model(heads, trained):

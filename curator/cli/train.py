@@ -9,53 +9,82 @@ from curator.cli import app
 from curator.cli.core import store_of
 from curator.errors import ConfigError
 from curator.trainer.config import TrainConfig, default_of, help_of
-from curator.trainer.runs import gain_table, load_points, run_summary
-from curator.trainer.report import curve_table, gain_lines
+from curator.trainer.report import comparison_lines, curve_table, gain_lines, roof_line
+from curator.trainer.runs import curve_report, run_summary
 
 
-def _list(text: str, name: str, cast=str) -> list:
+def _list(text: str | None, name: str, cast=str) -> list | None:
+    if text is None:
+        return None
     try:
         return [cast(x.strip()) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise ConfigError(f"--{name}: expected a comma-separated list, got {text!r}") from None
+        raise ConfigError(f"--{name.replace('_', '-')}: expected a comma-separated list, got {text!r}") from None
+
+
+def _w(text: str | None) -> float | str | None:
+    if text is None or text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"--likra-w: a number or auto, got {text!r}") from None
 
 
 def _print_run(store, run_id: int, as_json: bool) -> None:
-    run = run_summary(store, run_id)
-    points = load_points(store, run_id)
-    rows = gain_table(points, run["config"].get("low_data_max", default_of("low_data_max")))
+    report = curve_report(store, run_id)
+    metrics = run_summary(store, run_id)["metrics"] or {}
+    roof, notes = metrics.get("roof"), metrics.get("notes") or {}
     if as_json:
-        typer.echo(json.dumps({"run": run_id, "status": run["status"], "points": points, "gains": rows},
-                              default=str))
+        typer.echo(json.dumps({**report, "roof": roof, "notes": notes}, default=str))
         return
-    typer.echo(f"run {run_id}: {run['status']} ({run['message']})")
-    typer.echo(curve_table(points))
-    typer.echo(gain_lines(rows))
+    typer.echo(f"run {run_id}: {report['status']} ({report['message']}); seeds {report['seeds']}, "
+               f"{report['n_eval'] or '?'} eval items")
+    typer.echo(curve_table(report["points"]))
+    typer.echo("")
+    typer.echo(gain_lines(report["gains"]))
+    typer.echo("\npaired differences (same eval items and seeds), 95% bootstrap intervals:")
+    typer.echo(comparison_lines(report["comparisons"]))
+    if roof_line(roof):
+        typer.echo(roof_line(roof))
+    for seed, lines in notes.items():
+        for line in lines:
+            typer.echo(f"seed {seed}: {line}")
+
+
+def _opt(name: str, **kw):
+    """An option whose help comes from the config field; None when not given, so a recipe's
+    setting stays unless the user sets it."""
+    default = default_of(name)
+    shown = ",".join(map(str, default)) if isinstance(default, list) else default
+    return typer.Option(None, help=f"{help_of(name)} [default: {shown}]", show_default=False, **kw)
 
 
 @app.command()
 def train(ctx: typer.Context,
-          dataset: str = typer.Option(default_of("dataset"), help=help_of("dataset")),
-          methods: str = typer.Option(",".join(default_of("methods")), help=help_of("methods")),
-          sizes: str = typer.Option(",".join(map(str, default_of("sizes"))), help=help_of("sizes")),
-          negatives: str = typer.Option(",".join(default_of("negatives")), help=help_of("negatives")),
-          seed: int = typer.Option(default_of("seed"), help=help_of("seed")),
-          train_split: str = typer.Option(default_of("train_split"), help=help_of("train_split")),
-          eval_split: str = typer.Option(default_of("eval_split"), help=help_of("eval_split")),
-          eval_limit: int = typer.Option(None, help=help_of("eval_limit")),
-          lm: str = typer.Option(default_of("lm"), help=help_of("lm")),
-          lr: float = typer.Option(default_of("lr"), help=help_of("lr")),
-          epochs: int = typer.Option(default_of("epochs"), help=help_of("epochs")),
-          likra_w: float = typer.Option(default_of("likra_w"), help=help_of("likra_w")),
-          out_dir: str = typer.Option(default_of("out_dir"), help=help_of("out_dir")),
+          dataset: str = _opt("dataset"),
+          methods: str = _opt("methods"),
+          sizes: str = _opt("sizes"),
+          negatives: str = _opt("negatives"),
+          seeds: str = _opt("seeds"),
+          recipe: str = _opt("recipe"),
+          train_split: str = _opt("train_split"),
+          eval_split: str = _opt("eval_split"),
+          eval_limit: int = _opt("eval_limit"),
+          lm: str = _opt("lm"),
+          lr: float = _opt("lr"),
+          epochs: int = _opt("epochs"),
+          likra_w: str = _opt("likra_w"),
+          out_dir: str = _opt("out_dir"),
           set_: list[str] = typer.Option(None, "--set", help="Any other config field, e.g. --set lora_r=8 "
                                                               "(see curator/trainer/config.py)."),
           run: int = typer.Option(None, "--run", help="Execute a pending run created by the app (its stored "
                                                       "config; other options ignored)."),
           as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
           ) -> None:
-    """Train learning curves: each method on the first n examples of each negative set,
-    evaluated on a held-out split after each size; stored as a Run with its curve points."""
+    """Train learning curves: each method on the first n examples of each negative set, per
+    seed, evaluated on a held-out split after each size; stored as a Run with its curve points,
+    printed with 95% intervals and paired comparisons."""
     store = store_of(ctx)
     if run is not None:
         cfg = TrainConfig.from_dict(run_summary(store, run)["config"])
@@ -69,11 +98,11 @@ def train(ctx: typer.Context,
                 extra[key] = json.loads(value)  # numbers, booleans, lists
             except json.JSONDecodeError:
                 extra[key] = value
-        cfg = TrainConfig.from_dict({
-            "dataset": dataset, "methods": _list(methods, "methods"), "sizes": _list(sizes, "sizes", int),
-            "negatives": _list(negatives, "negatives"), "seed": seed, "train_split": train_split,
-            "eval_split": eval_split, "eval_limit": eval_limit, "lm": lm, "lr": lr, "epochs": epochs,
-            "likra_w": likra_w, "out_dir": out_dir, **extra})
+        given = {"dataset": dataset, "methods": _list(methods, "methods"), "sizes": _list(sizes, "sizes", int),
+                 "negatives": _list(negatives, "negatives"), "seeds": _list(seeds, "seeds", int), "recipe": recipe,
+                 "train_split": train_split, "eval_split": eval_split, "eval_limit": eval_limit, "lm": lm, "lr": lr,
+                 "epochs": epochs, "likra_w": _w(likra_w), "out_dir": out_dir}
+        cfg = TrainConfig.from_dict({**{k: v for k, v in given.items() if v is not None}, **extra})
     from curator.trainer.curves import run_curves  # loads torch: only when training
 
     run_id = run_curves(store, cfg, run_id=run)
@@ -83,5 +112,6 @@ def train(ctx: typer.Context,
 @app.command()
 def curve(ctx: typer.Context, run: int = typer.Argument(..., help="Training run id."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
-    """Print a training run's learning curve and gain table."""
+    """Print a training run's learning curve with intervals, its gain table and the paired
+    comparisons (same eval items and seeds)."""
     _print_run(store_of(ctx), run, as_json)

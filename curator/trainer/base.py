@@ -51,6 +51,10 @@ class Method(ABC):
     def heads(self, pairs: Sequence[Pair]) -> dict[str, HeadSpec]:
         """The heads to train from the first n pairs, by role."""
 
+    def settings(self, ev: Evaluator, adapters: dict[str, str | None]) -> dict:
+        """Settings the method chose for this point (Likra: its w), stored on the point."""
+        return {}
+
     @abstractmethod
     def score(self, ev: Evaluator, adapters: dict[str, str | None]) -> Scored:
         """The held-out choices' scores given the trained adapter of each role (None: untrained,

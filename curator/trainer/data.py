@@ -1,28 +1,23 @@
-"""Training and evaluation data: items from the store, and the negative sets.
+"""Training and evaluation data from the store: the items trained on, the Likra dev slice and
+the held-out evaluation items (negative sets: :mod:`curator.trainer.negatives`).
 
-A negative set is a list of :class:`Pair` (question, correct answer, one wrong answer) in a
-fixed seeded order; a curve point of size n trains on its first n pairs. Sets come from the
-store's labels (``near``, ``far``) or from the data itself (``distractor``: a random own
-wrong choice, as the Likra paper; ``unrelated``: the answer of another item, the paper's
-far-miss).
+Evaluation items are the same for every seed (a fixed shuffle), so curve points of different
+seeds, methods and negative sets are paired on the same items. Training items are shuffled
+per seed; the dev slice (for Likra's w = auto) is the tail of that order, never trained on.
 """
 from __future__ import annotations
 
 import random
-from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from curator.errors import NotFoundError
-from curator.labeling.final_labels import load_final_labels
 from curator.prompts import mcqa_prompt
-from curator.store.schema import normalize_answer
-from curator.store.tables import Candidate, Item
+from curator.store.tables import Item
 
-PAGE = 2000  # items per IN list when reading candidates and their labels
+EVAL_ORDER_SEED = 0  # the held-out items' order does not follow the training seed
 
 
 class _Prompted:
@@ -67,6 +62,16 @@ class EvalItem(_Prompted):
     gold: int
 
 
+@dataclass(frozen=True)
+class Splits:
+    """What one seed of a run uses: training items (seeded order), the dev slice and the
+    held-out evaluation items (fixed order); pairwise disjoint by item."""
+
+    train: list[TrainItem]
+    dev: list[EvalItem]
+    eval: list[EvalItem]
+
+
 def _items(session: Session, dataset: str, split: str) -> list[Item]:
     rows = list(session.scalars(select(Item).where(Item.dataset == dataset, Item.split == split).order_by(Item.id)))
     if not rows:
@@ -81,89 +86,44 @@ def _seeded(rows: list, seed: int) -> list:
     return rows
 
 
-def load_splits(session: Session, dataset: str, train_split: str, eval_split: str, eval_limit: int | None,
-                seed: int) -> tuple[list[TrainItem], list[EvalItem]]:
-    """Train items and held-out MCQA items, each in seeded order and disjoint by item.
+def _mcqa(r: Item) -> bool:
+    return bool(r.choices) and r.gold is not None
 
-    When both splits are the same, the first ``eval_limit`` items (seeded order) are held out.
+
+def _eval_item(r: Item) -> EvalItem:
+    return EvalItem(r.id, r.question, r.context, tuple(r.choices), r.gold)
+
+
+def dev_size(n_train: int, fraction: float, most: int) -> int:
+    """Items of the dev slice: ``fraction`` of the training items, at most ``most``, and
+    always leaving items to train on."""
+    return min(most, max(1, round(n_train * fraction)), n_train - 1) if n_train > 1 else 0
+
+
+def load_splits(session: Session, dataset: str, train_split: str, eval_split: str, eval_limit: int | None,
+                seed: int, dev: tuple[float, int] | None = None) -> Splits:
+    """Train, dev and held-out items for one seed.
+
+    When both splits are the same, the first ``eval_limit`` items (fixed order) are held out.
+    ``dev = (fraction, most)`` holds out a dev slice of the training items (see :func:`dev_size`).
     """
-    evals = [r for r in _seeded(_items(session, dataset, eval_split), seed) if r.choices and r.gold is not None]
+    evals = [r for r in _seeded(_items(session, dataset, eval_split), EVAL_ORDER_SEED) if _mcqa(r)]
     if not evals:
         raise NotFoundError(f"{dataset}/{eval_split}: no multiple-choice items to evaluate on")
     evals = evals[:eval_limit] if eval_limit else evals
     held_out = {r.id for r in evals}
     train = [r for r in _seeded(_items(session, dataset, train_split), seed + 1) if r.id not in held_out]
+    train = [r for r in train if _gold_text(r)]
+    n_dev = dev_size(len([r for r in train if _mcqa(r)]), *dev) if dev else 0
+    dev_rows = [r for r in reversed(train) if _mcqa(r)][:n_dev]
+    dev_ids = {r.id for r in dev_rows}
     train_items = [TrainItem(r.id, r.question, r.context, _gold_text(r),
-                             tuple(c for i, c in enumerate(r.choices or []) if i != r.gold)) for r in train]
-    eval_items = [EvalItem(r.id, r.question, r.context, tuple(r.choices), r.gold) for r in evals]
-    return [t for t in train_items if t.gold], eval_items
+                             tuple(c for i, c in enumerate(r.choices or []) if i != r.gold))
+                   for r in train if r.id not in dev_ids]
+    return Splits(train_items, [_eval_item(r) for r in dev_rows], [_eval_item(r) for r in evals])
 
 
 def _gold_text(item: Item) -> str:
     if item.choices and item.gold is not None:
         return item.choices[item.gold]
     return item.answer or ""
-
-
-def _labeled(label: str) -> Callable[[Session, list[TrainItem], random.Random], list[Pair]]:
-    def build(session: Session, items: list[TrainItem], rng: random.Random) -> list[Pair]:
-        by_id = {t.id: t for t in items}
-        per_item: dict[str, list[str]] = defaultdict(list)
-        ids = list(by_id)
-        for start in range(0, len(ids), PAGE):
-            cands = session.execute(select(Candidate.id, Candidate.item_id, Candidate.text)
-                                    .where(Candidate.item_id.in_(ids[start:start + PAGE]))
-                                    .order_by(Candidate.id)).all()
-            final = load_final_labels(session, [c.id for c in cands])
-            for cid, item_id, text in cands:
-                if cid in final and final[cid].label == label \
-                        and normalize_answer(text) != normalize_answer(by_id[item_id].gold):
-                    per_item[item_id].append(text)
-        for texts in per_item.values():
-            rng.shuffle(texts)
-        pairs, depth = [], 0  # round robin: every item's first negative before any item's second
-        while any(len(v) > depth for v in per_item.values()):
-            pairs += [Pair(t.id, t.question, t.context, t.gold, per_item[t.id][depth]) for t in items
-                      if len(per_item.get(t.id, ())) > depth]
-            depth += 1
-        return pairs
-
-    build.__doc__ = f"Candidates whose final label is {label}."
-    return build
-
-
-def _distractor(session: Session, items: list[TrainItem], rng: random.Random) -> list[Pair]:
-    """One random own wrong choice per item."""
-    return [Pair(t.id, t.question, t.context, t.gold, rng.choice(t.distractors)) for t in items if t.distractors]
-
-
-def _unrelated(session: Session, items: list[TrainItem], rng: random.Random) -> list[Pair]:
-    """The correct answer of another, random item (never one of this item's own choices)."""
-    pairs = []
-    for t in items:
-        own = {normalize_answer(x) for x in (t.gold, *t.distractors)}
-        for _ in range(100):
-            other = items[rng.randrange(len(items))].gold
-            if normalize_answer(other) not in own:
-                pairs.append(Pair(t.id, t.question, t.context, t.gold, other))
-                break
-    return pairs
-
-
-NegativeSet = Callable[[Session, list[TrainItem], random.Random], list[Pair]]
-NEGATIVE_SETS: dict[str, NegativeSet] = {
-    "near": _labeled("near_miss"),
-    "far": _labeled("far_miss"),
-    "distractor": _distractor,
-    "unrelated": _unrelated,
-}
-
-
-def negative_set(name: str, session: Session, items: list[TrainItem], seed: int) -> list[Pair]:
-    """The pairs of one negative set in seeded order; raises when the set is empty."""
-    pairs = NEGATIVE_SETS[name](session, items, random.Random(f"{name}:{seed}"))
-    if not pairs:
-        raise NotFoundError(f"negative set '{name}' is empty for these items"
-                            + (": label some candidates first, or use distractor / unrelated"
-                               if name in ("near", "far") else ""))
-    return pairs

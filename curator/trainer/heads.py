@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from curator.errors import ConfigError
 from curator.models import device as best_device
-from curator.models import lm_path
+from curator.models import free_cores, lm_path
 from curator.trainer.config import TrainConfig
 from miners.loglik import encode_pairs, score_continuations
 
@@ -30,10 +30,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Scored:
-    """Per item, per choice: summed log-likelihood and the continuation's length in characters."""
+    """Per item, per choice: summed log-likelihood and a length in characters (the scored
+    continuation's; the evaluator puts the choice text's there, for acc_norm)."""
 
     logprob: list[list[float]]
     n_chars: list[list[int]]
+
+
+def set_threads(cfg: TrainConfig) -> int:
+    """Torch CPU threads: ``cfg.threads``, else the cores not busy with other jobs."""
+    n = cfg.threads or free_cores()
+    torch.set_num_threads(n)
+    return n
 
 
 def load_base(cfg: TrainConfig):
@@ -41,8 +49,7 @@ def load_base(cfg: TrainConfig):
     since adapters are injected into the model's layers."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    set_threads(cfg)
     path = str(lm_path(cfg.lm))
     tok = AutoTokenizer.from_pretrained(path)
     if tok.pad_token is None:
@@ -62,8 +69,9 @@ class Heads:
         self.device = best_device()
         self.base, self.tok = load_base(cfg)
         self.model = None  # the PeftModel, made with the first adapter
+        self.on_step: Callable[[int, int], None] | None = None  # training progress: (step, steps)
         self.lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                               target_modules="all-linear", task_type="CAUSAL_LM")
+                               target_modules=cfg.lora_target_modules(), task_type="CAUSAL_LM")
 
     @property
     def names(self) -> list[str]:
@@ -96,7 +104,11 @@ class Heads:
         return out / name if name != "default" else out
 
     def delete(self, name: str) -> None:
-        self.model.delete_adapter(name)
+        """Remove an adapter; removing the last one gives back the plain base model."""
+        if list(self.model.peft_config) == [name]:
+            self.base, self.model = self.model.unload(), None
+        else:
+            self.model.delete_adapter(name)
 
     def active(self, name: str | None):
         """Context in which the model computes with adapter ``name`` (None: the base model)."""
@@ -118,8 +130,11 @@ class Heads:
 
     def train_nll(self, name: str, examples: Sequence[tuple[str, str]], *, desc: str = "train") -> list[float]:
         """Train adapter ``name`` (added fresh) by maximum likelihood of each continuation given
-        its context, loss on the continuation tokens only. Returns the loss of every step."""
+        its context, loss on the continuation tokens only; calls ``self.on_step(i, steps)``
+        after each step when set. Returns the loss of every step."""
         cfg = self.cfg
+        if self.device == "cpu" and not cfg.threads:
+            set_threads(cfg)
         self.add(name)
         self.model.set_adapter(name)  # only this adapter requires grad
         ctx_ids, cont_ids = encode_pairs(self.tok, [c for c, _ in examples], [[a] for _, a in examples])
@@ -135,7 +150,8 @@ class Heads:
         per_epoch = math.ceil(len(kept) / bs)
         steps = max(cfg.epochs * per_epoch, cfg.min_steps)
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / steps)
+        decay = cfg.lr_schedule == "linear"
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / steps if decay else 1.0)
         rng = random.Random(cfg.seed)
         order: list[int] = []
         losses = []
@@ -152,6 +168,8 @@ class Heads:
             sched.step()
             opt.zero_grad(set_to_none=True)
             losses.append(loss.item())
+            if self.on_step:
+                self.on_step(len(losses), steps)
         self.model.eval()
         return losses
 
