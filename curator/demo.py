@@ -27,7 +27,7 @@ def build_demo(store: Store, *, progress: bool = True) -> list[str]:
     ``progress``, a bar per load and the mining run's own bars on stderr."""
     done = []
     for source, split, limit in DEMO_SOURCES:
-        with tqdm(desc=f"demo: load {source}", total=limit, unit=" items", disable=not progress) as bar:
+        with tqdm(desc=f"demo: load {source} {split}", total=limit, unit=" items", disable=not progress) as bar:
             result = load_source(store, source, split=split, limit=limit, on_batch=bar.update)
         done.append(f"{source}/{split}: {result.items_added} items added")
     mined = mine(store, DEMO_MINING, progress=progress)
