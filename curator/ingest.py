@@ -56,8 +56,8 @@ def item_row(rec: ItemRecord) -> dict:
 
 
 def candidate_row(item_id: str, cand: CandidateRecord, run_id: int | None = None) -> dict:
-    return {"id": candidate_id(item_id, cand.text, cand.messages), "item_id": item_id, "text": cand.text, "origin": cand.origin,
-            "miner": cand.miner, "model": cand.model, "run_id": run_id, "messages": cand.messages,
+    return {"id": candidate_id(item_id, cand.text, cand.messages), "item_id": item_id, "text": cand.text,
+            "origin": cand.origin, "miner": cand.miner, "model": cand.model, "run_id": run_id, "messages": cand.messages,
             "scores": cand.scores, "meta": cand.meta, "possibly_correct": False}
 
 

@@ -116,7 +116,8 @@ def test_nat_file_loads_tasks_failed_candidates_and_gold_from_info(cli, tmp_path
     assert sorted([m["loss"] for m in c.messages] for k, c in cands.items() if k[1] == "No") == [
         [True, False, True, False], [True, True, True, False]]  # kept as given
     again = cli("load", str(path), "--format", "nat", db=sqlite_url)
-    assert "added 0 items (0 updated) and 0 candidates" in again.stdout and "; 8 repeat" in again.stdout  # every row accounted for
+    assert "added 0 items (0 updated) and 0 candidates" in again.stdout
+    assert "; 8 repeat" in again.stdout  # every row accounted for
     store.dispose()
 
 
@@ -142,14 +143,16 @@ def test_mined_labeled_nat_export_round_trips(tmp_path, shape):
     items = _items(store, "agent")
     for r in rows:  # each trajectory's messages and loss flags, with NAT's marker in front of the task
         loaded = _without_marker(r["messages"])
-        stored = items[r["id"]].messages if r["correct"] else cands[(r["id"], r["info"]["pred"], loaded[0]["content"])].messages
+        key = (r["id"], r["info"]["pred"], loaded[0]["content"])
+        stored = items[r["id"]].messages if r["correct"] else cands[key].messages
         assert r["messages"][0]["content"].startswith((NAT_CORRECT if r["correct"] else NAT_INCORRECT).strip())
         assert loaded == stored
 
     back = load_source(store, str(out), name="agent-back")
     assert (back.read, back.items_added, back.candidates_added, back.rows["unknown"]) == (7, 2, 5, 0)
     before, after = _items(store, "agent"), _items(store, "agent-back")
-    assert {k: (i.question, i.answer) for k, i in after.items()} == {k: (i.question, i.answer) for k, i in before.items()}
+    assert {k: (i.question, i.answer) for k, i in after.items()} == {
+        k: (i.question, i.answer) for k, i in before.items()}
     exported = {k: c for k, c in cands.items() if c.origin == "failed_trace"}
     reloaded = _candidates(store, "agent-back")
     assert set(reloaded) == set(exported) and all(c.origin == "failed_trace" for c in reloaded.values())
