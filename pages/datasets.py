@@ -97,6 +97,8 @@ with bundled_tab:
 with upload_tab:
     upload = st.file_uploader("JSONL, JSON, CSV or Parquet", type=["jsonl", "json", "csv", "parquet"],
                               key="ds_upload_file", max_upload_size=MAX_UPLOAD_MB)
+    if upload is None and "ds_staged" in st.session_state:  # the file was removed from the uploader
+        discard_staged(Path(st.session_state.pop("ds_staged")["path"]))
     staged = staged_upload(upload) if upload is not None else None
     if staged is not None:
         preview, path = staged["preview"], Path(staged["path"])
