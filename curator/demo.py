@@ -4,6 +4,7 @@ idempotently."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from tqdm import tqdm
 
 from curator.labeling.accounts import add_user
 from curator.loading import load_source
@@ -21,14 +22,16 @@ DEMO_MINING = MineConfig(dataset="arc-easy", split="validation", pools=("distrac
 DEMO_USERS: list[tuple[str, str, str]] = [("admin", "admin", "admin"), ("annie", "annotator", "annie")]
 
 
-def build_demo(store: Store) -> list[str]:
+def build_demo(store: Store, *, progress: bool = True) -> list[str]:
     """Load the demo data and create the demo accounts (short demo passwords, flagged) if missing;
-    one line per step, the accounts last."""
+    one line per step, the accounts last. With ``progress``, a bar per load and the mining run's
+    own bars on stderr."""
     done = []
     for source, split, limit in DEMO_SOURCES:
-        result = load_source(store, source, split=split, limit=limit)
+        with tqdm(desc=f"demo: load {source} {split}", total=limit, unit=" items", disable=not progress) as bar:
+            result = load_source(store, source, split=split, limit=limit, on_batch=bar.update)
         done.append(f"{source}/{split}: {result.items_added} items added")
-    mined = mine(store, DEMO_MINING, progress=False)
+    mined = mine(store, DEMO_MINING, progress=progress)
     done.append(f"{DEMO_MINING.dataset}/{DEMO_MINING.split}: {mined.candidates_added} candidates mined "
                 f"({mined.items_skipped} items mined before)")
     with store.session() as s:

@@ -41,3 +41,13 @@ def shown(value: object, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters, for naming a user's value in a message."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class LoadErrors(LoadError):
+    """Several bad rows of one file: the first ``errors`` (each a LoadError) and how many more.
+    As a message it is the first error and the count of the others."""
+
+    def __init__(self, errors: list[LoadError], more: int = 0):
+        first, others = errors[0], len(errors) - 1 + more
+        super().__init__(first.file, first.line, first.field, first.reason + (f" (and {others} more)" if others else ""))
+        self.errors, self.more = errors, more

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO
 
@@ -32,6 +33,21 @@ class LoadResult:
     items_added: int = 0
     items_updated: int = 0
     candidates_added: int = 0
+    rows: Counter = field(default_factory=Counter)  # trace rows by outcome ("success", ..., "empty")
+    repeated: int = 0  # rows whose answer (or gold trace) was already stored, or read before, for their task
+    extra_gold: int = 0  # successful traces of a task that already had its gold conversation
+
+    def summary(self) -> str:
+        """One line that accounts for every row read."""
+        text = (f"read {self.read}, added {self.items_added} items ({self.items_updated} updated) "
+                f"and {self.candidates_added} candidates")
+        if self.rows:
+            text += (f", {self.rows['unknown']} without an outcome (stored as candidates to label); "
+                     f"traces: {self.rows['success']} successful, {self.rows['failure']} failed")
+        notes = [(self.repeated, "repeat an answer or trace already stored for their task"),
+                 (self.rows["empty"], "have an empty conversation (skipped)"),
+                 (self.extra_gold, "are further successful traces of a task that has one (not stored)")]
+        return text + "".join(f"; {n} {what}" for n, what in notes if n)
 
 
 def _batches(records: Iterable[ItemRecord], size: int) -> Iterator[list[ItemRecord]]:
@@ -48,8 +64,8 @@ def item_row(rec: ItemRecord) -> dict:
 
 
 def candidate_row(item_id: str, cand: CandidateRecord, run_id: int | None = None) -> dict:
-    return {"id": candidate_id(item_id, cand.text), "item_id": item_id, "text": cand.text, "origin": cand.origin,
-            "miner": cand.miner, "model": cand.model, "run_id": run_id, "messages": cand.messages,
+    return {"id": candidate_id(item_id, cand.text, cand.messages), "item_id": item_id, "text": cand.text,
+            "origin": cand.origin, "miner": cand.miner, "model": cand.model, "run_id": run_id, "messages": cand.messages,
             "scores": cand.scores, "meta": cand.meta, "possibly_correct": False}
 
 
@@ -65,30 +81,54 @@ def add_candidates(session: Session, rows: list[dict]) -> int:
     return len(new)
 
 
-def _write_batch(session: Session, batch: list[ItemRecord], result: LoadResult) -> None:
+def _merge(batch: list[ItemRecord], result: LoadResult) -> dict[str, ItemRecord]:
+    """One record per item: several traces of one task may share a batch; the first with a
+    gold conversation gives it."""
     merged: dict[str, ItemRecord] = {}
-    for rec in batch:  # several traces of one task may share a batch
+    for rec in batch:
+        if rec.tally:
+            result.rows[rec.tally] += 1
+        if rec.tally == "empty":
+            continue
         prev = merged.get(rec.id)
         if prev is None:
             merged[rec.id] = rec
-            continue
-        if prev.answer is None and rec.answer is not None:
+        elif prev.messages is None and rec.messages is not None:
             rec.candidates = prev.candidates + rec.candidates
+            rec.answer = rec.answer or prev.answer
             merged[rec.id] = rec
         else:
+            if rec.messages is not None:
+                result.repeated += rec.messages == prev.messages
+                result.extra_gold += rec.messages != prev.messages
+            prev.answer = prev.answer or rec.answer
             prev.candidates += rec.candidates
-    stored = {row.id: row.answer for row in session.execute(select(Item.id, Item.answer).where(Item.id.in_(list(merged))))}
+    return merged
+
+
+def _write_batch(session: Session, batch: list[ItemRecord], result: LoadResult) -> None:
+    merged = _merge(batch, result)
+    stored = {row.id: row for row in session.execute(
+        select(Item.id, Item.answer, Item.messages).where(Item.id.in_(list(merged))))}
     new = [item_row(r) for iid, r in merged.items() if iid not in stored]
     if new:
         session.execute(insert(Item.__table__), new)
     for iid, rec in merged.items():  # a task first seen failing gets its gold when a success arrives
-        if iid in stored and stored[iid] is None and rec.answer is not None:
-            session.execute(update(Item).where(Item.id == iid).values(answer=rec.answer, messages=rec.messages,
-                                                                       outcome=rec.outcome, meta=rec.meta))
+        old = stored.get(iid)
+        if old is None:
+            continue
+        if rec.messages is not None and old.messages is not None:
+            result.repeated += old.messages == rec.messages
+            result.extra_gold += old.messages != rec.messages
+        elif (old.answer is None and rec.answer is not None) or (old.messages is None and rec.messages is not None):
+            gold = {"messages": rec.messages, "outcome": rec.outcome, "meta": rec.meta} if rec.messages else {}
+            session.execute(update(Item).where(Item.id == iid).values(answer=old.answer or rec.answer, **gold))
             result.items_updated += 1
     result.items_added += len(new)
-    result.candidates_added += add_candidates(
-        session, [candidate_row(iid, c) for iid, rec in merged.items() for c in rec.candidates])
+    rows = [candidate_row(iid, c) for iid, rec in merged.items() for c in rec.candidates]
+    added = add_candidates(session, rows)
+    result.candidates_added += added
+    result.repeated += len(rows) - added
 
 
 def _spilled(records: Iterable[ItemRecord], size: int, spill: IO[bytes]) -> int:

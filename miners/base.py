@@ -34,12 +34,14 @@ class Proposal:
     candidates: list[CandidateRecord] = field(default_factory=list)
 
     def add(self, cand: CandidateRecord) -> bool:
-        """Keep ``cand`` unless it is empty, equals gold or repeats a kept answer."""
+        """Keep ``cand`` unless it is empty, equals gold or repeats a kept answer (a trace:
+        a kept answer with the same conversation)."""
         key = normalize_answer(cand.text)
         gold = gold_text(self.item)
         if not key or (gold is not None and key == normalize_answer(gold)):
             return False
-        if any(normalize_answer(c.text) == key for c in self.candidates):
+        if any(normalize_answer(c.text) == key and (c.messages or None) == (cand.messages or None)
+               for c in self.candidates):
             return False
         self.candidates.append(cand)
         return True

@@ -115,4 +115,4 @@ if result:
         st.download_button(rel, lambda rel=rel: (out / rel).read_bytes(), file_name=f"{out.name}-{rel.replace('/', '-')}",
                            key=f"export_download_{i}")
     with st.expander("Manifest"):
-        st.json(manifest)
+        st.json({**manifest, "options": {k: v for k, v in manifest["options"].items() if k != "out"}})  # no server path

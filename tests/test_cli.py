@@ -97,3 +97,11 @@ def test_usage_errors_are_shown_without_a_traceback(cli, sqlite_url, args):
     r = cli(*args, db=sqlite_url)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "Error" in r.stderr
+
+
+@pytest.mark.slow
+def test_demo_shows_progress(cli, sqlite_url):
+    done = cli("demo", db=sqlite_url)
+    assert done.returncode == 0, done.stderr
+    for bar in ("demo: load arc-easy validation", "demo: load champ test", "mine arc-easy"):
+        assert bar in done.stderr

@@ -77,6 +77,8 @@ def test_export_offers_downloads_that_match_the_manifest(page):
     labels = [b.label for b in at.get("download_button")]
     assert labels[0] == "Download all (zip)"
     assert sorted(labels[1:]) == sorted([*manifest["tables"], "manifest.json"])
+    shown = " ".join(str(j.value) for j in at.json)  # the manifest on the page, without the server's folder
+    assert '"likra"' in shown and "nearmiss-export-" not in shown and result["out"] not in shown
 
 
 def test_annotators_are_refused(page):

@@ -1,5 +1,6 @@
 """Loading for the app: uploads (preview, mapping guess, errors naming the uploaded file),
 bundled pickers and the CHAMP demo traces."""
+import io
 import json
 
 import pytest
@@ -7,27 +8,33 @@ from sqlalchemy import func, select
 
 from curator.errors import LoadError
 from curator.loaders.champ import judge
-from curator.loading import bundled_sources, bundled_splits, load_source, load_upload, preview_upload
+from curator.loading import bundled_sources, bundled_splits, load_source, load_upload, preview_upload, stage_upload
 from curator.store.tables import Candidate, Item
 
 GOOD = "\n".join(json.dumps({"q": f"{n}+1?", "opts": [str(n + 1), str(n + 2)], "key": "A"}) for n in range(30))
 
 
+def _staged(name: str, body: str):
+    return stage_upload(io.BytesIO(body.encode()), name)
+
+
 def test_preview_guesses_format_mapping_and_count():
-    p = preview_upload("mine.jsonl", GOOD.encode(), n=3)
-    assert p.format == "mcqa" and len(p.rows) == 3 and p.total == 30
+    p = preview_upload(_staged("x.jsonl", GOOD), "mine.jsonl", n=3)
+    assert p.format == "mcqa" and len(p.rows) == 3 and p.total == 30 and p.columns == ["q", "opts", "key"]
     assert p.mapping.choices == [] and p.mapping.question is None  # "q"/"opts"/"key" are not guessable
 
 
 def test_upload_with_mapping_loads_and_errors_name_the_uploaded_file(sqlite_store):
+    path = _staged("x.jsonl", GOOD)
     with pytest.raises(LoadError) as err:
-        load_upload(sqlite_store, "mine.jsonl", GOOD.encode())
+        load_upload(sqlite_store, path, "mine.jsonl")
     assert err.value.file == "mine.jsonl" and err.value.line == 1
-    result = load_upload(sqlite_store, "mine.jsonl", GOOD.encode(), mapping="question=q,choices=opts,answer=key")
+    assert "map a field to 'question'" in err.value.reason and "--map" not in str(err.value)  # words for both faces
+    result = load_upload(sqlite_store, path, "mine.jsonl", mapping="question=q,choices=opts,answer=key")
     assert result.items_added == 30
     bad = GOOD + "\n" + json.dumps({"q": "x?", "opts": ["a", "b"], "key": "Z"})
     with pytest.raises(LoadError, match=r"^mine2.jsonl:31: field 'key'"):
-        load_upload(sqlite_store, "mine2.jsonl", bad.encode(), mapping="question=q,choices=opts,answer=key")
+        load_upload(sqlite_store, _staged("y.jsonl", bad), "mine2.jsonl", mapping="question=q,choices=opts,answer=key")
     with sqlite_store.session() as s:
         assert s.scalar(select(func.count()).select_from(Item)) == 30
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from curator.errors import NearmissError
 from curator.store.writes import is_contention
 
-app = typer.Typer(help="Curate near-miss negatives for LLM training.", no_args_is_help=True,
+app = typer.Typer(help="Curate near-miss negatives for LLM training.", no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False, add_completion=False)
 
 

@@ -45,8 +45,7 @@ def load(ctx: typer.Context,
     with tqdm(desc=f"load {source}", unit=" items", total=limit, file=sys.stderr) as bar:
         result = load_source(store, source, split=split, limit=limit, mapping=map, fmt=format, name=name,
                              on_batch=bar.update)
-    typer.echo(f"{source}: read {result.read}, added {result.items_added} items "
-               f"({result.items_updated} updated) and {result.candidates_added} candidates")
+    typer.echo(f"{source}: {result.summary()}")
 
 
 @app.command()

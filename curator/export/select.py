@@ -64,6 +64,7 @@ class Example:
     negatives: list[Negative] = field(default_factory=list)
     kind: str = "mcqa"
     messages: list[dict] | None = None  # a trace item's successful conversation
+    native_id: str | None = None  # the item's id in its source
 
     @property
     def prompt(self) -> str:
@@ -192,18 +193,22 @@ def _negatives(item: Item, cands: list[Any], labels: dict[str, FinalLabel], f: E
 
 
 def _merge(ex: Example, negatives: list[Negative], gold: str, removed: Counter) -> None:
-    """Add negatives to an example once per answer text; a labeled one replaces an unlabeled one."""
-    by_text = {normalize_answer(n.text): n for n in ex.negatives}
+    """Add negatives to an example once per answer text (a trace: per answer and conversation);
+    a labeled one replaces an unlabeled one."""
+    def key(n: Negative) -> tuple[str, str | None]:
+        return normalize_answer(n.text), n.candidate_id if n.messages else None
+
+    by_text = {key(n): n for n in ex.negatives}
     for neg in negatives:
-        norm = normalize_answer(neg.text)
-        if norm == gold:
+        k = key(neg)
+        if k[0] == gold:
             removed["same text as the gold answer"] += 1
             continue
-        if norm in by_text:
+        if k in by_text:
             removed["duplicate answer"] += 1
-            if by_text[norm].label != UNLABELED:
+            if by_text[k].label != UNLABELED:
                 continue
-        by_text[norm] = neg
+        by_text[k] = neg
     ex.negatives = list(by_text.values())
 
 
@@ -274,7 +279,7 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
             ex = examples.get(key)
             if ex is None:
                 ex = examples[key] = Example(item.id, item.dataset, item.split, item.question, item.context, gold,
-                                             kind=item.kind, messages=item.messages)
+                                             kind=item.kind, messages=item.messages, native_id=item.native_id)
             else:
                 removed["duplicate item merged"] += 1
             _merge(ex, negatives, key[1], removed)

@@ -68,7 +68,8 @@ FILE_FORMATS: dict[str, FileFormat] = {
     "halueval": FileFormat(looks_like_halueval, _halueval, "HaluEval QA: question, right_answer, hallucinated_answer"),
     "openai": FileFormat(looks_like_trace, _traces, "traces: {'messages': [{'role', 'content'}], 'success'|'outcome'|'reward'}"),
     "sharegpt": FileFormat(looks_like_trace, _traces, "traces: {'conversations': [{'from', 'value'}], ...}"),
-    "nat": FileFormat(looks_like_trace, _traces, "NAT trajectories: {'task', 'conversations'|'messages', 'success'}"),
+    "nat": FileFormat(looks_like_trace, _traces, "NAT trajectories: {'id', 'conversations': [{'role', 'content', 'loss'}], "
+                                                   "'info': {'reward', 'acc', 'gt', 'pred'}}"),
     "mcqa": FileFormat(lambda row: True, mcqa_items, "multiple choice with a field mapping (--map)"),
 }
 
@@ -137,10 +138,10 @@ def bundled_names() -> list[str]:
     return [*BENCHMARKS, "mmlu:<subject>", *BUNDLED_SOURCES]
 
 
-def open_source(source: str, *, split: str | None = None, limit: int | None = None, mapping: str | None = None,
-                fmt: str | None = None, name: str | None = None) -> Source:
+def open_source(source: str, *, split: str | None = None, limit: int | None = None,
+                mapping: FieldMap | str | None = None, fmt: str | None = None, name: str | None = None) -> Source:
     """Resolve ``source`` to a lazy item stream (nothing is read until iterated)."""
-    fm = FieldMap.parse(mapping)
+    fm = mapping if isinstance(mapping, FieldMap) else FieldMap.parse(mapping)
     if is_bundled(source):
         items = bundled_items(source, split)
         src = Source(source, split or "", items, source)

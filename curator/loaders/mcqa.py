@@ -129,7 +129,7 @@ def row_to_item(path: Path | str, number: int, row: Mapping[str, Any], fm: Field
     def need(key: str) -> Any:
         name = fm.choices[0] if key == "choices" and fm.choices else getattr(fm, key)
         if not name or name not in row or row[name] is None:
-            raise LoadError(path, number, name or key, f"missing (map it with --map {key}=FIELD)")
+            raise LoadError(path, number, name or key, f"missing (map a field to '{key}')")
         return row[name]
 
     question = _text(need("question"))
@@ -147,7 +147,7 @@ def row_to_item(path: Path | str, number: int, row: Mapping[str, Any], fm: Field
         raw_choices = need("choices")
         choices, choice_field = _choice_texts(raw_choices), fm.choices[0]
         if choices is None:
-            raise LoadError(path, number, choice_field, "choices must be a list (or map several columns with a|b|c)")
+            raise LoadError(path, number, choice_field, "choices must be a list (or map several fields to 'choices')")
     if len(choices) < 2:
         raise LoadError(path, number, choice_field, f"needs at least 2 choices, got {len(choices)}")
     if any(c is None for c in choices):

@@ -7,6 +7,7 @@ an open question with a reference answer (``qa``) or an agent task (``trace``). 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -65,6 +66,7 @@ class ItemRecord:
     reward: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     candidates: list[CandidateRecord] = field(default_factory=list)
+    tally: str | None = None  # what the source row was, for the load summary (traces: its outcome, or "empty")
 
     @cached_property
     def id(self) -> str:
@@ -81,6 +83,10 @@ def item_id(dataset: str, split: str, native_id: str) -> str:
     return stable_id("item", dataset, split, native_id)
 
 
-def candidate_id(item_id_: str, text: str) -> str:
-    """One candidate per (item, normalised answer text), whatever pool found it first."""
+def candidate_id(item_id_: str, text: str, messages: list[dict[str, Any]] | None = None) -> str:
+    """One candidate per (item, normalised answer text), whatever pool found it first; a trace
+    candidate per (item, answer, conversation), so failed traces that end in the same answer
+    stay apart (NAT trains on each)."""
+    if messages:
+        return stable_id("candidate", item_id_, normalize_answer(text), json.dumps(messages, sort_keys=True))
     return stable_id("candidate", item_id_, normalize_answer(text))

@@ -234,3 +234,12 @@ class Embedding(Base):
     text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
+
+
+class ColumnMapping(Base):
+    """The field mapping last used for files with these columns (keyed by a hash of the sorted names)."""
+
+    __tablename__ = "column_mappings"
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,10 +19,10 @@ class StoredPool:
     def propose(self, proposals: list[Proposal]) -> None:
         by_item = defaultdict(list)
         with self.store.session() as s:
-            rows = s.execute(select(Candidate.item_id, Candidate.text, Candidate.miner).where(
+            rows = s.execute(select(Candidate.item_id, Candidate.text, Candidate.miner, Candidate.messages).where(
                 Candidate.origin == self.origin, Candidate.item_id.in_([p.item.id for p in proposals])))
-            for item_id, text, miner in rows:
-                by_item[item_id].append(CandidateRecord(text=text, origin=self.origin, miner=miner))
+            for item_id, text, miner, messages in rows:
+                by_item[item_id].append(CandidateRecord(text=text, origin=self.origin, miner=miner, messages=messages))
         for p in proposals:
             for cand in by_item[p.item.id]:
                 p.add(cand)

@@ -1,5 +1,6 @@
-"""Datasets page in a real browser: a malformed upload is refused with its line and
-field and stores nothing; a good one loads; annotators cannot open the page."""
+"""Datasets page in a real browser: an upload with bad rows lists every one (line and field)
+and stores nothing; fields are mapped with pickers, remembered for the next file with the
+same fields; annotators cannot open the page."""
 import json
 
 import pytest
@@ -23,30 +24,53 @@ def _upload(page, path):
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
 
 
-def test_upload_bad_then_good_file(browser, app_server, sqlite_url, tmp_path):
+def _pick(page, key_prefix: str, *options: str) -> None:
+    """Choose options in the selectbox / multiselect whose key starts with ``key_prefix``."""
+    for option in options:
+        page.locator(f"[class*='st-key-{key_prefix}'] input").click()
+        page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_upload_lists_every_bad_row_then_loads_with_pickers_remembered(browser, app_server, sqlite_url, tmp_path):
     store = Store(sqlite_url)
     add_user(store, "boss", "admin", "boss-password")
     server = app_server(sqlite_url)
     page = sign_in_page(browser, server, "boss", "boss-password")
     page.locator("[data-testid='stSidebarNav']").get_by_text("Datasets").click()
 
-    rows = [{"question": f"{n}+1?", "choices": [str(n + 1), str(n + 2)], "answer": 0} for n in range(12)]
+    rows = [{"q": f"{n}+1?", "x": str(n + 1), "y": str(n + 2), "key": "A"} for n in range(12)]
     bad = tmp_path / "quiz.jsonl"
-    bad.write_text("\n".join(json.dumps(r) for r in rows[:7] + [{**rows[7], "answer": 9}] + rows[8:]))
+    bad.write_text("\n".join(json.dumps({**r, "key": "Z"} if n in (2, 7, 9) else r) for n, r in enumerate(rows)))
     _upload(page, bad)
+    _pick(page, "ds_map_question_", "q")
+    _pick(page, "ds_map_answer_", "key")
+    _pick(page, "ds_map_choices_", "x", "y")
     page.locator(".st-key-ds_upload_load button").click()
-    error = page.locator("[data-testid='stAlert']").filter(has_text="quiz.jsonl:8: field 'answer'")
-    error.wait_for(timeout=20000)
-    assert "out of range" in error.inner_text()
+    page.get_by_text("Nothing was stored: 3 bad rows").wait_for(timeout=30000)
+    listed = page.locator("[data-testid='stCode']").inner_text()
+    assert [line.split(": field")[0] for line in listed.strip().splitlines()] == [
+        "quiz.jsonl:3", "quiz.jsonl:8", "quiz.jsonl:10"]
+    assert "--map" not in page.content()
     assert _count(sqlite_url) == 0
 
     good = tmp_path / "quiz2.jsonl"
     good.write_text("\n".join(json.dumps(r) for r in rows))
     _upload(page, good)
-    page.get_by_text("First rows of quiz2.jsonl").wait_for(timeout=20000)
+    page.get_by_text("First rows of the file (12 rows)").wait_for(timeout=30000)
+    _pick(page, "ds_map_question_", "q")
+    _pick(page, "ds_map_answer_", "key")
+    _pick(page, "ds_map_choices_", "x", "y")
     page.locator(".st-key-ds_upload_load button").click()
-    page.get_by_text("added 12 items").wait_for(timeout=20000)
+    page.get_by_text("added 12 items").wait_for(timeout=30000)
     assert _count(sqlite_url) == 12
+
+    again = tmp_path / "quiz3.jsonl"  # same fields: the mapping comes back, nothing to pick
+    again.write_text("\n".join(json.dumps({**r, "q": f"again {r['q']}"}) for r in rows))
+    _upload(page, again)
+    page.get_by_text("Mapping remembered from an earlier file with the same fields").wait_for(timeout=30000)
+    page.locator(".st-key-ds_upload_load button").click()
+    page.get_by_text("added 12 items").wait_for(timeout=30000)
+    assert _count(sqlite_url) == 24
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "datasets-page.png"), full_page=True)
 

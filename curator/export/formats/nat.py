@@ -4,13 +4,14 @@ negative after the "incorrect" marker, in SFT's row shapes. Markers come from th
 
 Traces go to their own table, ``trajectories``, as NAT's own data has them: the whole
 conversation, the marker line in front of the task message, a ``loss`` flag per message
-(true on the agent's turns), ``correct`` per row, and the first wrong step annotators
-marked on a failed trace."""
+(as loaded, else true on the agent's turns), NAT's ``id`` (the task) and ``info``
+(``reward``, ``acc``, ``gt``, ``pred``) so the file loads back as NAT trajectories,
+``correct`` per row, and the first wrong step annotators marked on a failed trace."""
 from __future__ import annotations
 
 from curator.export.config import ExportConfig
 from curator.export.formats.rows import (META, Check, clean_turns, conversation_of, gold_meta, is_bool, is_conversation,
-                                         is_optional_number, negative_meta)
+                                         is_optional_number, is_text, negative_meta)
 from curator.export.formats.sft import answer_columns, answer_row
 from curator.export.select import Example
 from curator.prompts import marked_prompt
@@ -19,20 +20,32 @@ TABLE = "nat"
 TRAJECTORIES = "trajectories"
 
 
-def trajectory(conversation: list[dict], marker: str) -> list[dict]:
-    """The conversation with ``marker`` before its first user message and a loss flag per message."""
-    turns = clean_turns(conversation)
-    first_user = next((i for i, m in enumerate(turns) if m["role"] == "user"), None)
-    if first_user is not None:
-        turns[first_user]["content"] = f"{marker.strip()}\n{turns[first_user]['content']}"
-    return [{**m, "loss": m["role"] == "assistant"} for m in turns]
+def trajectory(conversation: list[dict], marker: str, task: str) -> list[dict]:
+    """The conversation with ``marker`` before its task message and a loss flag per message
+    (as loaded, else true on the agent's turns). A conversation the agent opens (NAT's own
+    files keep the question apart) gets the task message in front, as NAT adds it to train."""
+    turns = [{**t, "loss": m.get("loss", t["role"] == "assistant")}
+             for t, m in zip(clean_turns(conversation), conversation)]
+    opening = next((i for i, m in enumerate(turns) if m["role"] in ("user", "assistant")), len(turns))
+    if opening < len(turns) and turns[opening]["role"] == "user":
+        turns[opening]["content"] = f"{marker.strip()}\n{turns[opening]['content']}"
+    else:
+        turns.insert(opening, {"role": "user", "content": f"{marker.strip()}\n{task}", "loss": False})
+    return turns
+
+
+def _nat_fields(ex: Example, correct: bool, answer: str) -> dict:
+    """NAT's own row fields, so the file loads back as NAT trajectories."""
+    return {"id": ex.native_id, "task": ex.question, "correct": correct,
+            "info": {"reward": correct, "acc": correct, "gt": ex.gold, "pred": answer}}
 
 
 def _trajectory_rows(ex: Example, cfg: ExportConfig) -> list[dict]:
-    rows = [{"messages": trajectory(conversation_of(ex, None), cfg.correct_marker), "correct": True,
-             "first_wrong_step": None, **gold_meta(ex)}]
-    return rows + [{"messages": trajectory(conversation_of(ex, neg), cfg.incorrect_marker), "correct": False,
-                    "first_wrong_step": neg.first_wrong_step, **negative_meta(ex, neg)}
+    rows = [{"messages": trajectory(conversation_of(ex, None), cfg.correct_marker, ex.question),
+             **_nat_fields(ex, True, ex.gold), "first_wrong_step": None, **gold_meta(ex)}]
+    return rows + [{"messages": trajectory(conversation_of(ex, neg), cfg.incorrect_marker, ex.question),
+                    **_nat_fields(ex, False, neg.text), "first_wrong_step": neg.first_wrong_step,
+                    **negative_meta(ex, neg)}
                    for neg in ex.negatives if neg.messages]
 
 
@@ -53,7 +66,12 @@ def _has_loss_flags(v: object) -> bool:
     return is_conversation(v) and all(is_bool(m.get("loss")) for m in v)
 
 
+def _is_info(v: object) -> bool:
+    return isinstance(v, dict) and is_bool(v.get("reward")) and is_text(v.get("gt")) and is_text(v.get("pred"))
+
+
 def columns(table: str, style: str) -> dict[str, Check]:
     if table == TRAJECTORIES:
-        return {"messages": _has_loss_flags, "correct": is_bool, "first_wrong_step": is_optional_number, **META}
+        return {"messages": _has_loss_flags, "id": is_text, "task": is_text, "correct": is_bool, "info": _is_info,
+                "first_wrong_step": is_optional_number, **META}
     return answer_columns(style)
