@@ -70,7 +70,7 @@ FILE_FORMATS: dict[str, FileFormat] = {
     "sharegpt": FileFormat(looks_like_trace, _traces, "traces: {'conversations': [{'from', 'value'}], ...}"),
     "nat": FileFormat(looks_like_trace, _traces, "NAT trajectories: {'id', 'conversations': [{'role', 'content', 'loss'}], "
                                                    "'info': {'reward', 'acc', 'gt', 'pred'}}"),
-    "mcqa": FileFormat(lambda row: True, mcqa_items, "multiple choice with a field mapping (--map)"),
+    "mcqa": FileFormat(lambda row: True, mcqa_items, "multiple choice (question, choices, answer fields mapped by name)"),
 }
 
 # Bundled non-benchmark sources: name -> items(split).

@@ -22,7 +22,7 @@ SAVED = ("stored", "repeat")  # "repeat": on a busy machine the press was re-sen
 
 
 def _open(browser, server, name: str, page_title: str = "Label"):
-    page = sign_in_page(browser, server, name, name + "-pw")
+    page = sign_in_page(browser, server, name, name + "-password")
     page.locator("[data-testid='stSidebarNav']").get_by_text(page_title).click()
     return page
 
@@ -100,21 +100,21 @@ def test_keys_after_a_sidebar_filter_are_never_silently_lost(browser, app_server
             ".nm-counters").inner_text(), log
     print(f"\nkeys right after the filter pick: {[(e['key'], e.get('status', e.get('field', 'not taken'))) for e in log]}")
 
-    page.wait_for_function(f"""() => {trivia!r}.includes(document.querySelector("[data-testid='stBidiComponentIsolated']")
+    page.wait_for_function(f"""() => {trivia!r}.includes([...document.querySelectorAll("[data-testid='stBidiComponentIsolated']")].find(h => h.shadowRoot && h.shadowRoot.querySelector('.nm-root'))
                            .shadowRoot.querySelector('.nm-root').dataset.cid)""", timeout=30000)  # the filter applies
     focus = page.locator(".nm-focus")
     assert focus.get_attribute("data-focus") == "card"
     page.locator(".st-key-label_origins input").click()  # focus in a filter: the card says so
-    page.wait_for_function("() => document.querySelector(\"[data-testid='stBidiComponentIsolated']\")"
-                           ".shadowRoot.querySelector('.nm-focus').dataset.focus === 'field'", timeout=10000)
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stBidiComponentIsolated']\")]"
+                           ".find(h => h.shadowRoot && h.shadowRoot.querySelector('.nm-root')).shadowRoot.querySelector('.nm-focus').dataset.focus === 'field'", timeout=10000)
     assert "Origins" in focus.inner_text()
     before = len(_rows(sqlite_url, Label.id))
     page.keyboard.press("3")  # goes into the field, and the card says it was not taken
     page.locator(".nm-status").filter(has_text="not taken: 3 went into the field “Origins”").wait_for(timeout=10000)
     assert len(_rows(sqlite_url, Label.id)) == before
     page.keyboard.press("Escape")  # Esc hands the keys back to the card
-    page.wait_for_function("() => document.querySelector(\"[data-testid='stBidiComponentIsolated']\")"
-                           ".shadowRoot.querySelector('.nm-focus').dataset.focus === 'card'", timeout=10000)
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stBidiComponentIsolated']\")]"
+                           ".find(h => h.shadowRoot && h.shadowRoot.querySelector('.nm-root')).shadowRoot.querySelector('.nm-focus').dataset.focus === 'card'", timeout=10000)
     cid = page.locator(".nm-root").get_attribute("data-cid")
     assert _press(page, "4")["status"] in SAVED
     assert _rows(sqlite_url, Label.candidate_id, Label.label)[-1] == (cid, "invalid")

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.e2e
 OBSERVER = """
 window.__observed = [];
 window.addEventListener("keydown", (e) => {
-  const host = document.querySelector("[data-testid='stBidiComponentIsolated']");
+  // the key card's host (the page also holds the session-cookie component)
+  const host = [...document.querySelectorAll("[data-testid='stBidiComponentIsolated']")]
+    .find((h) => h.shadowRoot && h.shadowRoot.querySelector(".nm-root"));
   const shown = host && host.shadowRoot && host.shadowRoot.querySelector(".nm-candidate");
   window.__observed.push({key: e.key, text: shown ? shown.textContent : null});
 }, true);

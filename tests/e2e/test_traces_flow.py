@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 def _upload(page, path) -> None:
     page.get_by_role("tab", name="Upload a file").click()
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
-    page.get_by_text(f"First rows of {path.name}").wait_for(timeout=20000)
+    page.get_by_text("First rows of the file").wait_for(timeout=20000)
     page.locator(".st-key-ds_upload_load button").click()
 
 
@@ -68,7 +68,7 @@ def test_upload_label_with_first_wrong_step_and_export_nat_and_hir(browser, app_
     rows[2]["messages"][1] = {"text": "no role here"}
     bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
     _upload(page, bad)
-    page.locator("[data-testid='stAlert']").filter(has_text="agent-bad.jsonl:3: field 'messages[1]'").wait_for(
+    page.locator("[data-testid='stCode']").filter(has_text="agent-bad.jsonl:3: field 'messages[1]'").wait_for(
         timeout=20000)
     _upload(page, write_traces(tmp_path / "agent.jsonl", 2))
     page.get_by_text("added 2 items").wait_for(timeout=20000)
