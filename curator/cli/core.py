@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import typer
@@ -16,6 +17,7 @@ from curator.loading import load_source
 from curator.loaders.bundled import mmlu_subjects
 from curator.models import prepare
 from curator.store import Store
+
 
 def store_of(ctx: typer.Context) -> Store:
     """The store named by --db / NEARMISS_DB, migrated to the newest schema (a private view when
