@@ -34,10 +34,11 @@ TEXT = ("dataset", "source_split", "question", "context", "prompt", "completion"
 def features():
     """The Arrow types of the rows, given up front: a stream's first rows may hold only nulls
     where later rows hold values."""
-    from datasets import Features, Value
+    from datasets import Features, List, Value
 
     return Features({**{name: Value("string") for name in TEXT}, "correct": Value("bool"),
-                     "nearness": Value("float64"), "annotators": Value("int64"), "agreement": Value("float64")})
+                     "nearness": Value("float64"), "annotators": Value("int64"), "agreement": Value("float64"),
+                     "comments": List(Value("string")), "flagged": Value("bool")})
 
 
 def columns(table: str, style: str) -> dict[str, Check]:
