@@ -3,7 +3,6 @@ labels refused unless confirmed), field mappings remembered per column signature
 row of an upload listed at once with nothing stored, the split picker per benchmark."""
 import io
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from curator.loaders.mcqa import FieldMap
 from curator.loading import discard_staged, load_upload, stage_upload
 from curator.mappings import remember_mapping, remembered_mapping
 from curator.store.tables import Candidate, Item, Label, LabelSettings
-from tests.labeling import add_candidates, users
+from tests.labeling import add_candidates, signed_in, users
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,8 +110,7 @@ def page(sqlite_url, sqlite_store, monkeypatch):
     (ann,), (boss,) = users(sqlite_store, "ann"), users(sqlite_store, "boss", role="admin")
     decide(sqlite_store, ann, cands[0], "near_miss", request_id="r1")
     at = AppTest.from_file(str(ROOT / "pages" / "datasets.py"), default_timeout=60)
-    at.session_state["user"] = {"id": boss, "name": "boss", "role": "admin", "expires": time.time() + 600}
-    yield at.run()
+    yield signed_in(at, sqlite_store, "boss").run()
     st.cache_resource.clear()
 
 
