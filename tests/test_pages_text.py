@@ -13,7 +13,7 @@ from curator.store import Store
 from curator.store.tables import Run
 from pages.text import plain
 from tests.conftest import ROOT
-from tests.labeling import add_candidates
+from tests.labeling import add_candidates, signed_in
 
 HOSTILE = ["![x](http://127.0.0.1:9/pixel.png)", "[click](javascript:alert(1))", "<img src=x onerror=alert(1)>",
            "**bold** _it_ `code` ~~gone~~", "# heading", "> quote\n- item\n1. one", "a\\*b", "| a | b |\n|---|---|",
@@ -40,8 +40,7 @@ def test_mine_page_shows_a_hostile_dataset_name_and_message_as_text(sqlite_url, 
     monkeypatch.setenv("NEARMISS_DB", sqlite_url)
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "pages" / "mine.py"), default_timeout=120)
-    at.session_state["user"] = {"id": 1, "name": "boss", "role": "admin", "expires": 4e9}
-    at.run()
+    signed_in(at, store, "boss", role="admin").run()
     assert not at.exception
     texts = [el.proto.text for el in at.get("progress")]
     assert texts and all(evil not in t and plain(evil) in t for t in texts), texts

@@ -224,7 +224,7 @@ def first_wrong_steps(session: Session) -> dict[str, int]:
 
 ITEMS_PER_READ = 1000
 CANDIDATE_COLUMNS = (Candidate.id, Candidate.item_id, Candidate.text, Candidate.origin, Candidate.nearness,
-                     Candidate.messages)
+                     Candidate.p_near, Candidate.messages)
 
 
 def _items_with_candidates(s: Session, filters: ExportFilters) -> Iterator[tuple[Item, list[Any], dict[str, FinalLabel]]]:
