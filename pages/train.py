@@ -108,7 +108,9 @@ def show_run(run_id: int) -> None:
         return
     df = pd.DataFrame(report["points"])
     df["curve"] = df["method"] + " / " + df["negatives"]
-    df["w"] = df["w"].map(lambda w: ", ".join(f"{v:g}" for v in w.values()) if isinstance(w, dict) else "")
+    per_seed = lambda w: ", ".join(f"{v:g}" for v in w.values()) if isinstance(w, dict) else ""  # noqa: E731
+    df["w"] = df["w"].map(per_seed)
+    df = df.drop(columns=["per_seed"])
     metric = st.radio("Metric", ["acc", "acc_norm"], horizontal=True, key="train_metric")
     st.altair_chart(_chart(df, metric), width="stretch", key=f"train_chart_{run_id}")
     st.caption(f"Bands: 95% intervals over {len(report['seeds'])} seed(s) and {report['n_eval'] or '?'} eval items.")
@@ -117,7 +119,10 @@ def show_run(run_id: int) -> None:
     st.subheader("Gain per example")
     st.caption(f"{GAIN_DEFINITION.capitalize()} (low_data_max = {run['config'].get('low_data_max')}); drops are the "
                "mean score of the wrong / gold choices from untrained heads to the largest size (positive: lowered).")
-    st.dataframe(pd.DataFrame(report["gains"]), hide_index=True, key=f"train_gains_{run_id}")
+    gains = pd.DataFrame(report["gains"])
+    gains["w_last"] = gains["w_last"].map(per_seed)
+    gains["sizes"] = gains["sizes"].map(lambda z: ", ".join(map(str, z)))
+    st.dataframe(gains, hide_index=True, key=f"train_gains_{run_id}")
     if report["comparisons"]:
         st.subheader("Paired differences")
         st.caption(INTERVALS)
