@@ -11,7 +11,8 @@ from sqlalchemy.engine import make_url
 
 from curator.export.config import ExportConfig
 from curator.export.files import files_under, sha256_file
-from curator.export.select import Example, Selection
+from curator.export.select import Selection
+from curator.export.spill import Part
 from curator.store.tables import utcnow
 
 MANIFEST = "manifest.json"
@@ -38,7 +39,7 @@ class TableCounts:
 
 
 def build_manifest(cfg: ExportConfig, style: str, store_url: str, selection: Selection,
-                   splits: dict[str, list[Example]], tables: dict[str, TableCounts], folder: Path) -> dict[str, Any]:
+                   splits: dict[str, Part], tables: dict[str, TableCounts], folder: Path) -> dict[str, Any]:
     """The manifest of a staged export folder (``tables``: path inside it -> what was written there)."""
     return {
         "manifest_version": MANIFEST_VERSION,
@@ -52,8 +53,8 @@ def build_manifest(cfg: ExportConfig, style: str, store_url: str, selection: Sel
         "filters": cfg.filters.as_dict(),
         "selection": selection.counts(),
         "split": {"val_fraction": cfg.val_fraction, "seed": cfg.seed, "by": "item (normalised prompt)",
-                  "items": {name: len(exs) for name, exs in splits.items()},
-                  "negatives": {name: sum(len(ex.negatives) for ex in exs) for name, exs in splits.items()}},
+                  "items": {name: len(part) for name, part in splits.items()},
+                  "negatives": {name: part.negatives for name, part in splits.items()}},
         "tables": {path: counts.as_dict() for path, counts in tables.items()},
         "files": {rel.as_posix(): {"sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
                   for rel in files_under(folder)},

@@ -16,7 +16,8 @@ from curator.export.config import ExportConfig, ExportFilters
 from curator.export.files import TableWriters, atomic_folder, check_target, flatten
 from curator.export.formats import Format, get_format, resolve_style
 from curator.export.manifest import MANIFEST, TableCounts, build_manifest
-from curator.export.select import Example, Selection, select_examples
+from curator.export.select import Selection, select_examples
+from curator.export.spill import Part
 from curator.export.split import split_by_item
 from curator.export.validate import validate_hf, validate_tables
 from curator.store import Store
@@ -39,18 +40,18 @@ def _nothing_selected(selection: Selection) -> ConfigError:
 EXAMPLES_PER_CHUNK = 500  # rows are built, written and read back this many examples at a time
 
 
-def _chunk_tables(fmt: Format, examples: list[Example], cfg: ExportConfig, style: str) -> Iterator[dict[str, list[dict]]]:
+def _chunk_tables(fmt: Format, examples: Part, cfg: ExportConfig, style: str) -> Iterator[dict[str, list[dict]]]:
     """A split's tables, chunk by chunk (formats build rows per example, so chunks concatenate)."""
-    for start in range(0, len(examples), EXAMPLES_PER_CHUNK):
-        yield fmt.tables(examples[start:start + EXAMPLES_PER_CHUNK], cfg, style)
+    for chunk in examples.chunks(EXAMPLES_PER_CHUNK):
+        yield fmt.tables(chunk, cfg, style)
 
 
-def _table_rows(fmt: Format, examples: list[Example], cfg: ExportConfig, style: str, table: str) -> Iterator[dict]:
+def _table_rows(fmt: Format, examples: Part, cfg: ExportConfig, style: str, table: str) -> Iterator[dict]:
     for tables in _chunk_tables(fmt, examples, cfg, style):
         yield from tables.get(table, [])
 
 
-def _write_files(stage: Path, fmt: Format, splits: dict[str, list[Example]], cfg: ExportConfig,
+def _write_files(stage: Path, fmt: Format, splits: dict[str, Part], cfg: ExportConfig,
                  style: str) -> dict[str, TableCounts]:
     """Stream one file per (table, split) to disk, then read each back against its rows built
     again; returns path inside ``stage`` -> its counts. Memory: one chunk of rows (Parquet:
@@ -71,7 +72,7 @@ def _write_files(stage: Path, fmt: Format, splits: dict[str, list[Example]], cfg
     return {paths[key].relative_to(stage).as_posix(): counts for key, counts in written.items()}
 
 
-def _write_hf(stage: Path, fmt: Format, splits: dict[str, list[Example]], cfg: ExportConfig,
+def _write_hf(stage: Path, fmt: Format, splits: dict[str, Part], cfg: ExportConfig,
               style: str) -> dict[str, TableCounts]:
     """Save one DatasetDict (splits as its datasets) built from generators (Arrow on disk, not
     rows in memory) and read it back; Parquet copies on request."""
@@ -119,10 +120,10 @@ def export(store: Store, cfg: ExportConfig, progress: Progress | None = None) ->
     check_target(cfg.out, cfg.overwrite)
     step(0.0, "selecting")
     selection = select_examples(store, cfg.filters)
-    if not selection.examples:
+    if not selection.items:
         raise _nothing_selected(selection)
-    splits = split_by_item(selection.examples, cfg.val_fraction, cfg.seed)
-    step(0.3, f"writing {len(selection.examples)} items")
+    splits = split_by_item(selection, cfg.val_fraction, cfg.seed)
+    step(0.3, f"writing {selection.items} items")
     with atomic_folder(cfg.out) as stage:
         written = WRITERS[fmt.layout](stage, fmt, splits, cfg, style)
         step(0.8, "writing the manifest")

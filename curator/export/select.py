@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from curator.export.config import NEVER_NEGATIVE, ExportFilters
+from curator.export.spill import Spill
 from curator.labeling.final_labels import FinalLabel, load_final_labels
 from curator.labeling.labels import is_active
 from curator.prompts import mcqa_prompt
@@ -73,30 +74,49 @@ class Example:
 
 @dataclass
 class Selection:
-    """The examples an export writes, and why everything else was left out."""
+    """The examples an export writes (kept on disk, in ``spill``), their tallies, and why
+    everything else was left out."""
 
-    examples: list[Example]
+    spill: Spill
     removed: Counter
     snapshot_time: datetime
     schema_version: str | None
+    items: int = 0
+    pairs: Counter = field(default_factory=Counter)  # (label, origin) -> negatives
+    with_comments: int = 0
+    flagged: int = 0
+
+    def add(self, ex: Example) -> None:
+        """Count a kept example."""
+        self.items += 1
+        self.pairs.update((n.label, n.origin) for n in ex.negatives)
+        self.with_comments += sum(bool(n.comments) for n in ex.negatives)
+        self.flagged += sum(n.flagged for n in ex.negatives)
+
+    @property
+    def examples(self) -> list[Example]:
+        """Every example, read into memory (for small selections; exports read ``spill`` by the chunk)."""
+        return list(self.spill.part())
 
     @property
     def negatives(self) -> list[Negative]:
-        return [n for ex in self.examples for n in ex.negatives]
+        return [n for ex in self.spill.part() for n in ex.negatives]
 
     def counts(self) -> dict:
         """Items, negatives, negatives per label and per origin, and drops per reason."""
-        negs = self.negatives
-        return {"items": len(self.examples), "negatives": len(negs),
-                "by_label": dict(sorted(Counter(n.label for n in negs).items())),
-                "by_origin": dict(sorted(Counter(n.origin for n in negs).items())),
-                "with_comments": sum(bool(n.comments) for n in negs), "flagged": sum(n.flagged for n in negs),
+        by_label: Counter = Counter()
+        by_origin: Counter = Counter()
+        for (label, origin), n in self.pairs.items():
+            by_label[label] += n
+            by_origin[origin] += n
+        return {"items": self.items, "negatives": sum(self.pairs.values()),
+                "by_label": dict(sorted(by_label.items())), "by_origin": dict(sorted(by_origin.items())),
+                "with_comments": self.with_comments, "flagged": self.flagged,
                 "removed": dict(sorted(self.removed.items()))}
 
     def label_origin_counts(self) -> list[dict]:
         """Negatives per (label, origin), as rows for a chart."""
-        pairs = Counter((n.label, n.origin) for n in self.negatives)
-        return [{"label": label, "origin": origin, "negatives": n} for (label, origin), n in sorted(pairs.items())]
+        return [{"label": label, "origin": origin, "negatives": n} for (label, origin), n in sorted(self.pairs.items())]
 
 
 def _gold_text(item: Item) -> str | None:
@@ -252,10 +272,10 @@ def remarks_by_candidate(session: Session) -> dict[str, tuple[list[str], bool]]:
 
 
 def select_examples(store: Store, filters: ExportFilters) -> Selection:
-    """Read the store once and return what an export with these filters writes."""
+    """Read the store once and return what an export with these filters writes. Memory stays
+    flat in the store's size: examples are merged in a :class:`Spill` on disk."""
     removed: Counter = Counter()
-    examples: dict[tuple[str, str], Example] = {}
-    blocked: dict[tuple[str, str], set[str]] = {}  # answers finally labeled actually-correct/invalid, per example
+    spill = Spill()
     with store.session() as s:
         snapshot = utcnow()
         version = schema_version(s)
@@ -265,8 +285,8 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
                                              disable=None):
             gold = _gold_text(item)
             key = (normalize_answer(mcqa_prompt(item.question, item.context)), normalize_answer(gold or ""))
-            blocked.setdefault(key, set()).update(
-                normalize_answer(c.text) for c in item_cands if c.id in labels and labels[c.id].label in NEVER_NEGATIVE)
+            spill.block(key, {normalize_answer(c.text) for c in item_cands
+                              if c.id in labels and labels[c.id].label in NEVER_NEGATIVE})
             negatives = _negatives(item, item_cands, labels, filters, removed)
             for neg in negatives:
                 neg.first_wrong_step = steps.get(neg.candidate_id)
@@ -276,21 +296,25 @@ def select_examples(store: Store, filters: ExportFilters) -> Selection:
             if gold is None:
                 removed["item without a gold answer"] += len(negatives)
                 continue
-            ex = examples.get(key)
+            ex = spill.get(key)
             if ex is None:
-                ex = examples[key] = Example(item.id, item.dataset, item.split, item.question, item.context, gold,
-                                             kind=item.kind, messages=item.messages, native_id=item.native_id)
+                ex = Example(item.id, item.dataset, item.split, item.question, item.context, gold,
+                             kind=item.kind, messages=item.messages, native_id=item.native_id)
             else:
                 removed["duplicate item merged"] += 1
             _merge(ex, negatives, key[1], removed)
-    for key, ex in examples.items():
-        kept_negs = [n for n in ex.negatives if normalize_answer(n.text) not in blocked[key]]
+            spill.put(key, ex)
+    sel = Selection(spill, removed, snapshot, version)
+    for key, ex in spill.keyed():
+        blocked = spill.blocked(key)
+        kept_negs = [n for n in ex.negatives if normalize_answer(n.text) not in blocked]
         if dropped := len(ex.negatives) - len(kept_negs):
             removed["labeled actually_correct/invalid on a duplicate item"] += dropped
-        ex.negatives = kept_negs
-        ex.negatives.sort(key=lambda n: (n.nearness is None, -(n.nearness or 0.0), n.text))
-    kept = [ex for ex in examples.values() if ex.negatives]
-    sel = Selection(kept, removed, snapshot, version)
+        if not kept_negs:
+            spill.drop(key)
+            continue
+        ex.negatives = sorted(kept_negs, key=lambda n: (n.nearness is None, -(n.nearness or 0.0), n.text))
+        spill.put(key, ex)
+        sel.add(ex)
     log.info("export selection: %s", sel.counts())
     return sel
-

@@ -2,27 +2,32 @@
 from __future__ import annotations
 
 import random
+from array import array
 
-from curator.export.select import Example
-from curator.store.schema import normalize_answer
+from curator.export.select import Selection
+from curator.export.spill import Part
 
 SPLITS: tuple[str, ...] = ("train", "validation")
 
 
-def split_by_item(examples: list[Example], val_fraction: float, seed: int) -> dict[str, list[Example]]:
+def split_by_item(selection: Selection, val_fraction: float, seed: int) -> dict[str, Part]:
     """Shuffle the distinct prompts with ``seed`` and hold out ``val_fraction`` of them.
 
     Grouping is by normalised prompt, so two items asking the same question (even with
     different gold answers or from different datasets) never sit on both sides. With two or more
     prompts and ``val_fraction > 0`` each side gets at least one; an empty split is left
-    out of the result.
+    out of the result. Memory: a few bytes per prompt (the shuffle is of their sorted ranks).
     """
-    groups = sorted({normalize_answer(ex.prompt) for ex in examples})
-    random.Random(seed).shuffle(groups)
-    n_val = round(len(groups) * val_fraction)
-    if val_fraction > 0 and len(groups) > 1:
-        n_val = min(max(n_val, 1), len(groups) - 1)
-    held_out = set(groups[:n_val])
-    out = {"train": [ex for ex in examples if normalize_answer(ex.prompt) not in held_out],
-           "validation": [ex for ex in examples if normalize_answer(ex.prompt) in held_out]}
-    return {name: rows for name, rows in out.items() if rows}
+    spill = selection.spill
+    n = spill.count_prompts()
+    ranks = array("q", range(n))
+    random.Random(seed).shuffle(ranks)
+    n_val = round(n * val_fraction)
+    if val_fraction > 0 and n > 1:
+        n_val = min(max(n_val, 1), n - 1)
+    held = bytearray(n)
+    for rank in ranks[:n_val]:
+        held[rank] = 1
+    spill.hold_out(prompt for rank, prompt in enumerate(spill.prompts()) if held[rank])
+    parts = {"train": spill.part(held_out=False), "validation": spill.part(held_out=True)}
+    return {name: part for name, part in parts.items() if len(part)}
