@@ -149,14 +149,30 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+_last_sample: list[float] = []  # (wall clock, this process's CPU time) at the last free_cores call
+
+
+def _own_busy_cores() -> float:
+    """Cores this process kept busy since the last call (0 on the first): its own share of the load average."""
+    import time
+
+    now, cpu = time.monotonic(), time.process_time()
+    busy = (cpu - _last_sample[1]) / (now - _last_sample[0]) if _last_sample and now > _last_sample[0] else 0.0
+    _last_sample[:] = [now, cpu]
+    return busy
+
+
 def free_cores() -> int:
     """CPU cores this process may use that other jobs are not already busy on: the cores it is
-    allowed to run on minus the 1-minute load average (rounded), at least 1. Torch threads
-    beyond the free cores oversubscribe the CPU and run several times slower."""
+    allowed to run on minus the 1-minute load average (rounded), at least 1. The load this
+    process made itself since the last call is not counted against it (else a run alone on the
+    machine would read its own threads as another job and shrink to one). Torch threads beyond
+    the free cores oversubscribe the CPU and run several times slower."""
     import os
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores - round(os.getloadavg()[0]))
+    others = max(0.0, os.getloadavg()[0] - _own_busy_cores())
+    return max(1, cores - round(others))
 
 
 def auto_dtype(choice: str = "auto", on: str | None = None) -> str:

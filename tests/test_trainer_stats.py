@@ -83,3 +83,21 @@ def test_w_is_chosen_by_dev_accuracy_smaller_on_ties():
     # item 0 (gold 1) is right only when w >= 1/3 ... w = 0.5 gets 3/3
     assert choose_w(plus, minus, [1, 1, 0], [0, 0.25, 0.5, 1, 2]) == 0.5
     assert choose_w(plus, plus, [0, 1, 0], [2, 0.5, 0]) == 0  # w < 1 all tie with the base ranking: smallest
+
+
+def test_free_cores_does_not_count_the_process_own_threads_as_another_job(monkeypatch):
+    import os
+    import time
+
+    from curator import models
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(models, "_last_sample", [])
+    models.free_cores()  # the first sample
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end:  # this process keeps one core busy ...
+        pass
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # ... which is all the load there is
+    assert models.free_cores() == 2
+    time.sleep(0.5)  # now idle: the same load is another job's
+    assert models.free_cores() == 1
