@@ -3,7 +3,7 @@
     PYTHONPATH=. python bench/curves.py --quick          # Likra + SFT, sizes 0-64, 200 eval items, 1 seed
     PYTHONPATH=. python bench/curves.py                  # full: 5 negative sets, sizes 0-256, 570 eval items, 2 seeds
     PYTHONPATH=. python bench/curves.py --sizes 0,16,64 --negatives hardest,distractor --seeds 0
-    PYTHONPATH=. python bench/curves.py --quick --beside 1   # the same beside another CPU-bound job
+    PYTHONPATH=. python bench/curves.py --quick --beside 1   # the same beside a one-thread CPU-bound job
 
 Trains on ARC-Easy test and evaluates on ARC-Easy validation (disjoint items), through the
 same library path as `nearmiss train` (a throwaway SQLite store unless --db). The `mined`
@@ -40,7 +40,7 @@ from miners.pools.neighbours import NeighboursConfig  # noqa: E402
 from miners.run import MineConfig, mine  # noqa: E402
 
 QUICK = {"sizes": "0,16,32,64", "eval_limit": 200, "methods": "likra,sft", "negatives": "distractor", "seeds": "0"}
-BUSY = "import torch\na = torch.randn(1024, 1024)\nwhile True:\n    a @ a"  # a CPU-bound neighbour
+BUSY = "import sys, torch\ntorch.set_num_threads(int(sys.argv[1]))\na = torch.randn(1024, 1024)\nwhile True:\n    a @ a"
 FULL = {"sizes": "0,16,32,64,128,256", "eval_limit": None, "methods": "likra,sft",
         "negatives": "hardest,easiest,mined,distractor,unrelated", "seeds": "0,1"}
 
@@ -57,7 +57,8 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="other config fields, key=value (JSON values)")
     ap.add_argument("--db", help="store URL (default: a throwaway SQLite file)")
     ap.add_argument("--beside", type=int, default=0,
-                    help="run this many CPU-bound jobs (torch matmul loops, torch's default threads) beside it")
+                    help="run this many CPU-bound jobs (torch matmul loops) beside it")
+    ap.add_argument("--beside-threads", type=int, default=1, help="torch threads of each job beside it")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     preset = QUICK if args.quick else FULL
@@ -85,7 +86,8 @@ def main() -> None:
             "sizes": [int(x) for x in pick["sizes"].split(",")], "seeds": [int(x) for x in pick["seeds"].split(",")],
             "recipe": args.recipe, "likra_w": args.likra_w if args.likra_w == "auto" else float(args.likra_w),
             "threads": args.threads, "out_dir": f"{tmp}/runs", **extra})
-        jobs = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(args.beside)]
+        jobs = [subprocess.Popen([sys.executable, "-c", BUSY, str(args.beside_threads)])
+                for _ in range(args.beside)]
         time.sleep(60 if jobs else 0)  # let the load average see them, as it would see any other job
         t1 = time.perf_counter()
         try:
@@ -108,7 +110,7 @@ def main() -> None:
     print(roof_line(roof))
     for seed, lines in metrics["notes"].items():
         print("\n".join(f"seed {seed}: {line}" for line in lines))
-    print(f"\ntraining run {seconds / 60:.1f} min" + (f", beside {args.beside} CPU-bound job(s)" if args.beside else ""))
+    print(f"\ntraining run {seconds / 60:.1f} min" + (f", beside {args.beside} CPU-bound job(s) of {args.beside_threads} thread(s)" if args.beside else ""))
     gains = {(r["method"], r["negatives"]): r for r in report["gains"]}
     figures = {f"gain_{m}_{n}": gains[(m, n)]["gain_per_example"] for m, n in gains if m != "sft"}
     sft = next((r for (m, _), r in gains.items() if m == "sft"), None)
