@@ -112,7 +112,8 @@ def test_forty_items_with_lm_scores_match_local_within_1e4(tmp_path, arc_items, 
 def test_interrupting_a_ray_run_keeps_its_finished_batches(sqlite_url, arc_items, ray_local):
     store = Store(sqlite_url)
     ingest(store, arc_items[:30])
-    cmd = [sys.executable, "-m", "curator.cli", "mine", "--dataset", "arc-easy", "--scorers", "embedding",
+    # LM scoring: batches slow enough (not milliseconds) that the interrupt lands mid-run
+    cmd = [sys.executable, "-m", "curator.cli", "mine", "--dataset", "arc-easy", "--scorers", "lm",
            "--batch-size", "2", "--limit", "12", "--backend", "ray", "--address", ray_local]
     proc = subprocess.Popen(cmd, env={**os.environ, "NEARMISS_DB": sqlite_url, "PYTHONPATH": ROOT},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -129,6 +130,6 @@ def test_interrupting_a_ray_run_keeps_its_finished_batches(sqlite_url, arc_items
         mined = set(s.scalars(select(MinedItem.item_id)))
         with_cands = set(s.scalars(select(Candidate.item_id)))
     assert run.status == "interrupted" and mined == with_cands
-    rest = mine(store, MineConfig(dataset="arc-easy", scorers=("embedding",), limit=12, batch_size=2), progress=False,
+    rest = mine(store, MineConfig(dataset="arc-easy", scorers=("lm",), limit=12, batch_size=2), progress=False,
                 backend=make_backend("ray"))
     assert (rest.items_mined, rest.items_skipped) == (12 - kept, kept)
