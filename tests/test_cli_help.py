@@ -31,3 +31,19 @@ def test_help_never_truncates_option_names(columns):
                     checked += 1
         assert max(map(len, out.output.splitlines())) <= columns, (path, out.output)
     assert checked > 50
+
+
+def test_the_cli_starts_without_the_heavy_libraries():
+    """Every command imports every command's module: model and ranker libraries load when used."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import sys, runpy; sys.argv = ['nearmiss', 'export', '--help']\n"
+            "try: runpy.run_module('curator.cli', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "print(sorted(m for m in ('torch', 'transformers', 'sklearn', 'scipy', 'ray') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -5,26 +5,21 @@ Features are the scores mining stores (``SCORE_FEATURES``; a score a run did not
 missing, NaN), the candidate's length over the gold answer's, the possibly-correct flag and
 one indicator per origin. Target: 1 for a final label of ``near_miss``, 0 for ``far_miss``.
 Every model is wrapped in sigmoid (Platt) calibration fitted by internal 3-fold
-cross-validation, so ``p_near`` reads as a probability.
+cross-validation, so ``p_near`` reads as a probability. scikit-learn and SciPy are imported
+where they are used: every CLI command imports the registry, and they cost ~150 MB and 1.5 s.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.stats import rankdata
-from sklearn.base import ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV, calibration_curve
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from curator.store.schema import ORIGINS
+
+if TYPE_CHECKING:
+    from sklearn.base import ClassifierMixin
 
 SCORE_FEATURES: tuple[str, ...] = ("sim_gold", "sim_question", "lp_sum", "lp_token", "lp_char",
                                    "margin_sum", "margin_token", "margin_char")
@@ -42,11 +37,18 @@ def feature_row(scores: dict[str, Any], origin: str, possibly_correct: bool, len
 
 
 def _logistic(seed: int) -> ClassifierMixin:
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
                          StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
 
 
 def _boosting(seed: int) -> ClassifierMixin:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(max_iter=100, max_depth=3, learning_rate=0.1, min_samples_leaf=5,
                                           random_state=seed)  # leaves of 5: labels come by the dozen
 
@@ -56,6 +58,8 @@ MODELS: dict[str, Callable[[int], ClassifierMixin]] = {"logistic": _logistic, "b
 
 def make_model(kind: str, seed: int) -> ClassifierMixin:
     """A fresh calibrated classifier of the registered ``kind``."""
+    from sklearn.calibration import CalibratedClassifierCV
+
     return CalibratedClassifierCV(MODELS[kind](seed), method="sigmoid", cv=3)
 
 
@@ -71,6 +75,8 @@ def p_near(model: ClassifierMixin, x: np.ndarray) -> np.ndarray:
 
 def out_of_fold(kind: str, x: np.ndarray, y: np.ndarray, folds: int, seed: int) -> np.ndarray:
     """Each labeled row's p_near from a model that did not see it (stratified k-fold)."""
+    from sklearn.model_selection import StratifiedKFold
+
     oof = np.empty(len(y))
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y)
     for train, test in splits:
@@ -82,6 +88,8 @@ def auc(y: np.ndarray, score: np.ndarray) -> float:
     """ROC AUC as the Mann-Whitney statistic over average ranks (ties count half); equals
     ``sklearn.metrics.roc_auc_score`` at a fraction of its per-call cost (the bootstrap
     calls it thousands of times)."""
+    from scipy.stats import rankdata
+
     ranks = rankdata(score)
     pos = int(y.sum())
     return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * (len(y) - pos)))
@@ -123,6 +131,8 @@ def compare(y: np.ndarray, learned: np.ndarray, blend: np.ndarray, seed: int, *,
 
 def reliability(y: np.ndarray, prob: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
     """Mean predicted vs observed near-miss share per quantile bin (a reliability diagram)."""
+    from sklearn.calibration import calibration_curve
+
     observed, predicted = calibration_curve(y, prob, n_bins=min(bins, max(2, len(y) // 10)), strategy="quantile")
     return [{"predicted": round(float(p), 4), "observed": round(float(o), 4)} for p, o in zip(predicted, observed)]
 
