@@ -79,7 +79,7 @@ def main() -> None:
         contexts = [item_prompt(p.item) for b in batches for p in b]
         conts = [[continuation(gold_text(p.item))] + [continuation(c.text) for c in p.candidates]
                  for b in batches for p in b]
-        fed = fed_tokens(tok, contexts, conts, batch_size=cfg.batch_size)
+        fed = fed_tokens(tok, contexts, conts)
         params = sum(p.numel() for p in model.parameters())
         store.dispose()
 

@@ -32,7 +32,9 @@ from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
-ROW_TOKENS = 512  # nodes per packed row: attention cost grows with its square
+ROW_TOKENS = 128  # nodes per packed row: attention cost grows with its square
+CPU_BATCH = 16  # rows per forward on CPU: ~2k positions keep activations in cache (bench/RESULTS.md "score")
+CUDA_BATCH = 128
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,7 @@ class FedTokens:
 
 
 def fed_tokens(tokenizer, contexts: Sequence[str], continuations: Sequence[Sequence[str]], *,
-               batch_size: int = 32, max_length: int | None = None) -> FedTokens:
+               batch_size: int = CPU_BATCH, max_length: int | None = None) -> FedTokens:
     """How many positions :func:`score_continuations` and lm-eval-harness feed for the same call
     (the FLOPs of the linear layers are proportional to them)."""
     ctx_ids, cont_ids = encode_pairs(tokenizer, contexts, continuations, max_length)
@@ -268,15 +270,17 @@ def _model_dtype_device(model) -> tuple[torch.dtype, torch.device]:
 
 
 def score_continuations(model, tokenizer, contexts: Sequence[str], continuations: Sequence[Sequence[str]],
-                        *, batch_size: int = 32, progress: bool = False) -> list[list[ContinuationScore]]:
+                        *, batch_size: int | None = None, progress: bool = False) -> list[list[ContinuationScore]]:
     """Log-likelihood of every ``continuations[i][j]`` after ``contexts[i]``.
 
-    ``batch_size`` counts packed rows (about ``ROW_TOKENS`` tokens each) per forward pass.
+    ``batch_size`` counts packed rows (about ``ROW_TOKENS`` tokens each) per forward pass
+    (default ``CPU_BATCH`` on CPU, ``CUDA_BATCH`` on CUDA).
     The model is put in eval mode for the call and restored after. Returns one list of :class:`ContinuationScore` per context, in order.
     """
     if len(contexts) != len(continuations):
         raise ValueError(f"contexts ({len(contexts)}) and continuations ({len(continuations)}) differ in length")
     dtype, device = _model_dtype_device(model)
+    batch_size = batch_size or (CUDA_BATCH if device.type == "cuda" else CPU_BATCH)
     max_length = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     ctx_ids, cont_ids = encode_pairs(tokenizer, contexts, continuations, max_length)
     rows = _rows(ctx_ids, cont_ids, ROW_TOKENS)

@@ -23,5 +23,5 @@ POOLS: dict[str, Callable[[Resources], Pool]] = {
 }
 SCORERS: dict[str, Callable[[Resources], Scorer]] = {
     "embedding": lambda r: EmbeddingScorer(r.store, r.cfg.embedder),
-    "lm": lambda r: LikelihoodScorer(*r.lm(), r.cfg.lm, batch_size=r.cfg.batch_size),
+    "lm": lambda r: LikelihoodScorer(*r.lm(), r.cfg.lm),
 }

@@ -68,7 +68,7 @@ class TrainConfig:
     epochs: int = _f(4, "Passes over the n examples of each head.")
     min_steps: int = _f(8, "At least this many optimizer steps per head, so the smallest sizes still train.")
     batch_size: int | None = _f(None, "Training batch (default 8 on CPU, 32 on CUDA).")
-    eval_batch_size: int | None = _f(None, "Scoring batch (default 32 on CPU, 128 on CUDA).")
+    eval_batch_size: int | None = _f(None, "Packed rows per scoring forward (default: the scorer's, 16 on CPU, 128 on CUDA).")
     max_length: int = _f(256, "Longest training sequence in tokens (longer examples are dropped and counted).")
     # methods
     likra_w: float | str = _f("auto", "Likra: weight w of the negative head in L+ - w*L-; auto picks it per point "
@@ -162,9 +162,6 @@ class TrainConfig:
 
     def train_batch(self, device: str) -> int:
         return self.batch_size or (32 if device == "cuda" else 8)
-
-    def score_batch(self, device: str) -> int:
-        return self.eval_batch_size or (128 if device == "cuda" else 32)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:

@@ -19,8 +19,8 @@ def _values(s) -> dict[str, float]:
 class LikelihoodScorer:
     name = "lm"
 
-    def __init__(self, model, tokenizer, model_name: str, batch_size: int = 32):
-        self.model, self.tok, self.model_name, self.batch_size = model, tokenizer, model_name, batch_size
+    def __init__(self, model, tokenizer, model_name: str):
+        self.model, self.tok, self.model_name = model, tokenizer, model_name
 
     def score(self, proposals: list[Proposal]) -> None:
         from miners.loglik import score_continuations  # torch is imported on first use only
@@ -29,8 +29,7 @@ class LikelihoodScorer:
         golds = [gold_text(p.item) for p in proposals]
         conts = [([continuation(g)] if g else []) + [continuation(c.text) for c in p.candidates]
                  for p, g in zip(proposals, golds)]
-        for p, gold, scores in zip(proposals, golds, score_continuations(self.model, self.tok, contexts, conts,
-                                                                         batch_size=self.batch_size)):
+        for p, gold, scores in zip(proposals, golds, score_continuations(self.model, self.tok, contexts, conts)):
             gold_values = _values(scores[0]) if gold else None
             for cand, s in zip(p.candidates, scores[1:] if gold else scores):
                 values = _values(s)
