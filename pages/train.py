@@ -95,6 +95,11 @@ def _chart(points: pd.DataFrame, metric: str) -> alt.LayerChart:
     return band + line if points[f"{metric}_lo"].notna().any() else line
 
 
+def _w_per_seed(w: dict | None) -> str:
+    """Likra's chosen w per seed, as text (tables cannot show a dict column)."""
+    return ", ".join(f"{v:g}" for v in w.values()) if isinstance(w, dict) else ""
+
+
 def show_run(run_id: int) -> None:
     run = run_summary(store(), run_id)
     if run["status"] in ("pending", "running"):
@@ -108,9 +113,8 @@ def show_run(run_id: int) -> None:
         return
     df = pd.DataFrame(report["points"])
     df["curve"] = df["method"] + " / " + df["negatives"]
-    per_seed = lambda w: ", ".join(f"{v:g}" for v in w.values()) if isinstance(w, dict) else ""  # noqa: E731
-    df["w"] = df["w"].map(per_seed)
-    df = df.drop(columns=["per_seed"])
+    df["w"] = df["w"].map(_w_per_seed)
+    df = df.drop(columns=["per_seed"])  # per-seed accuracies: the bands and intervals show them
     metric = st.radio("Metric", ["acc", "acc_norm"], horizontal=True, key="train_metric")
     st.altair_chart(_chart(df, metric), width="stretch", key=f"train_chart_{run_id}")
     st.caption(f"Bands: 95% intervals over {len(report['seeds'])} seed(s) and {report['n_eval'] or '?'} eval items.")
@@ -120,7 +124,7 @@ def show_run(run_id: int) -> None:
     st.caption(f"{GAIN_DEFINITION.capitalize()} (low_data_max = {run['config'].get('low_data_max')}); drops are the "
                "mean score of the wrong / gold choices from untrained heads to the largest size (positive: lowered).")
     gains = pd.DataFrame(report["gains"])
-    gains["w_last"] = gains["w_last"].map(per_seed)
+    gains["w_last"] = gains["w_last"].map(_w_per_seed)
     gains["sizes"] = gains["sizes"].map(lambda z: ", ".join(map(str, z)))
     st.dataframe(gains, hide_index=True, key=f"train_gains_{run_id}")
     if report["comparisons"]:

@@ -58,12 +58,19 @@ class Spill:
 
     def keyed(self) -> Iterator[tuple[Key, Example]]:
         """Every example with its key, in first-seen order; ``put`` / ``drop`` while iterating are safe."""
-        last = 0
-        while page := self._db.execute("SELECT seq, prompt, gold, body FROM example WHERE seq > ? ORDER BY seq "
-                                       "LIMIT ?", (last, PAGE)).fetchall():
-            last = page[-1][0]
-            for _, prompt, gold, body in page:
+        for page in self._pages("", PAGE):
+            for prompt, gold, body in page:
                 yield (prompt, gold), pickle.loads(body)
+
+    def _pages(self, where: str, size: int) -> Iterator[list[tuple[str, str, bytes]]]:
+        """(prompt, gold, body) rows matching ``where`` in first-seen order, ``size`` a query (each
+        page is queried after the last was used, so writes in between are seen, never rows twice)."""
+        last = 0
+        cond = f"{where} AND" if where else "WHERE"
+        while page := self._db.execute(f"SELECT seq, prompt, gold, body FROM example {cond} seq > ? ORDER BY seq "
+                                       "LIMIT ?", (last, size)).fetchall():
+            last = page[-1][0]
+            yield [row[1:] for row in page]
 
     def prompts(self) -> Iterator[str]:
         """The distinct normalised prompts, sorted by code point (SQLite compares UTF-8 bytes: the same order)."""
@@ -81,17 +88,18 @@ class Spill:
         """All examples (``None``), or those whose prompt is (not) held out."""
         return Part(self, held_out)
 
-    def _where(self, held_out: bool | None) -> str:
-        if held_out is None:
-            return ""
-        return f"WHERE prompt {'' if held_out else 'NOT '}IN (SELECT prompt FROM held_out)"
+
+def _held_out_clause(held_out: bool | None) -> str:
+    if held_out is None:
+        return ""
+    return f"WHERE prompt {'' if held_out else 'NOT '}IN (SELECT prompt FROM held_out)"
 
 
 class Part:
     """Some of a spill's examples, read back a page at a time, as often as needed."""
 
     def __init__(self, spill: Spill, held_out: bool | None):
-        self._spill, self._where = spill, spill._where(held_out)
+        self._spill, self._where = spill, _held_out_clause(held_out)
         self.items, self.negatives = spill._db.execute(
             f"SELECT COUNT(*), COALESCE(SUM(negatives), 0) FROM example {self._where}").fetchone()
 
@@ -100,12 +108,8 @@ class Part:
 
     def chunks(self, size: int) -> Iterator[list[Example]]:
         """The examples in first-seen order, ``size`` at a time."""
-        and_or_where = f"{self._where} AND" if self._where else "WHERE"
-        last = 0
-        while page := self._spill._db.execute(f"SELECT seq, body FROM example {and_or_where} seq > ? ORDER BY seq "
-                                              "LIMIT ?", (last, size)).fetchall():
-            last = page[-1][0]
-            yield [pickle.loads(body) for _, body in page]
+        for page in self._spill._pages(self._where, size):
+            yield [pickle.loads(body) for _, _, body in page]
 
     def __iter__(self) -> Iterator[Example]:
         for chunk in self.chunks(PAGE):
