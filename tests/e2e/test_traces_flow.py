@@ -23,7 +23,14 @@ pytestmark = pytest.mark.e2e
 def _upload(page, path) -> None:
     page.get_by_role("tab", name="Upload a file").click()
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
-    page.get_by_text("First rows of the file").wait_for(timeout=20000)
+    # the dataset name field is made afresh for each file: once it holds this file's name, the
+    # preview and the Load button belong to this file and not to the one uploaded before it
+    # (a rerun may still show the old field beside the new one: wait until this file's is the only one)
+    page.wait_for_function("""stem => {
+        const names = [...document.querySelectorAll("[class*='st-key-ds_upload_name_'] input")];
+        return names.length === 1 && names[0].value === stem;
+    }""", arg=path.stem, timeout=20000)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60000)
     page.locator(".st-key-ds_upload_load button").click()
 
 
