@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 ROW_TOKENS = 128  # nodes per packed row: attention cost grows with its square
 CPU_BATCH = 16  # rows per forward on CPU: ~2k positions keep activations in cache (bench/RESULTS.md "score")
 CUDA_BATCH = 128
+LOGSUMEXP_ROWS = 128  # kept positions normalised at once: 128 x a 49k vocabulary is 25 MiB of float32
 
 
 @dataclass(frozen=True)
@@ -218,13 +219,19 @@ def _batch_inputs(rows: list[_Row], pad_id: int, dtype: torch.dtype, device: tor
             "logits_to_keep": keep.to(device)}
 
 
+def _token_logprobs(logits: torch.Tensor, at: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``log_softmax(logits)[at, targets]`` in float32, normalising ``LOGSUMEXP_ROWS`` positions at a
+    time: the whole log-softmax would be a second array the size of the logits."""
+    norm = torch.cat([chunk.float().logsumexp(-1) for chunk in logits.split(LOGSUMEXP_ROWS)])
+    return logits[at, targets].float() - norm[at]
+
+
 def _score_batch(model, rows: list[_Row], pad_id: int, dtype: torch.dtype,
                  device: torch.device) -> dict[tuple[int, int], float]:
     inputs = _batch_inputs(rows, pad_id, dtype, device)
     keep = inputs["logits_to_keep"]
     flat_of = (keep.flatten().cumsum(0) - 1).view(keep.shape)  # (row, position) -> row of the kept logits
     logits = model(**inputs, use_cache=False).logits
-    logprobs = logits.float().log_softmax(-1)
     owners, sources, targets, owner_of_token = [], [], [], []
     for b, r in enumerate(rows):
         for owner, src, tokens in r.targets:
@@ -232,7 +239,7 @@ def _score_batch(model, rows: list[_Row], pad_id: int, dtype: torch.dtype,
             targets += tokens
             owner_of_token += [len(owners)] * len(tokens)
             owners.append(owner)
-    token_lp = logprobs[torch.cat(sources), torch.tensor(targets, device=device)]
+    token_lp = _token_logprobs(logits, torch.cat(sources), torch.tensor(targets, device=device))
     sums = torch.zeros(len(owners), device=device).index_add_(0, torch.tensor(owner_of_token, device=device), token_lp)
     return dict(zip(owners, sums.tolist()))
 

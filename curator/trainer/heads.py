@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from curator.errors import ConfigError
 from curator.models import device as best_device
-from curator.models import free_cores, lm_path
+from curator.models import free_cores, keep_freed_memory, lm_path
 from curator.trainer.config import TrainConfig
 from miners.loglik import encode_pairs, score_continuations
 
@@ -50,6 +50,7 @@ def load_base(cfg: TrainConfig):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     set_threads(cfg)
+    keep_freed_memory()
     path = str(lm_path(cfg.lm))
     tok = AutoTokenizer.from_pretrained(path)
     if tok.pad_token is None:
