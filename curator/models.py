@@ -185,8 +185,9 @@ def keep_freed_memory() -> bool:
     """Let glibc reuse the memory a CPU forward frees instead of handing it back to the kernel.
 
     By default glibc returns large freed blocks (and free memory at the top of the heap) to
-    the kernel, so every forward page-faults and zeroes its activations afresh: 3 million
-    page faults and ~12 % of a scoring call's time on ARC-Easy (bench/RESULTS.md "score").
+    the kernel, so every forward page-faults and zeroes its activations afresh: 2-3.4 million
+    page faults (10x as many) and ~5 % of a scoring call's time on ARC-Easy (bench/RESULTS.md
+    "scale-out").
     This raises the mmap threshold to glibc's maximum (32 MiB: blocks up to that size come from
     the heap) and keeps up to 256 MiB free at the top of the heap, process-wide and once.
     Returns False where the C library is not glibc (nothing changes there).
