@@ -30,7 +30,7 @@ from curator.loaders import open_source
 from curator.models import load_lm
 from curator.prompts import continuation, mcqa_prompt
 from measure import measure
-from miners.loglik import CPU_BATCH, fed_tokens, score_continuations
+from miners.loglik import CPU_BATCH_TOKENS, fed_tokens, score_continuations
 from miners.loglik_baseline import score_continuations_baseline
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="arc-easy")
     ap.add_argument("--split", default="validation")
     ap.add_argument("--lm", default="smollm2-135m", help="registry name or local HF folder")
-    ap.add_argument("--batch-size", type=int, help="packed rows per forward, ours (default: the scorer's)")
+    ap.add_argument("--batch-tokens", type=int, help="positions per forward, ours (default: the scorer's)")
     ap.add_argument("--baseline-batch-size", type=int, default=32, help="sequences per forward, the baseline")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per method; the best is kept")
     ap.add_argument("--bf16", action="store_true", help="also time ours with bf16 weights (fast only on CPUs with native bf16)")
@@ -59,12 +59,12 @@ def main() -> None:
     methods = {
         ("lm-eval-harness", "fp32"): lambda: score_continuations_baseline(fp32, tok, contexts, choices,
                                                                           batch_size=args.baseline_batch_size),
-        ("nearmiss", "fp32"): lambda: score_continuations(fp32, tok, contexts, choices, batch_size=args.batch_size),
+        ("nearmiss", "fp32"): lambda: score_continuations(fp32, tok, contexts, choices, batch_tokens=args.batch_tokens),
     }
     if args.bf16:
         bf16, _ = load_lm(args.lm, "bfloat16")
         methods[("nearmiss", "bf16")] = lambda: score_continuations(bf16, tok, contexts, choices,
-                                                                    batch_size=args.batch_size)
+                                                                    batch_tokens=args.batch_tokens)
     best: dict[tuple[str, str], tuple[float, float]] = {}
     results: dict[tuple[str, str], list] = {}
     for _ in range(args.repeats):
@@ -80,7 +80,7 @@ def main() -> None:
                 / len(items) for k, r in results.items()}
     device = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
     print(f"{args.dataset}/{args.split}: {len(items)} items, {n} candidates, {args.lm}, {device}, "
-          f"batch {args.batch_size or 'default'}, best of {args.repeats}")
+          f"{args.batch_tokens or 'default'} positions a forward, best of {args.repeats}")
     print(f"{'method':16} {'dtype':5} {'seconds':>8} {'cand/s':>8} {'peak MiB':>9} {'max|diff|':>10} {'acc':>6}")
     for (name, dtype), (sec, mem) in best.items():
         print(f"{name:16} {dtype:5} {sec:8.2f} {n / sec:8.1f} {mem:9.0f} {diff[(name, dtype)]:10.2e} "
@@ -105,16 +105,16 @@ def versus_lm_eval(args, items: list, contexts: list[str], choices: list[list[st
     ours_runs, peers = [], []
     for _ in range(args.repeats):  # interleaved, each way's best kept: the least disturbed run
         start = time.perf_counter()
-        rows = score_continuations(model, tok, contexts, choices, batch_size=args.batch_size)
+        rows = score_continuations(model, tok, contexts, choices, batch_tokens=args.batch_tokens)
         ours_runs.append(time.perf_counter() - start)
         peers.append(run_lm_eval(items, lm_path(args.lm)))
     ours_sec, peer = min(ours_runs), min(peers, key=lambda p: p.seconds)
     acc, acc_norm = _accuracies(items, rows)
-    fed = fed_tokens(tok, contexts, choices, batch_size=args.batch_size or CPU_BATCH)
+    fed = fed_tokens(tok, contexts, choices, batch_tokens=args.batch_tokens or CPU_BATCH_TOKENS)
     start_up = min(run_lm_eval(items[:1], lm_path(args.lm)).seconds for _ in range(args.repeats))
     n = sum(map(len, choices))
     print(f"{args.dataset}/{args.split}: {len(items)} items, {n} choices, {args.lm} fp32, "
-          f"cpu ({torch.get_num_threads()} threads); lm_eval batch 16, ours batch {args.batch_size or CPU_BATCH}")
+          f"cpu ({torch.get_num_threads()} threads); lm_eval batch 16, ours {args.batch_tokens or CPU_BATCH_TOKENS} positions a forward")
     print(f"{'way':26} {'seconds':>8} {'acc':>7} {'acc_norm':>8}")
     print(f"{'lm_eval 0.4.13 (CLI)':26} {peer.seconds:8.1f} {peer.acc:7.4f} {peer.acc_norm:8.4f}   "
           f"(runs: {', '.join(f'{p.seconds:.1f}' for p in peers)})")

@@ -9,9 +9,10 @@ continuation's tokens taken as the tail of the whole) at a fraction of the cost:
   continuations (" the ...") are computed once too. The tree is fed as one row with an
   attention mask that lets each token see its ancestors only and position ids equal to its
   depth: the same numbers a reused KV cache would give, in a single forward call;
-- **packed rows**: a context and its continuations stay in one row when they fit; rows of
-  about ``ROW_TOKENS`` nodes are filled first fit, largest first, so padding stays small
-  whatever the length spread;
+- **packed rows**: a context and all its continuations stay in one row (split, the context
+  repeated, only past ``BLOCK_TOKENS`` nodes); small trees are packed first fit, largest first,
+  into rows of about ``ROW_TOKENS`` nodes, and rows of similar width are batched up to about
+  ``CPU_BATCH_TOKENS`` positions a forward, so padding stays small whatever the length spread;
 - **LM head on answer tokens only**: ``logits_to_keep`` selects the positions that predict
   continuation tokens, so the vocabulary projection never runs on prompt tokens; the last
   token of a continuation predicts nothing we need, so it is never fed (a one-token
@@ -32,9 +33,10 @@ from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
-ROW_TOKENS = 128  # nodes per packed row: attention cost grows with its square
-CPU_BATCH = 16  # rows per forward on CPU: ~2k positions keep activations in cache (bench/RESULTS.md "score")
-CUDA_BATCH = 128
+ROW_TOKENS = 128  # small trees are packed into rows of this many nodes: attention cost grows with its square
+BLOCK_TOKENS = 1024  # a context's tree is split only past this: each part feeds the context again
+CPU_BATCH_TOKENS = 2048  # positions per forward on CPU: activations stay in cache (bench/RESULTS.md "score")
+CUDA_BATCH_TOKENS = 16384
 LOGSUMEXP_ROWS = 128  # kept positions normalised at once: 128 x a 49k vocabulary is 25 MiB of float32
 
 
@@ -158,8 +160,8 @@ class _Block:
     size: int = 0
 
 
-def _blocks(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens: int) -> list[_Block]:
-    """Each context with its non-empty continuations, split where its tree would pass ``row_tokens``
+def _blocks(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], block_tokens: int) -> list[_Block]:
+    """Each context with its non-empty continuations, split where its tree would pass ``block_tokens``
     (each part then repeats the context); a block always holds at least one continuation."""
     blocks = []
     for i, conts in enumerate(cont_ids):
@@ -167,7 +169,7 @@ def _blocks(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_token
         for j, cont in enumerate(conts):
             if not cont:
                 continue  # empty continuations score 0 and feed nothing
-            if block is None or len(tree.tokens) + tree.cost(ctx_ids[i] + cont[:-1]) > row_tokens:
+            if block is None or len(tree.tokens) + tree.cost(ctx_ids[i] + cont[:-1]) > block_tokens:
                 tree, block = _Row(), _Block(i)
                 blocks.append(block)
             tree.add((i, j), ctx_ids[i], cont)
@@ -176,12 +178,13 @@ def _blocks(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_token
     return blocks
 
 
-def _rows(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens: int) -> list[_Row]:
-    """Blocks packed first fit, largest first, into prefix-tree rows of at most ``row_tokens`` nodes
-    (a block larger than that gets a row of its own); blocks sharing a row share their common
-    prefixes, so a row often holds more than the sum of sizes suggests. Longest rows first."""
+def _rows(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens: int,
+          block_tokens: int) -> list[_Row]:
+    """Blocks (see :func:`_blocks`) packed first fit, largest first, into prefix-tree rows of at most
+    ``row_tokens`` nodes (a block larger than that gets a row of its own); blocks sharing a row share
+    their common prefixes, so a row often holds more than the sum of sizes suggests. Longest rows first."""
     rows: list[_Row] = []
-    for block in sorted(_blocks(ctx_ids, cont_ids, row_tokens), key=lambda b: -b.size):
+    for block in sorted(_blocks(ctx_ids, cont_ids, block_tokens), key=lambda b: -b.size):
         row = next((r for r in rows if len(r.tokens) + block.size <= row_tokens), None)
         if row is None:
             row = _Row()
@@ -191,12 +194,14 @@ def _rows(ctx_ids: list[list[int]], cont_ids: list[list[list[int]]], row_tokens:
     return sorted(rows, key=lambda r: -len(r.tokens))
 
 
-def _batches(rows: list[_Row], batch_size: int) -> list[list[_Row]]:
-    """Rows (longest first) in batches of ``batch_size``; a row under half the width of its
-    batch starts a new one, so a short last row is not padded to a full one."""
+def _batches(rows: list[_Row], batch_tokens: int) -> list[list[_Row]]:
+    """Rows (longest first) in batches of at most ``batch_tokens`` positions, padding included (a
+    row wider than that is a batch of its own); a row under half the width of its batch starts a
+    new one, so a short last row is not padded to a full one."""
     batches: list[list[_Row]] = []
     for row in rows:
-        if not batches or len(batches[-1]) == batch_size or 2 * len(row.tokens) < len(batches[-1][0].tokens):
+        if (not batches or (len(batches[-1]) + 1) * len(batches[-1][0].tokens) > batch_tokens
+                or 2 * len(row.tokens) < len(batches[-1][0].tokens)):
             batches.append([])
         batches[-1].append(row)
     return batches
@@ -260,13 +265,13 @@ class FedTokens:
 
 
 def fed_tokens(tokenizer, contexts: Sequence[str], continuations: Sequence[Sequence[str]], *,
-               batch_size: int = CPU_BATCH, max_length: int | None = None) -> FedTokens:
+               batch_tokens: int = CPU_BATCH_TOKENS, max_length: int | None = None) -> FedTokens:
     """How many positions :func:`score_continuations` and lm-eval-harness feed for the same call
     (the FLOPs of the linear layers are proportional to them)."""
     ctx_ids, cont_ids = encode_pairs(tokenizer, contexts, continuations, max_length)
-    rows = _rows(ctx_ids, cont_ids, ROW_TOKENS)
+    rows = _rows(ctx_ids, cont_ids, ROW_TOKENS, BLOCK_TOKENS)
     separate = sum(len(c) + len(t) - 1 for c, ts in zip(ctx_ids, cont_ids) for t in ts if t)
-    padded = sum(len(b) * len(b[0].tokens) for b in _batches(rows, batch_size))
+    padded = sum(len(b) * len(b[0].tokens) for b in _batches(rows, batch_tokens))
     answers = sum(len({s for _, sources, _ in r.targets for s in sources}) for r in rows)
     return FedTokens(separate, sum(len(r.tokens) for r in rows), padded, answers)
 
@@ -277,20 +282,20 @@ def _model_dtype_device(model) -> tuple[torch.dtype, torch.device]:
 
 
 def score_continuations(model, tokenizer, contexts: Sequence[str], continuations: Sequence[Sequence[str]],
-                        *, batch_size: int | None = None, progress: bool = False) -> list[list[ContinuationScore]]:
+                        *, batch_tokens: int | None = None, progress: bool = False) -> list[list[ContinuationScore]]:
     """Log-likelihood of every ``continuations[i][j]`` after ``contexts[i]``.
 
-    ``batch_size`` counts packed rows (about ``ROW_TOKENS`` tokens each) per forward pass
-    (default ``CPU_BATCH`` on CPU, ``CUDA_BATCH`` on CUDA).
+    ``batch_tokens`` caps the positions of a forward pass, padding included (default
+    ``CPU_BATCH_TOKENS`` on CPU, ``CUDA_BATCH_TOKENS`` on CUDA).
     The model is put in eval mode for the call and restored after. Returns one list of :class:`ContinuationScore` per context, in order.
     """
     if len(contexts) != len(continuations):
         raise ValueError(f"contexts ({len(contexts)}) and continuations ({len(continuations)}) differ in length")
     dtype, device = _model_dtype_device(model)
-    batch_size = batch_size or (CUDA_BATCH if device.type == "cuda" else CPU_BATCH)
+    batch_tokens = batch_tokens or (CUDA_BATCH_TOKENS if device.type == "cuda" else CPU_BATCH_TOKENS)
     max_length = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     ctx_ids, cont_ids = encode_pairs(tokenizer, contexts, continuations, max_length)
-    rows = _rows(ctx_ids, cont_ids, ROW_TOKENS)
+    rows = _rows(ctx_ids, cont_ids, ROW_TOKENS, BLOCK_TOKENS)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     sums: dict[tuple[int, int], float] = {}
     was_training = model.training
@@ -298,7 +303,7 @@ def score_continuations(model, tokenizer, contexts: Sequence[str], continuations
     try:
         with torch.inference_mode(), tqdm(total=sum(len(r.targets) for r in rows), desc="log-likelihood",
                                           unit=" cand", disable=not progress) as bar:
-            for batch in _batches(rows, batch_size):
+            for batch in _batches(rows, batch_tokens):
                 sums.update(_score_batch(model, batch, pad_id, dtype, device))
                 bar.update(sum(len(r.targets) for r in batch))
     finally:

@@ -68,7 +68,7 @@ class TrainConfig:
     epochs: int = _f(4, "Passes over the n examples of each head.")
     min_steps: int = _f(8, "At least this many optimizer steps per head, so the smallest sizes still train.")
     batch_size: int | None = _f(None, "Training batch (default 8 on CPU, 32 on CUDA).")
-    eval_batch_size: int | None = _f(None, "Packed rows per scoring forward (default: the scorer's, 16 on CPU, 128 on CUDA).")
+    eval_batch_tokens: int | None = _f(None, "Positions per scoring forward (default: the scorer's, 2048 on CPU, 16384 on CUDA).")
     max_length: int = _f(256, "Longest training sequence in tokens (longer examples are dropped and counted).")
     # methods
     likra_w: float | str = _f("auto", "Likra: weight w of the negative head in L+ - w*L-; auto picks it per point "

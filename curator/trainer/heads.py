@@ -126,7 +126,7 @@ class Heads:
         """Log-likelihood of each choice after its context under adapter ``name`` (fast scorer)."""
         with self.active(name), torch.inference_mode():
             rows = score_continuations(self.net, self.tok, contexts, choices,
-                                       batch_size=self.cfg.eval_batch_size)
+                                       batch_tokens=self.cfg.eval_batch_tokens)
         return Scored([[c.logprob for c in row] for row in rows], [[c.n_chars for c in row] for row in rows])
 
     def train_nll(self, name: str, examples: Sequence[tuple[str, str]], *, desc: str = "train") -> list[float]:

@@ -36,7 +36,7 @@ def mixed(arc_items):
 
 def test_matches_lm_eval_harness_in_fp32(lm32, mixed):
     model, tok = lm32
-    ours = score_continuations(model, tok, *mixed, batch_size=3)
+    ours = score_continuations(model, tok, *mixed, batch_tokens=40)
     _assert_same(ours, score_continuations_baseline(model, tok, *mixed))
     assert ours[2][-1].logprob == 0.0 and ours[2][-1].n_tokens == 0 and ours[-1] == []
     assert all(s.logprob < 0 for row in ours[:3] for s in row if s.n_tokens)
@@ -45,8 +45,9 @@ def test_matches_lm_eval_harness_in_fp32(lm32, mixed):
 def test_rows_split_when_continuations_overflow(lm32, mixed, monkeypatch):
     model, tok = lm32
     whole = score_continuations(model, tok, *mixed)
-    monkeypatch.setattr(loglik, "ROW_TOKENS", 4)  # every continuation in a row of its own
-    _assert_same(score_continuations(model, tok, *mixed, batch_size=5), whole)
+    monkeypatch.setattr(loglik, "ROW_TOKENS", 4)
+    monkeypatch.setattr(loglik, "BLOCK_TOKENS", 4)  # every continuation in a row of its own
+    _assert_same(score_continuations(model, tok, *mixed, batch_tokens=60), whole)
 
 
 @pytest.mark.slow
@@ -96,9 +97,21 @@ def test_a_shared_header_is_fed_once_and_scores_the_same(lm32, arc_items):
     contexts = [header + mcqa_prompt(it.question) for it in arc_items[:4]]
     conts = [[continuation(c) for c in it.choices] for it in arc_items[:4]]
     ctx_ids, cont_ids = loglik.encode_pairs(tok, contexts, conts)
-    rows = loglik._rows(ctx_ids, cont_ids, 10_000)
+    rows = loglik._rows(ctx_ids, cont_ids, 10_000, 10_000)
     fed_once_per_context = sum(len(c) + sum(len(k) - 1 for k in ks) for c, ks in zip(ctx_ids, cont_ids))
     header_tokens = len(tok(header.rstrip())["input_ids"])
     assert len(rows) == 1 and len(rows[0].tokens) <= fed_once_per_context - 3 * (header_tokens - 1)
+    _assert_same(score_continuations(model, tok, contexts, conts),
+                 score_continuations_baseline(model, tok, contexts, conts))
+
+
+def test_a_long_context_is_fed_once_for_all_its_continuations(lm32):
+    """A context longer than a packed row is not repeated per continuation (it was, 4x the positions on MMLU)."""
+    model, tok = lm32
+    contexts = ["Passage: " + " ".join(f"word{i}" for i in range(150)) + "\nQuestion: Which word came first?\nAnswer:"]
+    conts = [[f" word{i}" for i in range(14)]]
+    ctx_ids, cont_ids = loglik.encode_pairs(tok, contexts, conts)
+    assert len(ctx_ids[0]) > loglik.ROW_TOKENS
+    assert loglik.fed_tokens(tok, contexts, conts).shared <= len(ctx_ids[0]) + sum(map(len, cont_ids[0]))
     _assert_same(score_continuations(model, tok, contexts, conts),
                  score_continuations_baseline(model, tok, contexts, conts))
