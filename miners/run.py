@@ -126,7 +126,8 @@ class Resources:
     def neighbours(self) -> NeighbourPool:
         """The neighbour pool over the whole dataset (its index is built once and shared)."""
         if self._neighbours is None:
-            self._neighbours = NeighbourPool(self.store, self.universe, self.cfg.embedder, self.cfg.neighbours)
+            self._neighbours = NeighbourPool.embedded(self.store, self.universe, self.cfg.embedder,
+                                                       self.cfg.neighbours)
         return self._neighbours
 
     def lm(self):

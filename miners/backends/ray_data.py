@@ -1,8 +1,9 @@
 """Ray backend: pools and scorers as Ray Data ``map_batches`` stages on actor pools.
 
-Item ids flow in blocks of ``batch_size``; the first stage reads its block's items from the
-store and runs the pools (the neighbour pool, index included, is built once by the driver
-and shipped to every actor through the object store); each scorer is a stage of its own, so
+With the neighbours pool, a first pass embeds every item's question on an actor pool; the
+driver builds the index from those vectors once and ships the pool to every actor through the
+object store. Then item ids flow in blocks of ``batch_size``; the first stage reads its block's
+items from the store and runs the pools; each scorer is a stage of its own, so
 an LM stage can take GPU actors while the others stay on CPUs. Every actor loads its models
 once. Scored batches stream back to the driver, which writes them to the store exactly as the
 local backend does (same run row, progress and ``mined_items`` idempotence).
@@ -28,10 +29,13 @@ from miners.base import Proposal
 
 if TYPE_CHECKING:
     from curator.store.tables import Item
+    from miners.pools.neighbours import NeighbourPool
     from miners.run import Resources
 
+log = logging.getLogger(__name__)
 LOCAL_OBJECT_STORE = 256 * 2**20  # bytes; a run ships ids, pickled proposals and one index
 CONNECT_TIMEOUT = 5.0  # seconds to reach a cluster's head before giving up
+EMBED_BLOCK = 512  # questions per block of the embedding pass
 
 
 def _check_reachable(address: str) -> None:
@@ -67,6 +71,42 @@ def connect(address: str | None, min_cpus: int) -> None:
                      include_dashboard=False, runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
     except ConnectionError as e:
         raise ConfigError(f"--address {address}: {str(e).splitlines()[0]}") from None
+
+
+class _EmbedQuestions:
+    """Actor: question embeddings of a block of items (cached in the store, as in process)."""
+
+    def __init__(self, url: str, embedder: str):
+        from curator.store import Store
+
+        self.store, self.embedder = Store(url, upgrade=False), embedder
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from miners.embed import embed_texts
+
+        return {"row": batch["row"], "vector": embed_texts(self.store, self.embedder, list(batch["question"]))}
+
+
+def _neighbour_pool(res: Resources, actors: int, cpus: float, gpus: int) -> NeighbourPool:
+    """The neighbour pool over ``res.universe``: questions embedded by ``actors`` actors, the index built here."""
+    import ray.data
+
+    from miners.pools.neighbours import NeighbourPool
+
+    universe = res.universe
+    blocks = max(1, -(-len(universe) // EMBED_BLOCK))
+    actors = min(actors, blocks)  # an actor without a block would load the embedder for nothing
+    ds = ray.data.from_items([{"row": i, "question": it.question} for i, it in enumerate(universe)],
+                             override_num_blocks=blocks)
+    ds = ds.map_batches(_EmbedQuestions, batch_size=EMBED_BLOCK, fn_constructor_args=(res.store.url, res.cfg.embedder),
+                        compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=cpus, num_gpus=gpus)
+    vectors = None
+    for batch in ds.iter_batches(batch_size=EMBED_BLOCK, batch_format="numpy"):
+        if vectors is None:
+            vectors = np.empty((len(universe), batch["vector"].shape[1]), dtype=np.float32)
+        vectors[batch["row"]] = batch["vector"]
+    log.info("question embeddings of %d items computed on %d actors", len(universe), actors)
+    return NeighbourPool(universe, vectors, res.cfg.neighbours)
 
 
 class _Propose:
@@ -147,9 +187,9 @@ class RayBackend:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = False
-        neighbours = "neighbours" in cfg.pools
-        index = res.neighbours().kind if neighbours else None
-        shared = [ray.put(res.neighbours())] if neighbours else []  # built once, read by every pool actor
+        pool = _neighbour_pool(res, actors, cpus, gpus) if "neighbours" in cfg.pools else None
+        index = pool.kind if pool else None
+        shared = [ray.put(pool)] if pool else []  # built once, read by every pool actor
         raw = cfg.as_dict()
         blocks = max(1, -(-len(todo) // cfg.batch_size))
         ds = ray.data.from_items([{"id": it.id} for it in todo], override_num_blocks=blocks)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from curator.store.schema import CandidateRecord, normalize_answer
 from curator.store import Store
 from curator.store.tables import Item
@@ -27,15 +29,22 @@ def answers_of(item: Item, which: str) -> list[str]:
 
 class NeighbourPool:
     """Built once per run over every item of the mined dataset (the index spans all of them,
-    whatever ``--limit`` says)."""
+    whatever ``--limit`` says), from their question embeddings (``vectors[i]`` is ``universe[i]``'s)."""
 
     name = "neighbours"
 
-    def __init__(self, store: Store, universe: list[Item], embedder: str, cfg: NeighboursConfig):
-        self.cfg, self.universe = cfg, universe
+    def __init__(self, universe: list[Item], vectors: np.ndarray, cfg: NeighboursConfig):
+        if len(vectors) != len(universe):
+            raise ValueError(f"{len(vectors)} question vectors for {len(universe)} items")
+        self.cfg, self.universe, self.vectors = cfg, universe, vectors
         self.row_of = {it.id: i for i, it in enumerate(universe)}
-        self.vectors = embed_texts(store, embedder, [it.question for it in universe], progress=len(universe) > 2000)
-        self.index: VectorIndex = build_index(self.vectors, cfg.index)
+        self.index: VectorIndex = build_index(vectors, cfg.index)
+
+    @classmethod
+    def embedded(cls, store: Store, universe: list[Item], embedder: str, cfg: NeighboursConfig) -> NeighbourPool:
+        """The pool with the questions embedded here, in this process (cached in the store)."""
+        vectors = embed_texts(store, embedder, [it.question for it in universe], progress=len(universe) > 2000)
+        return cls(universe, vectors, cfg)
 
     def propose(self, proposals: list[Proposal]) -> None:
         rows = [self.row_of[p.item.id] for p in proposals]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from curator.errors import ConfigError
 from curator.ingest import ingest
+from curator.models import load_embedder
 from curator.store import Store
 from curator.store.tables import Candidate, MinedItem, Run
 from miners.backends import make_backend
@@ -80,8 +81,10 @@ def test_ray_mines_what_local_mines_and_a_second_run_adds_nothing(tmp_path, arc_
     for store in (local, distributed):
         ingest(store, arc_items[:8])
     mine(local, cfg, progress=False)
+    load_embedder.cache_clear()
     first = mine(distributed, cfg, progress=False, backend=make_backend("ray", actors=1))
     assert (first.items_mined, first.index) == (8, "flat")
+    assert load_embedder.cache_info().currsize == 0  # questions and candidates were embedded on the actors
     _same(_scores(local), _scores(distributed))
     again = mine(distributed, cfg, progress=False, backend=make_backend("ray"))
     assert (again.items_mined, again.items_skipped, again.candidates_added) == (0, 8, 0)
