@@ -22,6 +22,11 @@ from curator.errors import NotFoundError
 log = logging.getLogger(__name__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# PyTorch's oneDNN glue (LRU_CACHE_CAPACITY) and oneDNN itself each keep what they built for every
+# matmul shape run, 1,024 shapes by default, ~2-4 MB a shape in bf16: a CPU scorer's varying batch
+# widths grew mining's memory by GBs (bench/RESULTS.md "scale-out"). Both are read on first use.
+for _cache in ("LRU_CACHE_CAPACITY", "ONEDNN_PRIMITIVE_CACHE_CAPACITY"):
+    os.environ.setdefault(_cache, "32")
 
 DEFAULT_LM = "smollm2-135m"
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
