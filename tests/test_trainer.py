@@ -52,6 +52,14 @@ def test_config_hash_ignores_output_folder_only():
         TrainConfig.from_dict({"bogus": 1})
 
 
+def test_a_stored_config_from_before_reads_as_today():
+    old = {**TrainConfig().as_dict(), "seed": 3, "eval_batch_size": 4}
+    del old["seeds"], old["eval_batch_tokens"]
+    cfg = TrainConfig.from_dict(old)
+    assert (cfg.seeds, cfg.eval_batch_tokens) == ([3], 512)
+    assert TrainConfig.from_dict({**old, "eval_batch_size": None}).eval_batch_tokens is None
+
+
 def test_splits_are_disjoint_and_seeded(arc_store):
     with arc_store.session() as s:
         first = load_splits(s, "arc-easy", "test", "validation", 10, seed=3)

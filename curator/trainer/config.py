@@ -166,10 +166,15 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """A config from stored or user settings: the recipe's settings first, then ``d``'s.
-        A stored run from before seeds were a list (``seed: N``) reads as ``seeds: [N]``."""
+        A stored run from before seeds were a list (``seed: N``) reads as ``seeds: [N]``, and one
+        from before scoring forwards were sized in positions (``eval_batch_size: N`` packed rows of
+        128 positions) as ``eval_batch_tokens: 128 N``."""
         d = dict(d)
         if "seed" in d:
             d.setdefault("seeds", [d.pop("seed")])
+        if "eval_batch_size" in d:
+            rows = d.pop("eval_batch_size")
+            d.setdefault("eval_batch_tokens", 128 * rows if rows else None)
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
