@@ -1,5 +1,5 @@
-"""Process-wide model settings: the allocator keeps what a forward frees; oneDNN's cache of
-matmul shapes stays small."""
+"""Process-wide model settings: the allocator keeps what a forward frees; the caches PyTorch and
+oneDNN keep per matmul shape stay small."""
 from __future__ import annotations
 
 import platform
@@ -29,14 +29,15 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def _page_faults(mode: str) -> int:
-    done = subprocess.run([sys.executable, "-c", FORWARDS, mode], capture_output=True, text=True, check=True)
+def _last_number(script: str, mode: str) -> int:
+    """Run ``script`` in a fresh interpreter with ``mode`` as its argument; the number it prints last."""
+    done = subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True, check=True)
     return int(done.stdout.split()[-1])
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="tunes glibc's malloc")
 def test_kept_memory_spares_repeated_forwards_their_page_faults():
-    default, kept = _page_faults("default"), _page_faults("keep")
+    default, kept = _last_number(FORWARDS, "default"), _last_number(FORWARDS, "keep")
     assert kept * 4 < default, (kept, default)
 
 
@@ -62,15 +63,10 @@ print((rss() - before) // 2**20)
 """
 
 
-def _rise_mib(mode: str) -> int:
-    done = subprocess.run([sys.executable, "-c", WIDTHS, mode], capture_output=True, text=True, check=True)
-    return int(done.stdout.split()[-1])
-
-
 def test_many_batch_shapes_do_not_grow_memory_in_bf16():
     from curator.models import auto_dtype
 
     if auto_dtype() != "bfloat16":
         pytest.skip("bf16 is emulated on this CPU (float32 is what it runs)")
-    capped, unbounded = _rise_mib("capped"), _rise_mib("unbounded")
+    capped, unbounded = _last_number(WIDTHS, "capped"), _last_number(WIDTHS, "unbounded")
     assert 4 * capped < unbounded, (capped, unbounded)

@@ -38,6 +38,11 @@ CONNECT_TIMEOUT = 5.0  # seconds to reach a cluster's head before giving up
 EMBED_BLOCK = 512  # questions per block of the embedding pass
 
 
+def _block_count(n: int, size: int) -> int:
+    """Blocks of ``size`` rows that ``n`` rows fill (at least one)."""
+    return max(1, -(-n // size))
+
+
 def _check_reachable(address: str) -> None:
     """Refuse an address no Ray head answers at (``ray.init`` itself retries for minutes)."""
     if address == "auto":
@@ -94,7 +99,7 @@ def _neighbour_pool(res: Resources, actors: int, cpus: float, gpus: int) -> Neig
     from miners.pools.neighbours import NeighbourPool
 
     universe = res.universe
-    blocks = max(1, -(-len(universe) // EMBED_BLOCK))
+    blocks = _block_count(len(universe), EMBED_BLOCK)
     actors = min(actors, blocks)  # an actor without a block would load the embedder for nothing
     ds = ray.data.from_items([{"row": i, "question": it.question} for i, it in enumerate(universe)],
                              override_num_blocks=blocks)
@@ -191,7 +196,7 @@ class RayBackend:
         index = pool.kind if pool else None
         shared = [ray.put(pool)] if pool else []  # built once, read by every pool actor
         raw = cfg.as_dict()
-        blocks = max(1, -(-len(todo) // cfg.batch_size))
+        blocks = _block_count(len(todo), cfg.batch_size)
         ds = ray.data.from_items([{"id": it.id} for it in todo], override_num_blocks=blocks)
         ds = ds.map_batches(_Propose, batch_size=cfg.batch_size, fn_constructor_args=(res.store.url, raw, shared),
                             compute=ray.data.ActorPoolStrategy(size=self.actors), num_cpus=cpus,
