@@ -39,7 +39,9 @@ def arc_store(store):
                                         ({"negatives": ["nearish"]}, "negatives"),
                                         ({"sizes": [0, 32, 16]}, "sizes"), ({"sizes": [-1, 4]}, "sizes"),
                                         ({"dtype": "int8"}, "dtype"), ({"lr": 0}, "lr"),
-                                        ({"train_split": "validation"}, "eval_limit")])
+                                        ({"train_split": "validation"}, "eval_limit"),
+                                        ({"eval_batch_tokens": 0}, "eval_batch_tokens"),
+                                        ({"eval_batch_tokens": "many"}, "eval_batch_tokens")])
 def test_config_rejects_bad_values_naming_the_field(bad, field):
     with pytest.raises(ConfigError, match=field):
         TrainConfig(**bad)

@@ -106,6 +106,9 @@ class TrainConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        tokens = self.eval_batch_tokens
+        if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1):
+            raise ConfigError(f"eval_batch_tokens: a whole number of positions >= 1, got {tokens!r}")
         if self.likra_w != "auto" and (isinstance(self.likra_w, bool) or not isinstance(self.likra_w, (int, float))):
             raise ConfigError(f"likra_w: a number or auto, got {self.likra_w!r}")
         if not self.w_grid:
