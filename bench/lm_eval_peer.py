@@ -5,7 +5,8 @@
 lm-eval lives in its own virtualenv (a bench extra, never a test dependency):
 ``python -m venv /work/lmeval-venv && /work/lmeval-venv/bin/pip install torch==2.13.0 &&
 /work/lmeval-venv/bin/pip install lm-eval==0.4.13 transformers==5.23.0 accelerate==1.15.0``;
-``LM_EVAL`` points at another ``lm_eval`` executable. The items go to lm-eval as a local JSON task
+``LM_EVAL`` points at another ``lm_eval`` executable (a ``python`` beside it runs it, through
+bench/lm_eval_fed.py, which counts the positions lm-eval feeds its model). The items go to lm-eval as a local JSON task
 whose prompt is nearmiss's (``Question: ...\\nAnswer:``, target delimiter " "). lm-eval's acc_norm
 (``lm_eval/api/task.py``, ``ConfigurableTask.process_results``) is
 ``argmax(loglikelihood / len(choice))`` with the choice text as the task gives it, without the
@@ -39,6 +40,7 @@ class PeerResult:
     acc: float
     acc_norm: float
     seconds: float  # wall time of the whole CLI run (start-up and model load included)
+    positions: int  # token positions fed to the model, padding included (all projected onto the vocabulary)
 
 
 def write_task(items: list, folder: Path) -> None:
@@ -54,23 +56,26 @@ def write_task(items: list, folder: Path) -> None:
 
 def run_lm_eval(items: list, model_dir: Path, *, batch_size: int = 16, dtype: str = "float32") -> PeerResult:
     """Run the ``lm_eval`` CLI on ``items`` with the HF model folder ``model_dir`` (CPU or GPU as it finds)."""
-    if not LM_EVAL.exists():
+    python = LM_EVAL.with_name("python")
+    if not (LM_EVAL.exists() and python.exists()):
         raise FileNotFoundError(f"{LM_EVAL} missing: install lm-eval==0.4.13 in its own venv (see {__file__})")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_task(items, folder)
-        cmd = [str(LM_EVAL), "--model", "hf", "--model_args", f"pretrained={model_dir},dtype={dtype}",
+        cmd = [str(python), "-P", str(ROOT / "bench" / "lm_eval_fed.py"),
+               "--model", "hf", "--model_args", f"pretrained={model_dir},dtype={dtype}",
                "--include_path", str(folder), "--tasks", TASK, "--batch_size", str(batch_size),
                "--output_path", str(folder / "out")]
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-               "PYTHONPATH": ""}
+               "PYTHONPATH": "", "NEARMISS_FED_OUT": str(folder / "fed.json")}
         started = time.perf_counter()
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - started
         if done.returncode:
             raise RuntimeError(f"lm_eval failed ({done.returncode}): {done.stderr[-2000:]}")
         result = json.loads(next((folder / "out").rglob("results_*.json")).read_text())["results"][TASK]
-    return PeerResult(result["acc,none"], result["acc_norm,none"], seconds)
+        fed = json.loads((folder / "fed.json").read_text())
+    return PeerResult(result["acc,none"], result["acc_norm,none"], seconds, fed["positions"])
 
 
 def nearmiss_zero_shot(db: str, dataset: str, lm: str) -> dict[str, float]:

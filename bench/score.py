@@ -15,8 +15,9 @@ on the same items, model and prompt as a subprocess, interleaved ``--repeats`` t
 in this process (model loaded before the clock starts); each way's best run is kept. lm_eval's
 wall time includes its start-up and model load, printed apart as measured on one item (best of
 ``--repeats``). It prints both times, both accuracies (acc and
-lm-eval's acc_norm: log-likelihood / len(choice text)), the time ratio and the ratio of token
-positions fed (the FLOP bound that sharing the prompt can buy); the last line is
+lm-eval's acc_norm: log-likelihood / len(choice text)), the time ratio and the ratio of forward
+FLOPs, lm_eval's counted from the positions its model was fed in the run (bench/lm_eval_fed.py):
+the bound that sharing the prompt can buy. The last line is
 ``speedup_vs_lm_eval=<lm_eval/ours> acc_equal=<true|false>`` (acc and acc_norm to four digits).
 """
 from __future__ import annotations
@@ -121,12 +122,13 @@ def versus_lm_eval(args, items: list, contexts: list[str], choices: list[list[st
     print(f"{'  of which start-up+load':26} {start_up:8.1f}   (lm_eval on 1 item)")
     print(f"{'nearmiss (in process)':26} {ours_sec:8.1f} {acc:7.4f} {acc_norm:8.4f}   "
           f"(runs: {', '.join(f'{s:.1f}' for s in ours_runs)}; the first with the model cold)")
-    emb = model.get_input_embeddings().weight
-    bound = fed.flop_ratio(sum(p.numel() for p in model.parameters()) - emb.numel(), emb.numel())
+    head = model.get_input_embeddings().weight.numel()
+    body = sum(p.numel() for p in model.parameters()) - head
+    bound = 2.0 * peer.positions * (body + head) / fed.flops(body, head)
     speedup, net = peer.seconds / ours_sec, (peer.seconds - start_up) / ours_sec
-    print(f"positions fed: lm-eval way {fed.separate}, ours {fed.shared} ({fed.padded} with padding); projected onto "
-          f"the vocabulary: {fed.separate} and {fed.answers}; forward FLOP ratio {bound:.2f} "
-          f"(positions alone {fed.separate / fed.padded:.2f})")
+    print(f"positions fed: lm_eval {peer.positions} (padding included; {fed.separate} as one sequence a choice), "
+          f"ours {fed.shared} ({fed.padded} with padding); projected onto the vocabulary: lm_eval all, ours "
+          f"{fed.answers}; forward FLOP ratio {bound:.2f} (positions alone {peer.positions / fed.padded:.2f})")
     print(f"time ratio {speedup:.2f} ({net:.2f} without lm_eval's start-up) = {net / bound:.0%} of the FLOP ratio")
     equal = f"{acc:.4f}" == f"{peer.acc:.4f}" and f"{acc_norm:.4f}" == f"{peer.acc_norm:.4f}"
     print(f"speedup_vs_lm_eval={speedup:.2f} acc_equal={str(equal).lower()}")

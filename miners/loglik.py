@@ -253,15 +253,15 @@ def _score_batch(model, rows: list[_Row], pad_id: int, dtype: torch.dtype,
 class FedTokens:
     """Token positions a scoring call feeds the model, three ways."""
 
-    separate: int  # lm-eval-harness: context + continuation minus its last token, once per continuation
+    separate: int  # context + continuation minus its last token, once per continuation (the baseline's way)
     shared: int  # prefix-tree nodes (what this module feeds, padding aside)
     padded: int  # the same plus padding to each batch's widest row
-    answers: int  # positions this module projects onto the vocabulary (lm-eval-harness projects all it feeds)
+    answers: int  # positions this module projects onto the vocabulary
 
-    def flop_ratio(self, body: int, head: int) -> float:
-        """lm-eval-harness's forward FLOPs over this module's (padding included), for a model with
-        ``body`` parameters outside the embedding table and a vocabulary projection of ``head`` MACs."""
-        return self.separate * (body + head) / (self.padded * body + self.answers * head)
+    def flops(self, body: int, head: int) -> float:
+        """This module's forward FLOPs (padding included) for a model with ``body`` parameters outside
+        the embedding table and a vocabulary projection of ``head`` MACs a position."""
+        return 2.0 * (self.padded * body + self.answers * head)
 
 
 def fed_tokens(tokenizer, contexts: Sequence[str], continuations: Sequence[Sequence[str]], *,

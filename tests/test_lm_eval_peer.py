@@ -9,7 +9,9 @@ import pytest
 
 from curator.ingest import ingest
 from curator.loaders import open_source
-from curator.models import lm_path
+from curator.models import load_lm, lm_path
+from curator.prompts import continuation, mcqa_prompt
+from miners.loglik import encode_pairs
 from curator.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -27,3 +29,19 @@ def test_zero_shot_acc_and_acc_norm_equal_lm_eval_to_four_digits(tmp_path):
     peer = run_lm_eval(held_out, lm_path("smollm2-135m"))
     assert (round(ours["acc"], 4), round(ours["acc_norm"], 4)) == (round(peer.acc, 4), round(peer.acc_norm, 4))
     store.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LM_EVAL.exists(), reason=f"lm-eval is not installed at {LM_EVAL} (LM_EVAL=...)")
+def test_peer_counts_the_positions_lm_eval_feeds():
+    """lm-eval feeds each distinct context + continuation[:-1] once, in batches of 16 padded to their longest:
+    the count lies between those sequences' own lengths and their padded batches."""
+    items = list(open_source("mmlu", split="test", limit=12).items)
+    _, tok = load_lm("smollm2-135m", "float32")
+    ctx_ids, cont_ids = encode_pairs(tok, [mcqa_prompt(it.question, it.context) for it in items],
+                                     [[continuation(c) for c in it.choices] for it in items])
+    fed = {tuple(c + t[:-1]) for c, ts in zip(ctx_ids, cont_ids) for t in ts}
+    longest, batches = max(map(len, fed)), -(-len(fed) // 16)
+    peer = run_lm_eval(items, lm_path("smollm2-135m"))
+    assert sum(map(len, fed)) <= peer.positions <= 16 * batches * longest
+    assert peer.positions < sum(len(c) + len(t) - 1 for c, ts in zip(ctx_ids, cont_ids) for t in ts)
