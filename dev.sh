@@ -2,6 +2,7 @@
 # nearmiss developer entry point.
 #   ./dev.sh app    set up (venv, packages, one-time model conversion), build the demo store, start the app
 #   ./dev.sh test   set up, install the test system packages (Chromium, PostgreSQL), run the tests
+#   ./dev.sh test-avx2  the tests as an AVX2-only CPU runs them (kernels capped at AVX2 on an AVX-512 CPU)
 #   ./dev.sh setup  only the setup step
 # Extra arguments after `test` go to pytest (e.g. ./dev.sh test -m slow).
 set -euo pipefail
@@ -50,5 +51,9 @@ case "${1:-}" in
     setup
     $PY -c "import ray.data" 2>/dev/null || $PY -m pip install -q --disable-pip-version-check -e '.[ray]'   # CI tests the ray backend in local mode
     exec $PY -m pytest "$@" ;;
-  *) sed -n '2,6p' "$0"; exit 2 ;;
+  test-avx2)  # PyTorch's own kernels, oneDNN and MKL each capped at AVX2; the pytest header shows what ran
+    shift
+    export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+    exec "$0" test "$@" ;;
+  *) sed -n '2,7p' "$0"; exit 2 ;;
 esac

@@ -209,7 +209,8 @@ def keep_freed_memory() -> bool:
 def auto_dtype(choice: str = "auto", on: str | None = None) -> str:
     """The dtype to load an LM in on device ``on`` (default: the best one): ``choice`` itself
     unless ``auto``, which takes bfloat16 on CUDA (where supported) and on CPUs with native
-    bf16 matmuls (AVX512-BF16 or AMX), else float32. Without native support bf16 is emulated:
+    bf16 matmuls (AVX512-BF16 or AMX) whose AVX-512 kernels are enabled, else float32. Without native
+    support bf16 is emulated:
     ~7x slower than float32 (bench/score.py)."""
     if choice != "auto":
         return choice
@@ -217,6 +218,8 @@ def auto_dtype(choice: str = "auto", on: str | None = None) -> str:
 
     if (on or device()) == "cuda":
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    if torch.backends.cpu.get_cpu_capability() != "AVX512":  # kernels capped below AVX-512 (ATEN_CPU_CAPABILITY)
+        return "float32"
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:

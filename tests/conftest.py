@@ -22,6 +22,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+ISA_SETTINGS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+
+
+def pytest_report_header() -> str:
+    """The CPU's vector extensions and the kernels PyTorch runs (``./dev.sh test-avx2`` caps them)."""
+    import torch
+
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split("\nflags", 1)[1].split("\n", 1)[0].split()
+    except (OSError, IndexError):
+        flags = []
+    vector = [f for f in flags if f == "avx2" or f.startswith(("avx512", "amx"))]
+    capped = [f"{k}={os.environ[k]}" for k in ISA_SETTINGS if k in os.environ]
+    return (f"cpu: {' '.join(vector) or 'no AVX2'}; torch kernels: {torch.backends.cpu.get_cpu_capability()}"
+            + (f" ({', '.join(capped)})" if capped else ""))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

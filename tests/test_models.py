@@ -2,6 +2,7 @@
 oneDNN keep per matmul shape stay small."""
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -70,3 +71,12 @@ def test_many_batch_shapes_do_not_grow_memory_in_bf16():
         pytest.skip("bf16 is emulated on this CPU (float32 is what it runs)")
     capped, unbounded = _last_number(WIDTHS, "capped"), _last_number(WIDTHS, "unbounded")
     assert 4 * capped < unbounded, (capped, unbounded)
+
+
+@pytest.mark.parametrize("capability", ["avx2", "default"])
+def test_auto_takes_float32_when_the_kernels_are_capped_below_avx512(capability):
+    """Under ``./dev.sh test-avx2`` an AVX-512-BF16 CPU runs AVX2 kernels, where bf16 is emulated."""
+    out = subprocess.run([sys.executable, "-c", "from curator.models import auto_dtype; print(auto_dtype())"],
+                         env={**os.environ, "ATEN_CPU_CAPABILITY": capability}, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["float32"]

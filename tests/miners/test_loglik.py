@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,10 +18,21 @@ def _flat(scores):
     return [(s.logprob, s.n_tokens, s.n_chars) for row in scores for s in row]
 
 
-def _assert_same(ours, ref, tol=1e-4):
+# How far two float32 computations of the same log-likelihood may drift: summation order only.
+# The packed prefix-tree rows and the one-sequence-a-choice baseline add the same terms in other
+# orders, and so do AVX2 and AVX-512 kernels (an AVX2-only EPYC differed by 1.2e-4 on a 20.9-nat
+# sum under the old abs=1e-4). Measured on 160 ARC-Easy choices, with the AVX2 kernels and with
+# the scalar ones (ATEN_CPU_CAPABILITY=default, MKL SSE4_2): relative drift <= 1.9e-5, at most 26 %
+# of the tolerance below. A real error moves a score by far more: a mask that lets a continuation
+# see its siblings shifts scores by up to 20 nats (test_a_broken_tree_is_caught).
+REL = 5e-5  # relative to the summed log-likelihood
+ABS = 1e-4  # floor for sums near 0 (one likely token): a few float32 ulps of the logits it came from
+
+
+def _assert_same(ours, ref):
     for (a, na, ca), (b, nb, cb) in zip(_flat(ours), _flat(ref), strict=True):
         assert (na, ca) == (nb, cb)
-        assert a == pytest.approx(b, abs=tol)
+        assert a == pytest.approx(b, rel=REL, abs=ABS)
 
 
 @pytest.fixture
@@ -115,3 +127,33 @@ def test_a_long_context_is_fed_once_for_all_its_continuations(lm32):
     assert loglik.fed_tokens(tok, contexts, conts).shared <= len(ctx_ids[0]) + sum(map(len, cont_ids[0]))
     _assert_same(score_continuations(model, tok, contexts, conts),
                  score_continuations_baseline(model, tok, contexts, conts))
+
+
+def _siblings_visible(monkeypatch):
+    """A plain causal mask over the packed row: a continuation sees the nodes of those before it."""
+    monkeypatch.setattr(loglik._Row, "mask", lambda self, width: np.tril(np.ones((width, width), dtype=bool)))
+
+
+def _positions_not_depths(monkeypatch):
+    """Position ids counted along the packed row instead of the depth in the tree."""
+    batch_inputs = loglik._batch_inputs
+
+    def counted(*args):
+        inputs = batch_inputs(*args)
+        ids = inputs["input_ids"]
+        inputs["position_ids"] = torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
+        return inputs
+
+    monkeypatch.setattr(loglik, "_batch_inputs", counted)
+
+
+@pytest.mark.parametrize("breakage", [_siblings_visible, _positions_not_depths])
+def test_a_broken_tree_is_caught(lm32, arc_items, monkeypatch, breakage):
+    """The tolerance above still fails a scorer whose prefix tree is wired wrong."""
+    model, tok = lm32
+    contexts = [mcqa_prompt(it.question) for it in arc_items[:3]]
+    conts = [[continuation(c) for c in it.choices] for it in arc_items[:3]]
+    ref = score_continuations_baseline(model, tok, contexts, conts)
+    breakage(monkeypatch)
+    with pytest.raises(AssertionError):
+        _assert_same(score_continuations(model, tok, contexts, conts), ref)
