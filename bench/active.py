@@ -25,7 +25,7 @@ come from the other items' candidates, one at a time, in one of two orders:
   uncertain  the app's order: nearness closest to 0.5 while the fixed blend ranks (fewer than
              RankerConfig.min_labels near/far labels, or fewer than min_per_class of one), then
              p_near closest to 0.5 from the ranker refitted every RankerConfig.refit_every labels.
-After 50, 100, 200, 400 labels the ranker (curator.labeling.ranker_model, default config) is
+After 50, 100, 200, 400 labels the ranker (nearmiss.label.ranker_model, default config) is
 fitted on the labels so far and scored by ROC AUC on the held-out candidates; the fixed
 blend's AUC on the same candidates is the baseline. Intervals: mean +- t 95% over seeds;
 the paired difference (uncertain - random, same seed, same split) too.
@@ -44,15 +44,15 @@ from sqlalchemy import select
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from curator.labeling import ranker_model as rm
-from curator.labeling.ranker import RankerConfig, needed_labels, snapshot
-from curator.loading import load_source
-from curator.models import auto_dtype, load_lm
-from curator.prompts import continuation, item_prompt
-from curator.store import Store
-from curator.store.schema import normalize_answer
-from curator.store.tables import Candidate, Item
-from miners.run import MineConfig, mine
+from nearmiss.label import ranker_model as rm
+from nearmiss.label.ranker import RankerConfig, needed_labels, snapshot
+from nearmiss.load.run import load_source
+from nearmiss.lm.models import auto_dtype, load_lm
+from nearmiss.lm.prompts import continuation, item_prompt
+from nearmiss.store import Store
+from nearmiss.store.schema import normalize_answer
+from nearmiss.store.tables import Candidate, Item
+from nearmiss.mine.run import MineConfig, mine
 
 OUT = Path(__file__).parent / "out"
 DATASET = "arc-easy"
@@ -80,7 +80,7 @@ def _key(item_id: str, text: str) -> str:
 
 def _gemma_preference(items: list[Item]) -> list[list[float]]:
     """gemma-3-270m's log-likelihood per character of each choice after the item's prompt."""
-    from miners.loglik import score_continuations
+    from nearmiss.lm.loglik import score_continuations
 
     model, tok = load_lm("gemma-3-270m", auto_dtype())
     scores = score_continuations(model, tok, [item_prompt(i) for i in items],

@@ -7,7 +7,7 @@ final-label derivation against a per-candidate baseline.
 
 Baseline ("per candidate"): ``load_final_labels(session, [cid])`` once per candidate, the
 way a page showing one candidate at a time would ask. Ours: one
-query for all rows, one pass (``curator.labeling.final_labels``). Then every format is exported
+query for all rows, one pass (``nearmiss.label.final_labels``). Then every format is exported
 (JSON Lines, and Parquet for dpo), read back and validated, timed end to end.
 
 ``--large N ...``: peak memory of ``nearmiss export --format dpo`` (a fresh process, its own
@@ -28,13 +28,13 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from curator.export import FORMATS, ExportConfig, ExportFilters, export
-from curator.labeling.final_labels import load_final_labels
-from curator.ingest import ingest
-from curator.loaders import open_source
-from curator.store.schema import CandidateRecord, ItemRecord
-from curator.store import Store
-from curator.store.tables import Annotator, Candidate, Label
+from nearmiss.export import FORMATS, ExportConfig, ExportFilters, export
+from nearmiss.label.final_labels import load_final_labels
+from nearmiss.load.ingest import ingest
+from nearmiss.load.sources import open_source
+from nearmiss.store.schema import CandidateRecord, ItemRecord
+from nearmiss.store import Store
+from nearmiss.store.tables import Annotator, Candidate, Label
 
 
 def build(store: Store, votes: int) -> tuple[int, int]:
@@ -89,7 +89,7 @@ def export_peak_mb(url: str, out: Path, code_root: Path) -> tuple[float, float]:
     """(peak RSS MB, seconds) of one `nearmiss export` process."""
     env = {**os.environ, "PYTHONPATH": str(code_root)}
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "curator.cli", "--db", url, "export", "--format", "dpo", "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "nearmiss.cli", "--db", url, "export", "--format", "dpo", "--out",
                              str(out), "--include-unlabeled-distractors"], env=env, cwd=code_root,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)

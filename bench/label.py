@@ -42,11 +42,11 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curator.labeling.desk import LabelDesk, Press  # noqa: E402
-from curator.labeling.labels import VOTING_LABELS, is_active  # noqa: E402
-from curator.labeling.queue import QueueConfig, set_overlap  # noqa: E402
-from curator.store import Store  # noqa: E402
-from curator.store.tables import Label  # noqa: E402
+from nearmiss.label.desk import LabelDesk, Press  # noqa: E402
+from nearmiss.label.labels import VOTING_LABELS, is_active  # noqa: E402
+from nearmiss.label.queue import QueueConfig, set_overlap  # noqa: E402
+from nearmiss.store import Store  # noqa: E402
+from nearmiss.store.tables import Label  # noqa: E402
 from tests.labeling import add_candidates, users  # noqa: E402
 
 OVERLAP = 2

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from curator.prompts import mcqa_prompt
+from nearmiss.lm.prompts import mcqa_prompt
 
 LM_EVAL = Path(os.environ.get("LM_EVAL", "/work/lmeval-venv/bin/lm_eval"))
 TASK = "nearmiss_peer"
@@ -82,7 +82,7 @@ def nearmiss_zero_shot(db: str, dataset: str, lm: str) -> dict[str, float]:
     """acc / acc_norm of ``nearmiss train --methods sft --sizes 0 --json`` (fp32) on the eval split of
     ``dataset`` as stored in ``db``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NEARMISS_DB": db}
-    out = subprocess.run([sys.executable, "-m", "curator.cli", "train", "--dataset", dataset, "--methods", "sft",
+    out = subprocess.run([sys.executable, "-m", "nearmiss.cli", "train", "--dataset", dataset, "--methods", "sft",
                           "--sizes", "0", "--lm", lm, "--set", "dtype=float32", "--json"], env=env,
                          capture_output=True, text=True)
     if out.returncode:
@@ -92,8 +92,8 @@ def nearmiss_zero_shot(db: str, dataset: str, lm: str) -> dict[str, float]:
 
 
 def main() -> None:
-    from curator.loaders import open_source
-    from curator.models import lm_path
+    from nearmiss.load.sources import open_source
+    from nearmiss.lm.models import lm_path
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dataset", default="arc-easy")
@@ -104,7 +104,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/store.db"
         for split in ("test", args.split):  # the trainer's default train split and the eval split
-            subprocess.run([sys.executable, "-m", "curator.cli", "load", args.dataset, "--split", split], check=True,
+            subprocess.run([sys.executable, "-m", "nearmiss.cli", "load", args.dataset, "--split", split], check=True,
                            capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT), "NEARMISS_DB": db})
         ours = nearmiss_zero_shot(db, args.dataset, args.lm)
     peer = run_lm_eval(items, lm_path(args.lm))

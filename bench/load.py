@@ -30,9 +30,9 @@ def generate(path: Path, rows: int) -> None:
 
 
 def ours(source: str, db: str, split: str | None) -> int:
-    from curator.ingest import ingest
-    from curator.loaders import open_source
-    from curator.store import Store
+    from nearmiss.load.ingest import ingest
+    from nearmiss.load.sources import open_source
+    from nearmiss.store import Store
 
     return ingest(Store(db), open_source(source, split=split).items).items_added
 
@@ -41,10 +41,10 @@ def naive(source: str, db: str, split: str | None) -> int:
     import pandas as pd
     from sqlalchemy import create_engine, text
 
-    from curator.store import Store
+    from nearmiss.store import Store
 
     if source == "mmlu":  # the bundled arrow files, read whole with pandas
-        from curator.loaders.bundled import BENCHMARKS, mmlu_subjects, package_root
+        from nearmiss.load.sources.bundled import BENCHMARKS, mmlu_subjects, package_root
         import pyarrow as pa
 
         frames = []

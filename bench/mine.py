@@ -10,7 +10,7 @@ each timed with its peak resident-memory rise:
      (embeddings come from the cache of stage 1);
   4. the baseline for stage 3: the same candidates scored the lm-eval-harness way, on the
      first ``--baseline-items`` items (it is the slow part, so fewer).
-Stage 3 also prints its FLOP roof: the forward FLOPs the LM did (``curator.trainer.roof.FlopMeter``:
+Stage 3 also prints its FLOP roof: the forward FLOPs the LM did (``nearmiss.train.roof.FlopMeter``:
 every position fed, padding included, and every position projected onto the vocabulary) at the
 matmul speed measured here at the same dtype and threads, and the share of it the stage reached.
 """
@@ -24,21 +24,21 @@ from pathlib import Path
 import torch
 from sqlalchemy import func, select
 
-from curator.ingest import ingest
-from curator.loaders import open_source
-from curator.models import auto_dtype
-from curator.prompts import continuation, item_prompt
-from curator.store import Store
-from curator.store.tables import Candidate, Item
-from curator.trainer.roof import FlopMeter, matmul_gflops
+from nearmiss.load.ingest import ingest
+from nearmiss.load.sources import open_source
+from nearmiss.lm.models import auto_dtype
+from nearmiss.lm.prompts import continuation, item_prompt
+from nearmiss.store import Store
+from nearmiss.store.tables import Candidate, Item
+from nearmiss.train.roof import FlopMeter, matmul_gflops
 from measure import measure
-from miners.base import gold_text
-from miners.run import MineConfig, Resources, mine
+from nearmiss.mine.base import gold_text
+from nearmiss.mine.run import MineConfig, Resources, mine
 
 
 def _baseline(store: Store, cfg: MineConfig, n: int) -> int:
     """Score the first n items' stored candidates (and gold) the lm-eval-harness way."""
-    from miners.loglik_baseline import score_continuations_baseline
+    from nearmiss.lm.loglik_baseline import score_continuations_baseline
 
     with store.session() as s:
         items = list(s.scalars(select(Item).where(Item.dataset == "mmlu").order_by(Item.id).limit(n)))

@@ -28,18 +28,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from curator.ingest import ingest
-from curator.loaders import open_source
-from curator.models import auto_dtype, load_embedder, load_lm
-from curator.prompts import continuation, item_prompt
-from curator.store import Store
-from miners.base import Proposal, gold_text
-from miners.embed import embed_texts
-from miners.index import IndexConfig, build_index, choose_kind
-from miners.loglik import fed_tokens
-from miners.pools.neighbours import NeighbourPool
-from miners.registry import POOLS, SCORERS
-from miners.run import MineConfig, Resources, _universe, _write, create_run
+from nearmiss.load.ingest import ingest
+from nearmiss.load.sources import open_source
+from nearmiss.lm.models import auto_dtype, load_embedder, load_lm
+from nearmiss.lm.prompts import continuation, item_prompt
+from nearmiss.store import Store
+from nearmiss.mine.base import Proposal, gold_text
+from nearmiss.mine.embed import embed_texts
+from nearmiss.mine.index import IndexConfig, build_index, choose_kind
+from nearmiss.lm.loglik import fed_tokens
+from nearmiss.mine.pools.neighbours import NeighbourPool
+from nearmiss.mine.registry import POOLS, SCORERS
+from nearmiss.mine.run import MineConfig, Resources, _universe, _write, create_run
 
 TARGET = 1_000_000
 EMBED_DIM = 384  # all-MiniLM-L6-v2, the default embedder

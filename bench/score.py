@@ -27,12 +27,12 @@ import time
 
 import torch
 
-from curator.loaders import open_source
-from curator.models import load_lm
-from curator.prompts import continuation, mcqa_prompt
+from nearmiss.load.sources import open_source
+from nearmiss.lm.models import load_lm
+from nearmiss.lm.prompts import continuation, mcqa_prompt
 from measure import measure
-from miners.loglik import CPU_BATCH_TOKENS, fed_tokens, score_continuations
-from miners.loglik_baseline import score_continuations_baseline
+from nearmiss.lm.loglik import CPU_BATCH_TOKENS, fed_tokens, score_continuations
+from nearmiss.lm.loglik_baseline import score_continuations_baseline
 
 
 def main() -> None:
@@ -99,7 +99,7 @@ def _accuracies(items: list, rows: list) -> tuple[float, float]:
 
 
 def versus_lm_eval(args, items: list, contexts: list[str], choices: list[list[str]]) -> None:
-    from curator.models import lm_path
+    from nearmiss.lm.models import lm_path
     from lm_eval_peer import run_lm_eval
 
     model, tok = load_lm(args.lm, "float32")

@@ -44,8 +44,8 @@ def peak_mb() -> float:
 
 def run_one(path: Path, mode: str) -> None:
     """In a child process: the upload path (or the baseline read), printing peak RSS in MB."""
-    from curator.loading import discard_staged, load_upload, preview_upload, stage_upload
-    from curator.store import Store
+    from nearmiss.load.run import discard_staged, load_upload, preview_upload, stage_upload
+    from nearmiss.store import Store
 
     store = Store(f"sqlite:///{path.parent / f'{mode}.db'}")
     before = peak_mb()

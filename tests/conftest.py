@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from curator.store import Store
+from nearmiss.cli.serve import streamlit_command
+from nearmiss.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
@@ -122,7 +123,7 @@ def cli(tmp_path):
 
     def run(*args: str, db: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         env = {**os.environ, "NEARMISS_DB": db, "PYTHONPATH": str(ROOT)}
-        return subprocess.run([sys.executable, "-m", "curator.cli", *args], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "nearmiss.cli", *args], capture_output=True, text=True,
                               env=env, input=stdin, cwd=tmp_path, timeout=600)
 
     return run
@@ -130,7 +131,7 @@ def cli(tmp_path):
 
 # ---------------------------------------------------------------- app + browser
 class AppServer:
-    """A real `streamlit run app.py` process on a free port; restartable (kill -9 tests)."""
+    """A real `streamlit run nearmiss/app/main.py` process on a free port; restartable (kill -9 tests)."""
 
     def __init__(self, db_url: str, log: Path):
         self.db_url, self.log, self.port, self.proc = db_url, log, free_port(), None
@@ -141,9 +142,7 @@ class AppServer:
 
     def start(self) -> AppServer:
         env = {**os.environ, "NEARMISS_DB": self.db_url, "PYTHONPATH": str(ROOT)}
-        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-               "--server.port", str(self.port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        cmd = streamlit_command("127.0.0.1", self.port)
         self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -210,3 +209,20 @@ def sign_in_page(browser, server: AppServer, name: str, password: str):
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Signed in as").wait_for(timeout=20000)
     return page
+
+
+# ---------------------------------------------------------------- bundled models and data, loaded once
+@pytest.fixture(scope="session")
+def lm32():
+    """SmolLM2-135M in fp32 (exact comparisons) and its tokenizer."""
+    from nearmiss.lm.models import load_lm
+
+    return load_lm("smollm2-135m", "float32")
+
+
+@pytest.fixture(scope="session")
+def arc_items():
+    """The first 60 ARC-Easy validation items, as loaded."""
+    from nearmiss.load.sources import open_source
+
+    return list(open_source("arc-easy", split="validation", limit=60).items)

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import update
 
-from curator.labeling.accounts import add_user
-from curator.ingest import ingest
-from curator.loaders import open_source
-from curator.store.schema import CandidateRecord, ItemRecord, candidate_id, normalize_answer
-from curator.store import Store
-from curator.store.tables import Candidate, Label
+from nearmiss.auth.accounts import add_user
+from nearmiss.load.ingest import ingest
+from nearmiss.load.sources import open_source
+from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id, normalize_answer
+from nearmiss.store import Store
+from nearmiss.store.tables import Candidate, Label
 
 N_ITEMS, LABELED = 40, 30
 

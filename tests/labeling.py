@@ -6,12 +6,12 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
-from curator.labeling.accounts import add_user
-from curator.ingest import ingest
-from curator.labeling.sessions import open_session
-from curator.store.schema import CandidateRecord, ItemRecord
-from curator.store import Store
-from curator.store.tables import Annotator, Candidate, Item
+from nearmiss.auth.accounts import add_user
+from nearmiss.load.ingest import ingest
+from nearmiss.auth.sessions import open_session
+from nearmiss.store.schema import CandidateRecord, ItemRecord
+from nearmiss.store import Store
+from nearmiss.store.tables import Annotator, Candidate, Item
 
 
 def add_candidates(store: Store, n_items: int, *, dataset: str = "quiz", per_item: int = 3,

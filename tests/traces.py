@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from curator.ingest import ingest
-from curator.loaders.traces import trace_item
-from curator.store import Store
+from nearmiss.load.ingest import ingest
+from nearmiss.load.sources.traces import trace_item
+from nearmiss.store import Store
 
 
 def trace_rows(n_tasks: int = 2) -> list[dict]:

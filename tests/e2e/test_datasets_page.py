@@ -5,9 +5,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from curator.labeling.accounts import add_user
-from curator.store import Store
-from curator.store.tables import Item
+from nearmiss.auth.accounts import add_user
+from nearmiss.store import Store
+from nearmiss.store.tables import Item
 from tests.conftest import sign_in_page
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from curator.store import Store
+from nearmiss.store import Store
 from tests.conftest import ARTIFACTS, sign_in_page
 from tests.export_store import build_labeled_store
 

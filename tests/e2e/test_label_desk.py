@@ -6,13 +6,13 @@ reopened from History changes the final label and the old one is retracted, not 
 import pytest
 from sqlalchemy import select, update
 
-from curator.labeling.final_labels import load_final_labels
-from curator.labeling.guidelines import save_guideline
-from curator.labeling.labels import decide
-from curator.labeling.queue import set_overlap
-from curator.store import Store
-from curator.store.tables import Candidate, Label
-from pages.components.keys import DESK_KEYS
+from nearmiss.label.final_labels import load_final_labels
+from nearmiss.label.guidelines import save_guideline
+from nearmiss.label.labels import decide
+from nearmiss.label.queue import set_overlap
+from nearmiss.store import Store
+from nearmiss.store.tables import Candidate, Label
+from nearmiss.app.components.keys import DESK_KEYS
 from tests.conftest import sign_in_page
 from tests.labeling import add_candidates, users
 from tests.traces import add_traces

@@ -1,10 +1,10 @@
 """The Review page in a real browser: an admin adjudicates a disagreement by key and undoes it."""
 import pytest
 
-from curator.labeling.final_labels import load_final_labels
-from curator.labeling.labels import decide
-from curator.labeling.queue import set_overlap
-from curator.store import Store
+from nearmiss.label.final_labels import load_final_labels
+from nearmiss.label.labels import decide
+from nearmiss.label.queue import set_overlap
+from nearmiss.store import Store
 from tests.conftest import sign_in_page
 from tests.labeling import add_candidates, users
 

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
-from curator.labeling.accounts import add_user
-from curator.prompts import NAT_CORRECT, NAT_INCORRECT
-from curator.store import Store
-from curator.store.tables import Label
+from nearmiss.auth.accounts import add_user
+from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
+from nearmiss.store import Store
+from nearmiss.store.tables import Label
 from tests.conftest import ARTIFACTS, sign_in_page
 from tests.traces import trace_rows, write_traces
 

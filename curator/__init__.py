@@ -1,1 +1,0 @@
-"""nearmiss core: schema, store, loaders, export and trainer."""

@@ -1,3 +1,0 @@
-from curator.cli import main
-
-main()

@@ -1,2 +1,0 @@
-"""Labeling: label rows, final labels, the work queue, the desk behind the Label page,
-agreement, progress, accounts."""

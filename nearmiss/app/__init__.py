@@ -1,0 +1,5 @@
+"""The Streamlit app: ``main.py`` routes, ``pages/`` holds the pages, ``components/`` the custom
+widgets; ``nearmiss app`` serves it."""
+from pathlib import Path
+
+MAIN = Path(__file__).with_name("main.py")  # the script `streamlit run` starts

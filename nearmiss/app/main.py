@@ -1,0 +1,45 @@
+"""nearmiss app: routes only. Every page is routable, so a deep link survives sign-in; the
+menu shows the pages of the user's role, and each admin page checks the role itself, so a
+page asked for by URL is refused on the server.
+
+Run: nearmiss app   (or: streamlit run nearmiss/app/main.py with NEARMISS_DB set)
+"""
+import streamlit as st
+
+from nearmiss.auth.accounts import demo_accounts
+from nearmiss.app.shared import current_user, keep_cookie, sign_out, store
+from nearmiss.app.sign_in import sign_in_form
+
+# Pages per role, in menu order. Admins get every list.
+ANNOTATOR_PAGES = [("pages/home.py", "Home", "home"), ("pages/label.py", "Label", "label"),
+                   ("pages/progress.py", "My progress", "progress"), ("pages/history.py", "History", "history")]
+ADMIN_PAGES = [("pages/datasets.py", "Datasets", "datasets"), ("pages/review.py", "Review", "review"),
+               ("pages/export.py", "Export", "export"), ("pages/mine.py", "Mine", "mine"),
+               ("pages/train.py", "Train", "train"), ("pages/accounts.py", "Accounts", "accounts")]
+
+
+def pages(role: str | None) -> list:
+    """Every page; those the role may not open are routable but hidden from the menu."""
+    shown = {p for p, _, _ in ANNOTATOR_PAGES} | ({p for p, _, _ in ADMIN_PAGES} if role == "admin" else set())
+    return [st.Page(path, title=title, url_path=url, default=url == "home",
+                    visibility="visible" if path in shown else "hidden")
+            for path, title, url in ANNOTATOR_PAGES + ADMIN_PAGES]
+
+
+st.set_page_config(page_title="nearmiss", layout="wide")
+user = current_user()
+demo = demo_accounts(store())
+if demo:
+    st.warning(f"{len(demo)} account(s) still have the demo password ({', '.join(demo)}). Anyone who can reach "
+               "this app can sign in with it: change it (nearmiss user passwd NAME).", icon="⚠️")
+keep_cookie()
+page = st.navigation(pages(user and user["role"]), position="sidebar" if user else "hidden")
+if user is None:
+    sign_in_form()
+else:
+    with st.sidebar:
+        st.text(f"Signed in as {user['name']} ({user['role']})")  # a name is shown as text, never Markdown
+        if st.button("Sign out", key="sign_out"):
+            sign_out()
+            st.rerun()
+    page.run()

@@ -1,0 +1,67 @@
+"""Label: one candidate at a time, keyboard first."""
+import streamlit as st
+
+from nearmiss.label.desk import LabelDesk
+from nearmiss.label.guidelines import guideline
+from nearmiss.label.progress import progress
+from nearmiss.label.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
+from nearmiss.label.ranker import serving_note
+from nearmiss.label.refit import start_refitter
+from nearmiss.app.components.keys import DESK_KEYS, key_card
+from nearmiss.app.shared import guarded, require_role, store
+
+HEARTBEAT_SECONDS = 60  # leases last QueueConfig.lease_seconds (300 s): a few missed beats do no harm
+
+user = require_role("annotator")
+st.title("Label")
+start_refitter(store())  # the ranker learns from these labels in the background
+
+names, origins = datasets_and_origins(store())
+with st.sidebar:
+    st.subheader("Queue")
+    order = st.selectbox("Order", list(QUEUE_ORDERS), key="label_order",
+                         format_func={"uncertain": "most uncertain first", "nearness": "highest nearness first",
+                                      "random": "random"}.get)
+    datasets = st.multiselect("Datasets", names, key="label_datasets", placeholder="all")
+    picked_origins = st.multiselect("Origins", origins, key="label_origins", placeholder="all")
+cfg = QueueConfig(order=order, datasets=tuple(datasets), origins=tuple(picked_origins))
+
+desk = st.session_state.get("label_desk")
+if desk is None or desk.annotator_id != user["id"]:
+    desk = st.session_state["label_desk"] = LabelDesk(store(), user["id"], cfg)
+desk.configure(cfg)
+
+
+def guidelines(view: dict | None) -> None:
+    """The guidelines of the dataset on the card (admin-written Markdown: rendered as such)."""
+    rules = view and view.get("guideline_version") and guideline(store(), view["dataset"], view["guideline_version"])
+    with st.container(key="label_guidelines"), st.expander("Guidelines (g)"):
+        if rules:
+            st.text(f"{view['dataset']}, version {rules.version}")  # a dataset name is user text: plain
+            st.markdown(rules.text)
+        else:
+            st.caption("No guidelines for this dataset yet.")
+
+
+@st.fragment
+def work() -> None:
+    """Only the card reruns on a key: its progress line is part of it (fewer elements, faster)."""
+    view, p = desk.view(), progress(store(), user["id"], cfg)
+    guidelines(view)
+    waiting = view is None and p.remaining > 0
+    key_card(view, key="label_keys", on_press=guarded(desk.press), keys=DESK_KEYS, refresh=waiting,
+             on_heartbeat=guarded(desk.heartbeat), heartbeat_seconds=HEARTBEAT_SECONDS,
+             stats={"done": p.done, "remaining": p.remaining,
+                    "my decisions / hour": "—" if p.per_hour is None else round(p.per_hour)},
+             empty=f"Nothing to label right now: {p.remaining} left are being labeled by others. This card checks "
+                   "again by itself." if waiting else
+                   "Nothing left to label with these filters. Backspace still undoes your last decision.")
+    st.caption(serving_note(store(), desk.shown), help="Which ranker ordered this card and made its suggestion.")
+
+
+work()
+st.caption("Keys (or click them on the card): 1 near-miss · 2 far-miss · 3 actually correct · 4 invalid · "
+           "enter accept the suggestion · space skip · backspace undo (last 10; older ones on the History page) · "
+           "c comment · f flag for discussion · g guidelines · ? help. Traces: click an assistant step or press "
+           "j / k to mark the first wrong step (x clears), then label. Each key is saved before the next candidate "
+           "shows. Done and remaining follow the filters; the rate shows after 10 decisions over 5 minutes.")

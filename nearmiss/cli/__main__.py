@@ -1,0 +1,3 @@
+from nearmiss.cli import main
+
+main()

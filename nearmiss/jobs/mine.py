@@ -1,0 +1,60 @@
+"""Background mining: ``start_mining`` records a pending run and starts a detached worker
+process that mines it, so the app stays responsive and the run survives page reloads.
+The store URL (which may hold a password) travels in the environment (NEARMISS_DB), never
+on the command line, where `ps` would show it.
+
+    NEARMISS_DB=URL python -m nearmiss.jobs.mine --run-id N
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import update
+
+from nearmiss.store import Store, resolve_url
+from nearmiss.store.tables import Run, utcnow
+from nearmiss.mine.run import MineConfig, create_run, mine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_mining(store: Store, cfg: MineConfig) -> int:
+    """Record a pending run for ``cfg`` and start a worker on it; returns the run id."""
+    run_id = create_run(store, cfg)
+    launch_worker(store, run_id)
+    return run_id
+
+
+def launch_worker(store: Store, run_id: int) -> subprocess.Popen:
+    """Start a detached worker on the pending run ``run_id`` (the store URL in its environment)."""
+    env = {**os.environ, "NEARMISS_DB": store.url,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen([sys.executable, "-m", "nearmiss.jobs.mine", "--run-id", str(run_id)], env=env,
+                            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Mine one pending run of the store named by NEARMISS_DB.")
+    ap.add_argument("--run-id", type=int, required=True, help="id of the pending mining run")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    store = Store(resolve_url())
+    with store.session() as s:
+        config = s.get(Run, args.run_id).config
+    try:
+        mine(store, MineConfig.from_dict(config), run_id=args.run_id, progress=False)
+    except Exception as e:  # recorded on the run for the app; mine() records its own failures too
+        with store.session() as s:
+            s.execute(update(Run).where(Run.id == args.run_id, Run.status.in_(("pending", "running")))
+                      .values(status="failed", message=f"failed: {e!r}"[:2000], finished_at=utcnow()))
+        raise
+
+
+if __name__ == "__main__":
+    main()

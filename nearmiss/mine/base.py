@@ -1,0 +1,62 @@
+"""What pools and scorers share: the item view they work on and the small interfaces."""
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Protocol
+
+from nearmiss.store.schema import CandidateRecord, normalize_answer
+from nearmiss.store.tables import Item
+
+
+def setting(help: str, default: Any = MISSING, **kw) -> Any:
+    """A config dataclass field carrying its help text (CLI options and docs read it)."""
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+def help_of(cls: type, name: str) -> str:
+    """The help text of field ``name`` of config dataclass ``cls``."""
+    return next(f.metadata["help"] for f in fields(cls) if f.name == name)
+
+
+def gold_text(item: Item) -> str | None:
+    """The item's correct answer as text (MCQA: the gold choice), or None when unknown."""
+    if item.kind == "mcqa" and item.choices and item.gold is not None:
+        return item.choices[item.gold]
+    return item.answer
+
+
+@dataclass
+class Proposal:
+    """An item and the candidates proposed for it; a proposed answer that is already stored
+    keeps its row and provenance and gets the new scores."""
+
+    item: Item
+    candidates: list[CandidateRecord] = field(default_factory=list)
+
+    def add(self, cand: CandidateRecord) -> bool:
+        """Keep ``cand`` unless it is empty, equals gold or repeats a kept answer (a trace:
+        a kept answer with the same conversation)."""
+        key = normalize_answer(cand.text)
+        gold = gold_text(self.item)
+        if not key or (gold is not None and key == normalize_answer(gold)):
+            return False
+        if any(normalize_answer(c.text) == key and (c.messages or None) == (cand.messages or None)
+               for c in self.candidates):
+            return False
+        self.candidates.append(cand)
+        return True
+
+
+class Pool(Protocol):
+    """Proposes candidates for a batch of items."""
+
+    def propose(self, proposals: list[Proposal]) -> None: ...
+
+
+class Scorer(Protocol):
+    """Adds scores (``CandidateRecord.scores``) to every proposed candidate."""
+
+    name: str
+    model_name: str
+
+    def score(self, proposals: list[Proposal]) -> None: ...

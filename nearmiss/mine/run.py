@@ -1,0 +1,250 @@
+"""Mining runs: pools propose, scorers score, rank ranks, the store keeps it, batch by batch.
+
+A run is resumable and incremental. Items are taken in a stable order (by id, the first
+``limit`` of the dataset); an item already mined under the same config hash is skipped.
+Each batch (its candidates, the items' ``mined_items`` marks and the run's progress) is
+one transaction, so an interrupted run loses nothing it finished and a second identical
+run adds nothing. A proposed answer that is already stored keeps its row and provenance;
+its scores are merged with the new ones and its nearness recomputed.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from nearmiss.errors import ConfigError, NotFoundError
+from nearmiss.load.ingest import candidate_row
+from nearmiss.lm.models import DEFAULT_EMBEDDER, DEFAULT_LM, auto_dtype
+from nearmiss.store.schema import stable_id
+from nearmiss.store import Store
+from nearmiss.store.tables import Candidate, Item, MinedItem, Run, utcnow
+from nearmiss.mine.backends.base import Backend
+from nearmiss.mine.backends.local import LocalBackend
+from nearmiss.mine.base import Proposal, setting
+from nearmiss.mine.index import IndexConfig
+from nearmiss.mine.pools.lm import LMSampleConfig
+from nearmiss.mine.pools.neighbours import NeighbourPool, NeighboursConfig
+from nearmiss.mine.rank import RankConfig, rank
+from nearmiss.jobs.owners import dataset_lock, owner_tag
+
+log = logging.getLogger(__name__)
+NOT_HASHED = ("limit", "batch_size")  # settings that do not change what an item's mining produces
+
+
+@dataclass(frozen=True)
+class MineConfig:
+    dataset: str = setting("Dataset to mine (as stored by `nearmiss load`).")
+    split: str | None = setting("Split to mine (default: every split of the dataset).", None)
+    pools: tuple[str, ...] = setting("Candidate pools, in priority order.", ("distractors", "neighbours"))
+    scorers: tuple[str, ...] = setting("Scorers: embedding (similarity to gold and question), lm (log-likelihood).",
+                                       ("embedding", "lm"))
+    limit: int | None = setting("Mine at most the first N items of the dataset (stable order).", None)
+    lm: str = setting("Causal LM for the lm pool and scorer: registry name or local HF folder.", DEFAULT_LM)
+    dtype: str = setting("LM weights: bfloat16, float32, or auto (bfloat16 on a GPU or a CPU with native bf16, "
+                         "else float32: emulated bf16 is several times slower).", "auto")
+    embedder: str = setting("Sentence embedder: registry name or local folder.", DEFAULT_EMBEDDER)
+    batch_size: int = setting("Items per batch (one transaction each).", 32)
+    neighbours: NeighboursConfig = setting("Neighbour pool settings.", default_factory=NeighboursConfig)
+    lm_samples: LMSampleConfig = setting("LM sample pool settings.", default_factory=LMSampleConfig)
+    rank: RankConfig = setting("Nearness formula settings.", default_factory=RankConfig)
+
+    def __post_init__(self) -> None:
+        from nearmiss.mine.registry import POOLS, SCORERS
+
+        if not self.dataset:
+            raise ConfigError("dataset: give the name of a loaded dataset")
+        for name, value, known in (("pools", self.pools, POOLS), ("scorers", self.scorers, SCORERS)):
+            if not value:
+                raise ConfigError(f"{name}: give at least one of {', '.join(known)}")
+            unknown = [v for v in value if v not in known]
+            if unknown:
+                raise ConfigError(f"{name}: unknown {', '.join(unknown)}; use {', '.join(known)}")
+        if self.dtype not in ("auto", "bfloat16", "float32"):
+            raise ConfigError(f"dtype: use auto, bfloat16 or float32, got {self.dtype!r}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be >= 1, got {self.limit}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def hash(self) -> str:
+        """What decides an item's mining result: everything but ``NOT_HASHED``."""
+        return stable_id({k: v for k, v in self.as_dict().items() if k not in NOT_HASHED})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MineConfig:
+        nested = {"neighbours": NeighboursConfig, "lm_samples": LMSampleConfig, "rank": RankConfig}
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown mining settings: {', '.join(sorted(unknown))}")
+        kw = dict(data)
+        for name, sub in nested.items():
+            if isinstance(kw.get(name), dict):
+                value = dict(kw[name])
+                if sub is NeighboursConfig and isinstance(value.get("index"), dict):
+                    value["index"] = IndexConfig(**value["index"])
+                kw[name] = sub(**value)
+        for name in ("pools", "scorers"):
+            if name in kw:
+                kw[name] = tuple(kw[name])
+        return cls(**kw)
+
+
+@dataclass
+class MineResult:
+    run_id: int
+    items_mined: int = 0
+    items_skipped: int = 0
+    candidates_added: int = 0
+    candidates_rescored: int = 0
+    possibly_correct: int = 0
+    index: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Resources:
+    """What pools and scorers share in a run: the store, the config, the dataset's items,
+    the LM and the neighbour pool (each built once, on first use)."""
+
+    def __init__(self, store: Store, cfg: MineConfig, universe: list[Item], neighbours: NeighbourPool | None = None):
+        self.store, self.cfg, self.universe = store, cfg, universe
+        self._neighbours = neighbours
+
+    def neighbours(self) -> NeighbourPool:
+        """The neighbour pool over the whole dataset (its index is built once and shared)."""
+        if self._neighbours is None:
+            self._neighbours = NeighbourPool.embedded(self.store, self.universe, self.cfg.embedder,
+                                                       self.cfg.neighbours)
+        return self._neighbours
+
+    def lm(self):
+        """(model, tokenizer); ``load_lm`` keeps one per process."""
+        from nearmiss.lm.models import load_lm
+
+        return load_lm(self.cfg.lm, auto_dtype(self.cfg.dtype))
+
+
+def _universe(store: Store, cfg: MineConfig) -> list[Item]:
+    with store.session() as s:
+        q = select(Item).where(Item.dataset == cfg.dataset)
+        if cfg.split:
+            q = q.where(Item.split == cfg.split)
+        items = list(s.scalars(q.order_by(Item.id)))
+        if not items:
+            stored = sorted(set(s.scalars(select(Item.dataset))))
+            where = f"{cfg.dataset}" + (f" split {cfg.split}" if cfg.split else "")
+            raise NotFoundError(f"no items for {where}; stored datasets: {', '.join(stored) or 'none'} "
+                                f"(load one with `nearmiss load`)")
+    return items
+
+
+def _write(session: Session, run_id: int, proposals: list[Proposal], cfg: MineConfig,
+           scored_by: dict[str, str]) -> tuple[int, int, int]:
+    """Insert new candidates, merge scores (and which models gave them) into stored ones,
+    mark the items mined."""
+    rows = {}
+    for p in proposals:
+        for cand in p.candidates:
+            row = candidate_row(p.item.id, cand, run_id)
+            rows.setdefault(row["id"], row)
+    stored = {cid: (scores, meta) for cid, scores, meta in session.execute(
+        select(Candidate.id, Candidate.scores, Candidate.meta).where(Candidate.id.in_(list(rows))))}
+    new, changed, flagged = [], [], 0
+    for cid, row in rows.items():
+        old_scores, old_meta = stored.get(cid, ({}, {}))
+        scores = {**(old_scores or {}), **row["scores"]}
+        meta = old_meta or row["meta"] or {}
+        meta = {**meta, "scored_by": {**meta.get("scored_by", {}), **scored_by}}
+        r = rank(scores, cfg.rank)
+        flagged += r.possibly_correct
+        values = {"scores": scores, "meta": meta, "nearness": r.nearness, "suggested": r.suggested,
+                  "possibly_correct": r.possibly_correct}
+        if cid in stored:
+            changed.append({"id": cid, **values})
+        else:
+            new.append({**row, **values})
+    if new:
+        session.execute(insert(Candidate), new)
+    if changed:
+        session.execute(update(Candidate), changed)
+    session.execute(insert(MinedItem), [{"item_id": p.item.id, "config_hash": cfg.hash, "run_id": run_id}
+                                        for p in proposals])
+    return len(new), len(changed), flagged
+
+
+def create_run(store: Store, cfg: MineConfig) -> int:
+    """A pending mining run row for ``cfg`` (a background worker picks it up)."""
+    with store.session() as s:
+        run = Run(kind="mine", config=cfg.as_dict(), config_hash=cfg.hash, status="pending", progress=0.0)
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def _set_run(store: Store, run_id: int, **values) -> None:
+    with store.session() as s:
+        s.execute(update(Run).where(Run.id == run_id).values(**values))
+
+
+def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: bool = True,
+         backend: Backend | None = None) -> MineResult:
+    """Mine ``cfg.dataset`` into the store; see the module docstring. ``run_id`` adopts a
+    pending run row (else one is created); ``backend`` runs the pools and scorers (default: in process)."""
+    started = time.perf_counter()
+    universe = _universe(store, cfg)
+    run_id = run_id if run_id is not None else create_run(store, cfg)
+    result = MineResult(run_id)
+    targets = universe[:cfg.limit] if cfg.limit else universe
+    try:
+        with dataset_lock(store, cfg.dataset, run_id):  # one writing run per dataset
+            with store.session() as s:
+                done = set(s.scalars(select(MinedItem.item_id).where(MinedItem.config_hash == cfg.hash)))
+            todo = [it for it in targets if it.id not in done]
+            result.items_skipped = len(targets) - len(todo)
+            _set_run(store, run_id, status="running", owner=owner_tag(),
+                     message=f"{len(todo)} items to mine, {result.items_skipped} done before")
+            if todo:
+                _mine_items(Resources(store, cfg, universe), todo, result, progress, backend or LocalBackend())
+    except BaseException as e:
+        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        _set_run(store, run_id, status=status, message=f"{status}: {e!r}"[:2000], finished_at=utcnow(),
+                 metrics=result.as_dict())
+        raise
+    result.seconds = round(time.perf_counter() - started, 3)
+    share = result.possibly_correct / max(result.candidates_added + result.candidates_rescored, 1)
+    log.info("flagged %d candidates (%.1f%%) as possibly correct (relative_margin=%s, lm_guard=%s)",
+             result.possibly_correct, 100 * share, cfg.rank.relative_margin, cfg.rank.lm_guard)
+    _set_run(store, run_id, status="done", progress=1.0, finished_at=utcnow(), metrics=result.as_dict(),
+             message=f"mined {result.items_mined} items, {result.candidates_added} new candidates, "
+                     f"{result.items_skipped} items done before")
+    return result
+
+
+def _mine_items(res: Resources, todo: list[Item], result: MineResult, progress: bool, backend: Backend) -> None:
+    """Write each batch the backend finishes (candidates, marks, progress) in one transaction."""
+    with tqdm(total=len(todo), desc=f"mine {res.cfg.dataset}", unit=" items", disable=not progress) as bar:
+        for batch in backend.run(res, todo):
+            result.index = batch.index
+            with res.store.session() as s:
+                added, rescored, flagged = _write(s, result.run_id, batch.proposals, res.cfg, batch.scored_by)
+                result.items_mined += len(batch.proposals)
+                result.candidates_added += added
+                result.candidates_rescored += rescored
+                result.possibly_correct += flagged
+                s.execute(update(Run).where(Run.id == result.run_id).values(
+                    progress=result.items_mined / len(todo), metrics=result.as_dict(),
+                    message=f"{result.items_mined}/{len(todo)} items, {result.candidates_added} new candidates"))
+            bar.update(len(batch.proposals))

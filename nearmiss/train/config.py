@@ -1,0 +1,214 @@
+"""The one configuration of a training / learning-curve run, with help text per field.
+
+CLI flags and the Train page take their help from ``help_of(name)``, so the text lives here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from typing import Any
+
+from nearmiss.errors import ConfigError
+from nearmiss.lm.models import DEFAULT_LM, auto_dtype
+from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
+
+
+def _f(default: Any, help: str) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+NEGATIVE_SETS_HELP = ("hardest / easiest (the own wrong choice the base LM scores highest / lowest: the Likra "
+                      "paper's near / far miss), mined / mined_far (the stored candidate of highest / lowest "
+                      "nearness, never possibly-correct or labeled correct / invalid; run `nearmiss mine` first), "
+                      "near / far (labeled in the store), distractor (a random own wrong choice), unrelated "
+                      "(another item's correct answer).")
+
+
+@dataclass
+class TrainConfig:
+    """What to train, on what, and how; every learning-curve run stores one as JSON."""
+
+    # data
+    dataset: str = _f("arc-easy", "Dataset name in the store (its items are trained on and evaluated).")
+    train_split: str = _f("test", "Split whose items are trained on.")
+    eval_split: str = _f("validation", "Held-out split evaluated after each size (disjoint items).")
+    eval_limit: int | None = _f(None, "Evaluate on the first N held-out items in a fixed shuffled order, the same for every seed "
+                                          "(default all).")
+    methods: list[str] = _f(["likra", "sft", "nat", "dpo"], "Training methods (see METHODS).")
+    negatives: list[str] = _f(["distractor"], "Negative sets (one wrong answer per item, the same items in the "
+                                              "same order for every set): " + NEGATIVE_SETS_HELP)
+    sizes: list[int] = _f([0, 16, 32, 64, 128], "Training set sizes of the curve (examples per head); 0 = zero-shot.")
+    seeds: list[int] = _f([0], "Seeds: each curve is trained once per seed (item order, negative picks, adapter "
+                               "init, batch order); intervals resample eval items and seeds.")
+    recipe: str = _f("default", "Preset of training settings: default, or likra-paper (LoRA r=8, alpha=8 on the "
+                                "MLP projections, one epoch, constant lr, as the Likra code). Explicit settings win.")
+    hardest_by: str = _f("sum", "hardest / easiest: rank own wrong choices by the base LM's summed log-likelihood "
+                                "(sum, the Likra paper's) or per character (char).")
+    mined_origins: list[str] = _f(["distractor", "neighbour", "lm_sample"],
+                                  "mined / mined_far: candidate origins (pools) to pick from.")
+    mined_nearness_min: float = _f(0.0, "mined / mined_far: lowest nearness allowed.")
+    mined_nearness_max: float = _f(1.0, "mined / mined_far: highest nearness allowed.")
+    # model and LoRA
+    lm: str = _f(DEFAULT_LM, "Base causal LM: registry name or local HF folder.")
+    dtype: str = _f("auto", "Base weights dtype: auto (bfloat16 on CUDA and on CPUs with native bf16 "
+                            "matmuls, else float32), bfloat16 or float32. LoRA weights train in float32.")
+    lora_r: int = _f(16, "LoRA rank.")
+    lora_alpha: int = _f(32, "LoRA alpha (scale = alpha / r).")
+    lora_dropout: float = _f(0.0, "LoRA dropout.")
+    lora_targets: str = _f("all-linear", "Modules that get LoRA: all-linear, or a comma list of module names "
+                                         "(e.g. gate_proj,up_proj,down_proj).")
+    threads: int | None = _f(None, "CPU threads for torch (default: the cores not busy with other jobs, checked "
+                                   "before each head; oversubscribed threads were several times slower).")
+    # optimisation
+    lr: float = _f(1e-3, "AdamW learning rate of the LoRA weights.")
+    lr_schedule: str = _f("linear", "Learning-rate schedule: linear (decay to 0) or constant.")
+    epochs: int = _f(4, "Passes over the n examples of each head.")
+    min_steps: int = _f(8, "At least this many optimizer steps per head, so the smallest sizes still train.")
+    batch_size: int | None = _f(None, "Training batch (default 8 on CPU, 32 on CUDA).")
+    eval_batch_tokens: int | None = _f(None, "Positions per scoring forward (default: the scorer's, 2048 on CPU, 16384 on CUDA).")
+    max_length: int = _f(256, "Longest training sequence in tokens (longer examples are dropped and counted).")
+    # methods
+    likra_w: float | str = _f("auto", "Likra: weight w of the negative head in L+ - w*L-; auto picks it per point "
+                                      "from w_grid by accuracy on a dev slice of the training split (ties: smaller w).")
+    w_grid: list[float] = _f([0, 0.125, 0.25, 0.5, 0.75, 1, 1.5, 2], "Likra w=auto: the values tried.")
+    dev_fraction: float = _f(0.1, "Likra w=auto: share of the training split held out as the dev slice ...")
+    dev_max: int = _f(200, "... at most this many items (never trained on at any size, never evaluated on).")
+    nat_correct: str = _f(NAT_CORRECT, "NAT: marker line before a correct example (and at evaluation).")
+    nat_incorrect: str = _f(NAT_INCORRECT, "NAT: marker line before an incorrect example.")
+    dpo_beta: float = _f(0.1, "DPO: beta (strength of the pull towards the base model).")
+    # reporting
+    low_data_max: int = _f(64, "Gain per example is the best (acc(n) - acc(0)) / n over sizes n up to this size.")
+    bootstrap: int = _f(2000, "Bootstrap resamples (eval items x seeds) for the 95% intervals.")
+    out_dir: str | None = _f(None, "Where adapters are saved: <out_dir>/run-<id>/<adapter>/ (default: runs/ beside "
+                                   "a SQLite store's file, else ~/.cache/nearmiss/runs).")
+
+    def __post_init__(self) -> None:
+        from nearmiss.train.methods import METHODS
+        from nearmiss.train.negatives import NEGATIVE_SETS
+
+        for name, allowed in (("methods", METHODS), ("negatives", NEGATIVE_SETS)):
+            values = getattr(self, name)
+            if not values:
+                raise ConfigError(f"{name}: give at least one of {', '.join(allowed)}")
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                raise ConfigError(f"{name}: unknown {', '.join(bad)}; allowed: {', '.join(allowed)}")
+        if not self.sizes or any(s < 0 for s in self.sizes) or sorted(set(self.sizes)) != list(self.sizes):
+            raise ConfigError(f"sizes: give increasing, distinct, non-negative numbers, got {self.sizes}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds: give distinct seeds, got {self.seeds}")
+        if self.recipe not in RECIPES:
+            raise ConfigError(f"recipe: unknown {self.recipe!r}; allowed: {', '.join(RECIPES)}")
+        choices = {"hardest_by": ("sum", "char"), "lr_schedule": ("linear", "constant")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name}: one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        tokens = self.eval_batch_tokens
+        if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1):
+            raise ConfigError(f"eval_batch_tokens: a whole number of positions >= 1, got {tokens!r}")
+        if self.likra_w != "auto" and (isinstance(self.likra_w, bool) or not isinstance(self.likra_w, (int, float))):
+            raise ConfigError(f"likra_w: a number or auto, got {self.likra_w!r}")
+        if not self.w_grid:
+            raise ConfigError("w_grid: give at least one value")
+        if not 0 < self.dev_fraction < 1 or self.dev_max < 1:
+            raise ConfigError(f"dev_fraction / dev_max: need 0 < fraction < 1 and max >= 1, got "
+                              f"{self.dev_fraction} / {self.dev_max}")
+        if not 0 <= self.mined_nearness_min <= self.mined_nearness_max <= 1:
+            raise ConfigError(f"mined_nearness_min / max: need 0 <= min <= max <= 1, got "
+                              f"{self.mined_nearness_min} / {self.mined_nearness_max}")
+        if self.bootstrap < 100:
+            raise ConfigError(f"bootstrap: at least 100 resamples, got {self.bootstrap}")
+        if self.dtype not in ("auto", "bfloat16", "float32"):
+            raise ConfigError(f"dtype: auto, bfloat16 or float32, got {self.dtype!r}")
+        if self.train_split == self.eval_split and self.eval_limit is None:
+            raise ConfigError("eval_limit: required when train_split == eval_split (the first eval_limit items "
+                              "in seeded order are held out, the rest trained on)")
+        for name in ("lora_r", "epochs", "max_length"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not self.nat_correct.strip() or self.nat_correct.strip() == self.nat_incorrect.strip():
+            raise ConfigError("nat_correct / nat_incorrect: must be non-empty and differ")
+        if self.lr <= 0:
+            raise ConfigError(f"lr: must be > 0, got {self.lr}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def seed(self) -> int:
+        """The seed of a one-seed config (see :meth:`for_seed`); the first seed otherwise."""
+        return self.seeds[0]
+
+    def for_seed(self, seed: int) -> TrainConfig:
+        """This config restricted to one seed (what one pass of the curve runs with)."""
+        return replace(self, seeds=[seed])
+
+    @property
+    def auto_w(self) -> bool:
+        """Whether Likra's w is chosen on a dev slice (which is then held out of training)."""
+        return self.likra_w == "auto" and any(m.startswith("likra") for m in self.methods)
+
+    def lora_target_modules(self) -> str | list[str]:
+        return "all-linear" if self.lora_targets == "all-linear" else [t.strip() for t in self.lora_targets.split(",")]
+
+    def config_hash(self) -> str:
+        """Hash of everything that changes the results (not where adapters go, nor CPU threads)."""
+        d = {k: v for k, v in self.as_dict().items() if k not in ("out_dir", "threads")}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:32]
+
+    def torch_dtype(self, device: str) -> str:
+        """The dtype to load the base model in on ``device``."""
+        return auto_dtype(self.dtype, device)
+
+    def train_batch(self, device: str) -> int:
+        return self.batch_size or (32 if device == "cuda" else 8)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """A config from stored or user settings: the recipe's settings first, then ``d``'s.
+        A stored run from before seeds were a list (``seed: N``) reads as ``seeds: [N]``, and one
+        from before scoring forwards were sized in positions (``eval_batch_size: N`` packed rows of
+        128 positions) as ``eval_batch_tokens: 128 N``."""
+        d = dict(d)
+        if "seed" in d:
+            d.setdefault("seeds", [d.pop("seed")])
+        if "eval_batch_size" in d:
+            rows = d.pop("eval_batch_size")
+            d.setdefault("eval_batch_tokens", 128 * rows if rows else None)
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+        recipe = d.get("recipe", "default")
+        if recipe not in RECIPES:
+            raise ConfigError(f"recipe: unknown {recipe!r}; allowed: {', '.join(RECIPES)}")
+        return cls(**{**RECIPES[recipe], **d})
+
+
+# Presets of training settings (``--recipe``); a setting given explicitly wins over its recipe.
+RECIPES: dict[str, dict[str, Any]] = {
+    "default": {},
+    # github.com/Shamdan17/likra (hydratrain.py, Makefile): LoRA r=8, alpha=8 on the MLP projections,
+    # one epoch, constant learning rate, batch 32 (8 on CPU here: the default train_batch).
+    "likra-paper": {"lora_r": 8, "lora_alpha": 8, "lora_targets": "gate_proj,up_proj,down_proj", "epochs": 1,
+                    "min_steps": 1, "lr_schedule": "constant"},
+}
+
+
+def _field(name: str):
+    return next(f for f in fields(TrainConfig) if f.name == name)
+
+
+def help_of(name: str) -> str:
+    """The help text of a TrainConfig field."""
+    return _field(name).metadata["help"]
+
+
+def default_of(name: str) -> Any:
+    """The default value of a TrainConfig field (without building a config, which validates
+    method names against the registry and so imports torch)."""
+    f = _field(name)
+    return f.default_factory() if f.default is MISSING else f.default

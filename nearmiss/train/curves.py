@@ -1,0 +1,180 @@
+"""Learning curves: for each seed, each method trained on the first n pairs of each negative
+set, evaluated after each size, stored as a Run with its CurvePoints (one per seed); adapters
+saved under the run's folder.
+
+Size 0 is the base model's zero-shot accuracy (the same for every method). Its point's
+``gold_mean`` / ``wrong_mean`` are the method's own score with untrained adapters (LoRA
+starts at B = 0, so an untrained head is the base model): the "before" of the drop in the
+wrong choices' score. Each point stores, per eval item, whether it was right, so the summary
+can give intervals and paired comparisons (``nearmiss.train.stats``).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from nearmiss.lm.prompts import continuation
+from nearmiss.store import Store
+from nearmiss.store.tables import CurvePoint, utcnow
+from nearmiss.train.config import TrainConfig
+from nearmiss.train.data import TrainItem, load_splits
+from nearmiss.train.evaluate import Evaluator, Metrics, metrics
+from nearmiss.train.heads import Heads
+from nearmiss.train.methods import METHODS
+from nearmiss.train.negatives import build_sets
+from nearmiss.train.roof import FlopMeter, matmul_gflops
+from nearmiss.train.runs import ACC_NORM_DEF, create_run, run_dir, summarise, load_points, update_run
+
+log = logging.getLogger(__name__)
+
+
+class _Trainer:
+    """Trains each head once per seed (heads shared between methods and sets) and saves it."""
+
+    def __init__(self, heads: Heads, run_dir: Path):
+        self.heads, self.run_dir = heads, run_dir
+        self.done: dict[str, dict] = {}  # adapter name -> {path, losses, seconds}
+
+    def ensure(self, spec, seed: int, desc: str) -> str:
+        name = f"{spec.key}-s{seed}"
+        if name not in self.done:
+            t = time.perf_counter()
+            losses = spec.train(self.heads, name, spec.examples, desc)
+            path = self.heads.save(name, self.run_dir)
+            self.done[name] = {"path": str(path), "losses": losses, "seconds": time.perf_counter() - t}
+        return name
+
+    def describe(self, name: str) -> dict:
+        """What a curve point records of a head: where it is saved and how its training went."""
+        done = self.done[name]
+        return {"adapter": name, "path": done["path"], "steps": len(done["losses"]), "loss_first": done["losses"][0],
+                "loss_last": done["losses"][-1], "train_seconds": round(done["seconds"], 1)}
+
+
+class _Progress:
+    """The run's progress and message in the store: per point, and per training step (at most
+    every few seconds)."""
+
+    def __init__(self, store: Store, run_id: int, total: int):
+        self.store, self.run_id, self.total, self.done, self.last = store, run_id, total, 0, 0.0
+        self.label = ""
+
+    def step(self, i: int, steps: int) -> None:
+        if time.monotonic() - self.last > 2 or i == steps:
+            self.last = time.monotonic()
+            update_run(self.store, self.run_id, message=f"{self.label}: training step {i} of {steps}")
+
+    def point(self, text: str) -> None:
+        self.done += 1
+        update_run(self.store, self.run_id, progress=self.done / self.total, message=text)
+
+
+def run_curves(store: Store, cfg: TrainConfig, run_id: int | None = None,
+               on_point: Callable[[CurvePoint], None] | None = None) -> int:
+    """Run the whole learning curve; progress and points are written to the store as they come.
+    Returns the run id. On error the run is marked failed and the error re-raised."""
+    run_id = run_id if run_id is not None else create_run(store, cfg)
+    update_run(store, run_id, status="running", message="loading data and model")
+    try:
+        _run(store, cfg, run_id, on_point)
+    except BaseException as e:
+        update_run(store, run_id, status="failed", message=f"{type(e).__name__}: {e}", finished_at=utcnow())
+        raise
+    return run_id
+
+
+class _ChoiceScorer:
+    """The base model's summed log-likelihood of each item's own wrong choices, cached across
+    seeds (for the hardest / easiest sets)."""
+
+    def __init__(self, heads: Heads):
+        self.heads, self.cache = heads, {}
+
+    def __call__(self, items: Sequence[TrainItem]) -> list[list[float]]:
+        todo = [t for t in items if t.id not in self.cache]
+        if todo:
+            scored = self.heads.score(None, [t.prompt for t in todo],
+                                      [[continuation(d) for d in t.distractors] for t in todo])
+            self.cache |= {t.id: lp for t, lp in zip(todo, scored.logprob)}
+        return [self.cache[t.id] for t in items]
+
+
+def _point_meta(m: Metrics, seed: int, n_eval: int) -> dict:
+    return {"seed": seed, "correct": m.correct, "correct_norm": m.correct_norm, "acc_norm_def": ACC_NORM_DEF,
+            "gold_mean": m.gold_mean, "wrong_mean": m.wrong_mean, "n_eval": n_eval}
+
+
+def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
+    started = time.perf_counter()
+    heads = Heads(cfg)
+    meter = FlopMeter().attach(heads.base)
+    choice_scorer = _ChoiceScorer(heads)
+    methods = [METHODS[m](cfg) for m in cfg.methods]
+    folder = run_dir(store, cfg, run_id)
+    n_eval, n_train, skipped_all, notes = 0, {}, {}, {}
+    progress = _Progress(store, run_id, len(cfg.seeds) * len(cfg.sizes) * len(cfg.negatives) * len(methods))
+    heads.on_step = progress.step
+    for seed in cfg.seeds:
+        heads.cfg = scfg = cfg.for_seed(seed)
+        with store.session() as s:
+            splits = load_splits(s, cfg.dataset, cfg.train_split, cfg.eval_split, cfg.eval_limit, seed,
+                                 dev=(cfg.dev_fraction, cfg.dev_max) if cfg.auto_w else None)
+            notes[seed] = []
+            sets = build_sets(cfg.negatives, s, splits.train, scfg, choice_scorer, cfg.dataset, cfg.train_split,
+                              notes[seed])
+        for note in notes[seed]:
+            log.info("seed %d: %s", seed, note)
+        skipped = {n: [z for z in cfg.sizes if z > len(p)] for n, p in sets.items()}
+        for n, sizes in skipped.items():
+            if sizes:
+                log.warning("seed %d: negative set %s has %d pairs: sizes %s skipped", seed, n, len(sets[n]), sizes)
+        ev = Evaluator(heads, splits.eval, splits.dev)
+        trainer = _Trainer(heads, folder / f"seed-{seed}")
+        n_eval, n_train[seed], skipped_all[seed] = len(splits.eval), {n: len(p) for n, p in sets.items()}, skipped
+        progress.total -= sum(len(z) for z in skipped.values()) * len(methods)
+        jobs = [(z, n, m) for z in cfg.sizes for n in cfg.negatives if z not in skipped[n] for m in methods]
+        zero = metrics(ev.scores(None), ev.golds)
+        for i, (size, neg, method) in enumerate(tqdm(jobs, desc=f"learning curve, seed {seed}", unit="point")):
+            t = time.perf_counter()
+            specs = method.heads(sets[neg][:max(size, 1)])
+            progress.label = f"seed {seed} · n={size} {neg} {method.name}"
+            if size == 0:
+                untrained = {role: None for role in specs}
+                m, settings = zero, {}
+                own = metrics(method.score(ev, untrained), ev.golds)
+                meta = _point_meta(m, seed, n_eval) | {"gold_mean": own.gold_mean, "wrong_mean": own.wrong_mean}
+            else:
+                adapters = {role: trainer.ensure(spec, seed, f"{method.name} {role} n={size} {neg}")
+                            for role, spec in specs.items()}
+                m, settings = metrics(method.score(ev, adapters), ev.golds), method.settings(ev, adapters)
+                meta = _point_meta(m, seed, n_eval) | {"heads": {r: trainer.describe(a) for r, a in adapters.items()}}
+            meta |= settings | {"seconds": round(time.perf_counter() - t, 1)}
+            point = CurvePoint(run_id=run_id, method=method.name, negatives=neg, size=size, acc=m.acc,
+                               acc_norm=m.acc_norm, meta=meta)
+            with store.session() as s:
+                s.add(point)
+            if on_point:
+                on_point(point)
+            w = f" w={settings['w']:g}" if "w" in settings else ""
+            progress.point(f"{progress.label}: acc {m.acc:.3f} acc_norm {m.acc_norm:.3f}{w}")
+            if i + 1 == len(jobs) or jobs[i + 1][0] != size:  # adapters are saved; free them before the next size
+                for name in heads.names:
+                    ev.forget(name)
+                    heads.delete(name)
+    meter.detach()
+    seconds = time.perf_counter() - started
+    gflops = matmul_gflops(heads.base.dtype, heads.device) if heads.device == "cpu" else None
+    flops = {k: round(v) for k, v in meter.flops.items()}
+    roof = {"flops": flops, "matmul_gflops": gflops, "threads": torch.get_num_threads(),
+            "seconds": round(seconds, 1),
+            "roof_seconds": round(sum(flops.values()) / (gflops * 1e9), 1) if gflops else None}
+    summary = summarise(load_points(store, run_id), cfg.low_data_max, cfg.bootstrap)
+    update_run(store, run_id, status="done", progress=1.0, finished_at=utcnow(),
+               message=f"{len(summary['points'])} points over {len(cfg.seeds)} seed(s)",
+               metrics={"skipped_sizes": skipped_all, "gains": summary["gains"], "n_train": n_train,
+                        "n_eval": n_eval, "roof": roof, "notes": notes})

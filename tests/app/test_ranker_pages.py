@@ -1,0 +1,48 @@
+"""The ranker on the Mine page (quality, reliability, features, refit with a progress bar)
+and its one-line note on the Label page, through Streamlit's AppTest."""
+import pytest
+import streamlit as st
+
+from nearmiss.label.ranker import RankerConfig, fit
+from tests.labeling import users
+from tests.ranker_store import label_by_rule, scored_store
+from tests.app.test_label_pages import _as
+
+
+@pytest.fixture
+def ranked(sqlite_url, sqlite_store, monkeypatch):
+    monkeypatch.setenv("NEARMISS_DB", sqlite_url)
+    st.cache_resource.clear()
+    ids = scored_store(sqlite_store, 30)
+    label_by_rule(sqlite_store, ids[:20])
+    (boss,) = users(sqlite_store, "boss", role="admin")
+    yield sqlite_store, ids, boss
+    st.cache_resource.clear()
+
+
+def test_mine_page_shows_the_fixed_blend_then_the_learned_ranker(ranked):
+    store, ids, boss = ranked
+    fit(store, "rule", RankerConfig(seed=2))
+    at = _as("nearmiss/app/pages/mine.py", boss, "boss", "admin")
+    assert not at.exception
+    texts = [t.value for t in at.text]
+    assert "Fixed blend until enough labels: " in texts[0] and "20 more needed" in texts[0]
+    label_by_rule(store, ids[20:60], annotator="bob")
+    at.button(key="mine_rank_fit").click().run(timeout=180)  # a fit on a busy machine
+    assert not at.exception and not at.error
+    texts = [t.value for t in at.text]
+    assert any(t.startswith("ranker v2 learned from 60 labels on rule") for t in texts)
+    assert any(t.startswith("Ranker v2 (logistic) from 60 labels") for t in texts)  # the seed-2 config kept
+    quality = next(df.value for df in at.dataframe if "fixed blend" in df.value.columns)
+    assert quality["metric"].tolist() == ["ROC AUC", "accuracy"]
+    assert float(quality["learned"][0].split()[0]) > float(quality["fixed blend"][0].split()[0])
+
+
+def test_label_page_says_which_ranker_served_the_card(ranked):
+    store, ids, _ = ranked
+    label_by_rule(store, ids[20:60], annotator="bob")
+    version = fit(store, "rule").ranker_id
+    (cat,) = users(store, "cat")
+    at = _as("nearmiss/app/pages/label.py", cat, "cat", "annotator")
+    assert not at.exception
+    assert [c.value for c in at.caption if c.value.startswith("Ranker v")][0].startswith(f"Ranker v{version} (logistic")

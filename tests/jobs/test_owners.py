@@ -1,0 +1,64 @@
+"""Mining runs: one writing run per dataset, and runs whose process died marked interrupted."""
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from nearmiss.errors import StoreBusy
+from nearmiss.store.tables import MiningLock, Run
+from nearmiss.mine.report import mining_runs
+from nearmiss.mine.run import MineConfig, create_run, mine
+from nearmiss.jobs.owners import dataset_lock, owner_tag
+from tests.labeling import add_candidates
+
+
+def _running(store, cfg, owner):
+    run_id = create_run(store, cfg)
+    with store.session() as s:
+        s.get(Run, run_id).status, s.get(Run, run_id).owner = "running", owner
+    return run_id
+
+
+@pytest.fixture
+def dead_owner():
+    """The owner tag of a real process that has since been killed."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    tag = owner_tag(proc.pid)
+    proc.kill()
+    proc.wait()
+    return tag
+
+
+def test_a_killed_mining_run_is_not_left_running(store, dead_owner):
+    cfg = MineConfig(dataset="quiz")
+    dead, alive = _running(store, cfg, dead_owner), _running(store, cfg, owner_tag())
+    status = {r["id"]: (r["status"], r["message"]) for r in mining_runs(store)}
+    assert status[dead][0] == "interrupted" and "is gone" in status[dead][1]
+    assert status[alive][0] == "running"
+
+
+def test_a_second_run_of_a_dataset_is_refused_naming_the_holder(store):
+    add_candidates(store, 3, dataset="quiz")
+    cfg = MineConfig(dataset="quiz", pools=("distractors",), scorers=("embedding",))
+    holder = _running(store, cfg, owner_tag())
+    with dataset_lock(store, "quiz", holder):
+        with pytest.raises(StoreBusy, match=f"dataset 'quiz' is being mined by run {holder} "):
+            mine(store, cfg, progress=False)
+    with store.session() as s:
+        refused = s.scalars(select(Run).where(Run.id != holder)).one()
+        assert refused.status == "failed" and "being mined by run" in refused.message
+        assert s.scalars(select(MiningLock)).all() == []  # released when the holder finished
+
+
+def test_the_lock_of_a_dead_run_is_taken_over(store, dead_owner):
+    cfg = MineConfig(dataset="quiz")
+    dead = _running(store, cfg, dead_owner)
+    with dataset_lock(store, "quiz", dead):
+        pass
+    with store.session() as s:
+        s.add(MiningLock(dataset="quiz", run_id=dead))  # as the killed process left it
+    fresh = create_run(store, cfg)
+    with dataset_lock(store, "quiz", fresh):
+        with store.session() as s:
+            assert s.get(MiningLock, "quiz").run_id == fresh and s.get(Run, dead).status == "interrupted"

@@ -1,0 +1,231 @@
+"""Loaders: bundled benchmarks, generic files with a field mapping, HF datasets on disk,
+HaluEval and traces; bad input gives one precise error and changes nothing."""
+import json
+
+import pytest
+
+from nearmiss.errors import ConfigError, LoadError, NotFoundError
+from nearmiss.load.ingest import ingest
+from nearmiss.load.sources import open_source
+from nearmiss.load.sources.bundled import BENCHMARKS
+from nearmiss.load.sources.mcqa import FieldMap
+from nearmiss.load.sources.rows import MAX_RECORD_BYTES
+
+
+def items(source, **kw):
+    return list(open_source(source, **kw).items)
+
+
+def test_arc_easy_validation_has_570_items_with_gold():
+    loaded = items("arc-easy", split="validation")
+    assert len(loaded) == 570
+    first = loaded[0]
+    assert first.choices[first.gold] == first.answer == "cellular telephone"
+    assert len({i.id for i in loaded}) == 570
+
+
+@pytest.mark.parametrize("name", sorted(BENCHMARKS))
+def test_every_bundled_benchmark_loads_valid_items(name):
+    loaded = items(name, limit=50)
+    assert loaded, name
+    for it in loaded:
+        assert it.question and len(it.choices) >= 2 and 0 <= it.gold < len(it.choices)
+
+
+def test_bundled_test_splits_come_from_request_files():
+    assert len(items("arc-easy", split="test")) == 2376
+    assert len(items("arc-challenge", split="test")) == 1172
+    q = items("openbookqa", split="test", limit=1)[0]
+    assert not q.question.startswith("Question:") and not q.question.endswith("Answer:")
+
+
+def test_mmlu_subject_and_unknown_split():
+    anatomy = items("mmlu:anatomy", split="test")
+    assert len(anatomy) == 135 and all(i.dataset == "mmlu:anatomy" for i in anatomy)
+    with pytest.raises(NotFoundError, match="no split 'train'"):
+        items("arc-easy", split="train")
+    with pytest.raises(NotFoundError, match="unknown MMLU subject"):
+        items("mmlu:cooking")
+
+
+def test_winogrande_answer_is_one_based_in_the_data():
+    it = items("winogrande", limit=1)[0]
+    assert it.choices == ["Sarah", "Maria"] and it.gold == 1
+
+
+@pytest.mark.parametrize("answer,gold", [(2, 2), ("2", 2), ("C", 2), ("c", 2), ("Paris", 2), ("paris", 2)])
+def test_answer_as_index_letter_or_text(tmp_path, answer, gold):
+    f = tmp_path / "q.jsonl"
+    f.write_text(json.dumps({"question": "Capital of France?", "choices": ["Rome", "Oslo", "Paris"], "answer": answer}))
+    assert items(str(f))[0].gold == gold
+
+
+def test_csv_with_choice_columns_and_explicit_map(tmp_path):
+    f = tmp_path / "q.csv"
+    f.write_text("id,q,a,b,c,key\nx1,2+2?,3,4,5,B\nx2,3+3?,6,7,8,A\n")
+    loaded = items(str(f), mapping="question=q,choices=a|b|c,answer=key,id=id")
+    assert [(i.native_id, i.answer) for i in loaded] == [("x1", "4"), ("x2", "6")]
+
+
+def test_parquet_and_hf_dataset_on_disk(tmp_path):
+    import datasets
+
+    rows = {"question": ["Sky colour?", "Grass colour?"], "options": [["blue", "red"], ["green", "pink"]],
+            "label": [0, 0]}
+    ds = datasets.Dataset.from_dict(rows)
+    ds.to_parquet(tmp_path / "q.parquet")
+    assert [i.answer for i in items(str(tmp_path / "q.parquet"))] == ["blue", "green"]
+    datasets.DatasetDict({"dev": ds}).save_to_disk(tmp_path / "hfds")
+    loaded = items(str(tmp_path / "hfds"), split="dev")
+    assert [i.answer for i in loaded] == ["blue", "green"] and loaded[0].split == "dev"
+
+
+def test_halueval_hallucinated_answer_is_a_given_candidate():
+    it = items("halueval", limit=1)[0]
+    assert it.kind == "qa" and it.answer == "Arthur's Magazine"
+    assert [(c.origin, c.text) for c in it.candidates] == [("given", "First for Women was started first.")]
+
+
+def test_traces_success_is_gold_and_failure_is_a_candidate(tmp_path, sqlite_store):
+    f = tmp_path / "t.jsonl"
+    rows = [
+        {"task_id": "t1", "messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "5"}],
+         "success": False},
+        {"task_id": "t1", "messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}],
+         "success": True},
+    ]
+    f.write_text("\n".join(json.dumps(r) for r in rows))
+    loaded = items(str(f))
+    assert loaded[0].candidates[0].origin == "failed_trace" and loaded[1].answer == "4"
+    result = ingest(sqlite_store, loaded)
+    assert (result.items_added, result.candidates_added) == (1, 1)
+
+
+def test_sharegpt_json_array(tmp_path):
+    f = tmp_path / "s.json"
+    convo = [{"from": "human", "value": "Name a prime."}, {"from": "gpt", "value": "7"}]
+    f.write_text(json.dumps([{"id": "a", "conversations": convo, "outcome": "success"}]))
+    it = items(str(f))[0]
+    assert it.kind == "trace" and it.messages[0]["role"] == "user" and it.answer == "7"
+
+
+def test_bad_map_entry_is_a_config_error():
+    with pytest.raises(ConfigError, match="bad entry"):
+        FieldMap.parse("question")
+
+
+GOOD = '{"question": "ok?", "choices": ["a", "b"], "answer": 0}\n'
+TRACE = [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "5"}]
+HALU = json.dumps({"question": "q?", "right_answer": "r", "hallucinated_answer": "h"}) + "\n"
+BAD_INPUTS = {
+    "malformed_json": ("bad.jsonl", '{"question": "ok?", "choices": ["a", "b"], "answer": 0}\n{"question": oops}\n',
+                       2, None, "malformed JSON"),
+    "missing_field": ("bad.jsonl", '{"question": "ok?", "choices": ["a", "b"], "answer": 0}\n{"question": "q?", "answer": 0}\n',
+                      2, "choices", "missing"),
+    "index_out_of_range": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b"], "answer": 5}\n', 1, "answer",
+                           "out of range"),
+    "letter_not_a_choice": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b"], "answer": "D"}\n', 1, "answer",
+                            "not an index"),
+    "text_not_a_choice": ("bad.jsonl", '{"question": "q?", "choices": ["yes", "no"], "answer": "maybe"}\n', 1,
+                          "answer", "not an index"),
+    "duplicate_choices": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b", "A"], "answer": 0}\n', 1, "choices",
+                          "duplicate"),
+    "empty_question": ("bad.jsonl", '{"question": "  ", "choices": ["a", "b"], "answer": 0}\n', 1, "question", "empty"),
+    "non_utf8": ("bad.jsonl", b'{"question": "caf\xe9?", "choices": ["a", "b"], "answer": 0}\n', 1, None, "UTF-8"),
+    "empty_file": ("bad.jsonl", "", None, None, "empty"),
+    "ragged_csv": ("bad.csv", "question,choices,answer\nq?,\"[\"\"a\"\",\"\"b\"\"]\",0\nq2?,x\n", 3, None, "ragged"),
+    "nan_question": ("bad.jsonl", GOOD + '{"question": NaN, "choices": ["a", "b"], "answer": 0}\n', 2, "question",
+                     "NaN or infinite"),
+    "infinity_choice": ("bad.jsonl", '{"question": "q?", "choices": ["a", Infinity], "answer": 0}\n', 1, "choices[1]",
+                        "NaN or infinite"),
+    "nan_reward": ("bad.jsonl", json.dumps({"messages": TRACE, "success": False}) + "\n"
+                   + json.dumps({"messages": TRACE, "reward": float("nan")}) + "\n", 2, "reward", "NaN or infinite"),
+    "nul_in_text": ("bad.jsonl", '{"question": "q\\u0000?", "choices": ["a", "b"], "answer": 0}\n', 1, "question",
+                    "NUL"),
+    "lone_surrogate": ("bad.jsonl", '{"question": "q?", "choices": ["a\\ud800", "b"], "answer": 0}\n', 1,
+                       "choices[0]", "surrogate"),
+    "duplicate_ids": ("bad.jsonl", '{"id": 7, "question": "q?", "choices": ["a", "b"], "answer": 0}\n' + GOOD
+                      + '{"id": 7, "question": "other?", "choices": ["c", "d"], "answer": 1}\n', 3, "id",
+                      "id '7' already on line 1"),
+    "duplicate_halueval": ("bad.jsonl", HALU + HALU, 2, "question", "already on line 1"),
+    "unknown_role": ("bad.jsonl", json.dumps({"messages": [*TRACE, {"role": "wizard", "content": "x"}],
+                                              "success": True}) + "\n", 1, "messages[2].role", "unknown role 'wizard'"),
+    "answer_superscript_digit": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b"], "answer": "\u00b2"}\n', 1,
+                                 "answer", "not an index"),
+    "answer_object": ("bad.jsonl", '{"question": "q?", "choices": ["a", "b"], "answer": {"i": 0}}\n', 1, "answer",
+                      "not an index"),
+    "null_choice": ("bad.jsonl", '{"question": "q?", "choices": ["a", null], "answer": 0}\n', 1, "choices",
+                    "every choice must be text"),
+    "line_over_cap_without_newline": ("big.jsonl", b"x" * (MAX_RECORD_BYTES + 10), 1, None, "longer than"),
+    "csv_field_over_cap": ("big.csv", "question,choices,answer\n\"" + ("y" * (1 << 20) + "\n") * 17 + "\",x,0\n", 2,
+                           None, "CSV field is longer than"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_names_file_line_and_field(tmp_path, case):
+    name, content, line, field, reason = BAD_INPUTS[case]
+    f = tmp_path / name
+    f.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(LoadError) as err:
+        items(str(f))
+    e = err.value
+    assert e.file == str(f) and e.line == line and e.field == field and reason in e.reason
+    assert str(e).startswith(f"{f}:{line}: " if line else f"{f}: ")
+
+
+def test_large_file_streams_in_bounded_batches(tmp_path, sqlite_store):
+    f = tmp_path / "big.jsonl"
+    with f.open("w") as out:
+        for n in range(20000):
+            out.write(json.dumps({"id": n, "question": f"q{n}?", "choices": ["a", "b"], "answer": n % 2}) + "\n")
+    seen = []
+    result = ingest(sqlite_store, open_source(str(f)).items, batch_size=1000, on_batch=seen.append)
+    assert result.items_added == 20000 and seen == [1000] * 20
+
+
+ODD_TEXTS = ["", " ", "0", "-1", "1e309", "9" * 5000, "\u00b2", "\u0661", "\u2167", "Ⅻ", "a", "A", "ａ", "ß", "İ",
+             "[", "[1,", "[[[[", "[" * 100000, '{"text": 3}', "null", "NaN", "inf", "-0", "0x1F", "1_000", " 1 ",
+             "\t\n", "\u200b", "\ufeff1", "💥", "e\u0301", "\U0010ffff", "١٢", "٣", "½"]
+ODD_VALUES = [None, True, False, 0, -1, 2 ** 70, -(2 ** 70), 1.0, 1.5, -0.0, 1e308, [], [None], [[1]], {}, {"label": 3},
+              {"text": None}, {"text": ["a", "b"], "label": 7}, ["a", "b", None]]
+
+
+def _odd(rng):
+    pick = rng.random()
+    if pick < 0.4:
+        return rng.choice(ODD_TEXTS)
+    if pick < 0.6:
+        return rng.choice(ODD_VALUES)
+    return "".join(chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x3000), rng.randrange(0x10000, 0x10ffff)]))
+                   for _ in range(rng.randrange(0, 6)))
+
+
+def test_answer_parsing_of_any_text_is_an_item_or_one_load_error():
+    """Fuzz: rows of odd strings and values in every MCQA field give an item or a LoadError
+    naming the line, never another exception."""
+    import random
+
+    from nearmiss.load.sources.mcqa import row_to_item
+
+    rng = random.Random(13)
+    outcomes = {"item": 0, "error": 0}
+    for n in range(4000):
+        choices = rng.choice([[_odd(rng), _odd(rng)], _odd(rng), ["a", "b", _odd(rng)]])
+        row = {"question": rng.choice(["q?", _odd(rng)]), "choices": choices, "answer": _odd(rng),
+               rng.choice(["id", "context"]): _odd(rng)}
+        try:
+            row_to_item("f.jsonl", n + 1, row, FieldMap().resolved(row), "d", "train")
+            outcomes["item"] += 1
+        except LoadError as e:
+            assert e.line == n + 1 and str(e).startswith(f"f.jsonl:{n + 1}: ") and len(str(e)) < 300
+            outcomes["error"] += 1
+    assert outcomes["item"] > 100 and outcomes["error"] > 100, outcomes
+
+
+def test_csv_field_over_the_csv_module_default_limit_loads(tmp_path):
+    f = tmp_path / "long.csv"
+    long_context = "z" * 200_000  # csv's default field limit is 131072
+    f.write_text(f"question,choices,answer,context\nq?,\"[\"\"a\"\",\"\"b\"\"]\",1,{long_context}\n")
+    (item,) = items(str(f))
+    assert item.context == long_context and item.answer == "b"
