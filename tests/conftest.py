@@ -30,11 +30,9 @@ def pytest_report_header() -> str:
     """The CPU's vector extensions and the kernels PyTorch runs (``./dev.sh test-avx2`` caps them)."""
     import torch
 
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split("\nflags", 1)[1].split("\n", 1)[0].split()
-    except (OSError, IndexError):
-        flags = []
-    vector = [f for f in flags if f == "avx2" or f.startswith(("avx512", "amx"))]
+    from nearmiss.lm.models import cpu_flags
+
+    vector = sorted(f for f in cpu_flags() if f == "avx2" or f.startswith(("avx512", "amx")))
     capped = [f"{k}={os.environ[k]}" for k in ISA_SETTINGS if k in os.environ]
     return (f"cpu: {' '.join(vector) or 'no AVX2'}; torch kernels: {torch.backends.cpu.get_cpu_capability()}"
             + (f" ({', '.join(capped)})" if capped else ""))

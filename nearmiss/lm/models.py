@@ -206,6 +206,16 @@ def keep_freed_memory() -> bool:
     return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX) and libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREE_BYTES))
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (``avx2``, ``avx512_bf16``, ...) from /proc/cpuinfo; empty where unreadable."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
+
+
 def auto_dtype(choice: str = "auto", on: str | None = None) -> str:
     """The dtype to load an LM in on device ``on`` (default: the best one): ``choice`` itself
     unless ``auto``, which takes bfloat16 on CUDA (where supported) and on CPUs with native
@@ -220,11 +230,7 @@ def auto_dtype(choice: str = "auto", on: str | None = None) -> str:
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
     if torch.backends.cpu.get_cpu_capability() != "AVX512":  # kernels capped below AVX-512 (ATEN_CPU_CAPABILITY)
         return "float32"
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "float32"
-    return "bfloat16" if "avx512_bf16" in flags or "amx_bf16" in flags else "float32"
+    return "bfloat16" if cpu_flags() & {"avx512_bf16", "amx_bf16"} else "float32"
 
 
 @lru_cache(maxsize=4)
