@@ -46,13 +46,13 @@ from tqdm import tqdm
 
 from nearmiss.label import ranker_model as rm
 from nearmiss.label.ranker import RankerConfig, needed_labels, snapshot
-from nearmiss.load.run import load_source
 from nearmiss.lm.models import auto_dtype, load_lm
 from nearmiss.lm.prompts import continuation, item_prompt
+from nearmiss.load.run import load_source
+from nearmiss.mine.run import MineConfig, mine
 from nearmiss.store import Store
 from nearmiss.store.schema import normalize_answer
 from nearmiss.store.tables import Candidate, Item
-from nearmiss.mine.run import MineConfig, mine
 
 OUT = Path(__file__).parent / "out"
 DATASET = "arc-easy"

@@ -31,13 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nearmiss.load.ingest import ingest  # noqa: E402
 from nearmiss.load.sources import open_source  # noqa: E402
+from nearmiss.mine.pools.neighbours import NeighboursConfig  # noqa: E402
+from nearmiss.mine.run import MineConfig, mine  # noqa: E402
 from nearmiss.store import Store  # noqa: E402
 from nearmiss.train.config import TrainConfig  # noqa: E402
 from nearmiss.train.curves import run_curves  # noqa: E402
 from nearmiss.train.report import comparison_lines, curve_table, gain_lines, roof_line  # noqa: E402
 from nearmiss.train.runs import curve_report, run_summary  # noqa: E402
-from nearmiss.mine.pools.neighbours import NeighboursConfig  # noqa: E402
-from nearmiss.mine.run import MineConfig, mine  # noqa: E402
 
 QUICK = {"sizes": "0,16,32,64", "eval_limit": 200, "methods": "likra,sft", "negatives": "distractor", "seeds": "0"}
 BUSY = "import sys, torch\ntorch.set_num_threads(int(sys.argv[1]))\na = torch.randn(1024, 1024)\nwhile True:\n    a @ a"

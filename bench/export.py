@@ -32,8 +32,8 @@ from nearmiss.export import FORMATS, ExportConfig, ExportFilters, export
 from nearmiss.label.final_labels import load_final_labels
 from nearmiss.load.ingest import ingest
 from nearmiss.load.sources import open_source
-from nearmiss.store.schema import CandidateRecord, ItemRecord
 from nearmiss.store import Store
+from nearmiss.store.schema import CandidateRecord, ItemRecord
 from nearmiss.store.tables import Annotator, Candidate, Label
 
 

@@ -92,8 +92,8 @@ def nearmiss_zero_shot(db: str, dataset: str, lm: str) -> dict[str, float]:
 
 
 def main() -> None:
-    from nearmiss.load.sources import open_source
     from nearmiss.lm.models import lm_path
+    from nearmiss.load.sources import open_source
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dataset", default="arc-easy")

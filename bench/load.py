@@ -44,8 +44,9 @@ def naive(source: str, db: str, split: str | None) -> int:
     from nearmiss.store import Store
 
     if source == "mmlu":  # the bundled arrow files, read whole with pandas
-        from nearmiss.load.sources.bundled import BENCHMARKS, mmlu_subjects, package_root
         import pyarrow as pa
+
+        from nearmiss.load.sources.bundled import BENCHMARKS, mmlu_subjects, package_root
 
         frames = []
         for s in mmlu_subjects():

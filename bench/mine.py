@@ -22,18 +22,18 @@ import tempfile
 from pathlib import Path
 
 import torch
+from measure import measure
 from sqlalchemy import func, select
 
-from nearmiss.load.ingest import ingest
-from nearmiss.load.sources import open_source
 from nearmiss.lm.models import auto_dtype
 from nearmiss.lm.prompts import continuation, item_prompt
+from nearmiss.load.ingest import ingest
+from nearmiss.load.sources import open_source
+from nearmiss.mine.base import gold_text
+from nearmiss.mine.run import MineConfig, Resources, mine
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item
 from nearmiss.train.roof import FlopMeter, matmul_gflops
-from measure import measure
-from nearmiss.mine.base import gold_text
-from nearmiss.mine.run import MineConfig, Resources, mine
 
 
 def _baseline(store: Store, cfg: MineConfig, n: int) -> int:

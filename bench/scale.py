@@ -28,18 +28,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nearmiss.load.ingest import ingest
-from nearmiss.load.sources import open_source
+from nearmiss.lm.loglik import fed_tokens
 from nearmiss.lm.models import auto_dtype, load_embedder, load_lm
 from nearmiss.lm.prompts import continuation, item_prompt
-from nearmiss.store import Store
+from nearmiss.load.ingest import ingest
+from nearmiss.load.sources import open_source
 from nearmiss.mine.base import Proposal, gold_text
 from nearmiss.mine.embed import embed_texts
 from nearmiss.mine.index import IndexConfig, build_index, choose_kind
-from nearmiss.lm.loglik import fed_tokens
 from nearmiss.mine.pools.neighbours import NeighbourPool
 from nearmiss.mine.registry import POOLS, SCORERS
 from nearmiss.mine.run import MineConfig, Resources, _universe, _write, create_run
+from nearmiss.store import Store
 
 TARGET = 1_000_000
 EMBED_DIM = 384  # all-MiniLM-L6-v2, the default embedder
@@ -86,7 +86,7 @@ def main() -> None:
         batches = [[Proposal(it) for it in res.universe[i:i + cfg.batch_size]] for i in range(0, n, cfg.batch_size)]
         sec["pools"] = _timed(lambda: [p.propose(b) for b in batches for p in pools])
         for name, scorer in scorers.items():
-            sec[f"scorer {name}"] = _timed(lambda: [scorer.score(b) for b in batches])
+            sec[f"scorer {name}"] = _timed(lambda scorer=scorer: [scorer.score(b) for b in batches])
         run_id = create_run(store, cfg)
         scored_by = {s.name: s.model_name for s in scorers.values()}
 

@@ -26,13 +26,13 @@ import argparse
 import time
 
 import torch
-
-from nearmiss.load.sources import open_source
-from nearmiss.lm.models import load_lm
-from nearmiss.lm.prompts import continuation, mcqa_prompt
 from measure import measure
+
 from nearmiss.lm.loglik import CPU_BATCH_TOKENS, fed_tokens, score_continuations
 from nearmiss.lm.loglik_baseline import score_continuations_baseline
+from nearmiss.lm.models import load_lm
+from nearmiss.lm.prompts import continuation, mcqa_prompt
+from nearmiss.load.sources import open_source
 
 
 def main() -> None:
@@ -99,8 +99,9 @@ def _accuracies(items: list, rows: list) -> tuple[float, float]:
 
 
 def versus_lm_eval(args, items: list, contexts: list[str], choices: list[list[str]]) -> None:
-    from nearmiss.lm.models import lm_path
     from lm_eval_peer import run_lm_eval
+
+    from nearmiss.lm.models import lm_path
 
     model, tok = load_lm(args.lm, "float32")
     ours_runs, peers = [], []

@@ -8,10 +8,10 @@ from tqdm import tqdm
 
 from nearmiss.auth.accounts import add_user
 from nearmiss.load.run import load_source
-from nearmiss.store import Store
-from nearmiss.store.tables import Annotator
 from nearmiss.mine.pools.neighbours import NeighboursConfig
 from nearmiss.mine.run import MineConfig, mine
+from nearmiss.store import Store
+from nearmiss.store.tables import Annotator
 
 # ARC-Easy test too: the Train page's default run trains on test and evaluates on validation
 DEMO_SOURCES: list[tuple[str, str, int]] = [("arc-easy", "validation", 200), ("arc-easy", "test", 300),

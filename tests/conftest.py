@@ -198,14 +198,18 @@ def browser():
         b.close()
 
 
-def sign_in_page(browser, server: AppServer, name: str, password: str):
-    """A new browser page signed in to the app as ``name``."""
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+def sign_in_page(browser, server: AppServer, name: str, password: str, fake_clock: bool = False):
+    """A new browser page signed in to the app as ``name``; with ``fake_clock`` its timers
+    run on Playwright's clock (``page.clock.fast_forward`` jumps them)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    if fake_clock:
+        context.clock.install()
+    page = context.new_page()
     page.goto(server.url)
     page.locator(".st-key-signin_name input").fill(name)
     page.locator(".st-key-signin_password input").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text(f"Signed in as").wait_for(timeout=20000)
+    page.get_by_text("Signed in as").wait_for(timeout=20000)
     return page
 
 

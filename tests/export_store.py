@@ -24,8 +24,8 @@ from sqlalchemy import update
 from nearmiss.auth.accounts import add_user
 from nearmiss.load.ingest import ingest
 from nearmiss.load.sources import open_source
-from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id, normalize_answer
 from nearmiss.store import Store
+from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id, normalize_answer
 from nearmiss.store.tables import Candidate, Label
 
 N_ITEMS, LABELED = 40, 30

@@ -7,10 +7,10 @@ from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from nearmiss.auth.accounts import add_user
-from nearmiss.load.ingest import ingest
 from nearmiss.auth.sessions import open_session
-from nearmiss.store.schema import CandidateRecord, ItemRecord
+from nearmiss.load.ingest import ingest
 from nearmiss.store import Store
+from nearmiss.store.schema import CandidateRecord, ItemRecord
 from nearmiss.store.tables import Annotator, Candidate, Item
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import select, update
 
-from nearmiss.load.ingest import ingest
 from nearmiss.label.labels import decide
+from nearmiss.load.ingest import ingest
+from nearmiss.mine.rank import RankConfig, rank
 from nearmiss.store import Store
 from nearmiss.store.schema import CandidateRecord, ItemRecord
 from nearmiss.store.tables import Candidate, Item
-from nearmiss.mine.rank import RankConfig, rank
 from tests.labeling import users
 
 

@@ -6,9 +6,9 @@ Run: nearmiss app   (or: streamlit run nearmiss/app/main.py with NEARMISS_DB set
 """
 import streamlit as st
 
-from nearmiss.auth.accounts import demo_accounts
 from nearmiss.app.shared import current_user, keep_cookie, sign_out, store
 from nearmiss.app.sign_in import sign_in_form
+from nearmiss.auth.accounts import demo_accounts
 
 # Pages per role, in menu order. Admins get every list.
 ANNOTATOR_PAGES = [("pages/home.py", "Home", "home"), ("pages/label.py", "Label", "label"),

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from nearmiss.errors import PermissionDenied
-from nearmiss.auth.sessions import SignedIn, open_session, resolve, revoke
-from nearmiss.store import Store, resolve_url
 from nearmiss.app.components.session_cookie import COOKIE, session_cookie
+from nearmiss.auth.sessions import SignedIn, open_session, resolve, revoke
+from nearmiss.errors import PermissionDenied
+from nearmiss.store import Store, resolve_url
 
-T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 ENDED = "Your session ended (signed out, expired or revoked); please sign in again."
 
 
@@ -82,12 +83,12 @@ def check_user(role: str = "annotator") -> dict:
     return user
 
 
-def guarded(handler: Callable[[T], object], role: str = "annotator") -> Callable[[T], object]:
-    """``handler`` run only after ``check_user(role)`` passes (a key callback's guard)."""
+def guarded(handler: Callable[P, R], role: str = "annotator") -> Callable[P, R]:
+    """``handler`` run only after ``check_user(role)`` passes (a key card's press or heartbeat guard)."""
 
-    def run(arg: T) -> object:
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
         check_user(role)
-        return handler(arg)
+        return handler(*args, **kwargs)
 
     return run
 

@@ -2,9 +2,9 @@
 opens once signed in)."""
 import streamlit as st
 
-from nearmiss.errors import SignInRefused
-from nearmiss.auth.accounts import sign_in as check_sign_in
 from nearmiss.app.shared import sign_in, store
+from nearmiss.auth.accounts import sign_in as check_sign_in
+from nearmiss.errors import SignInRefused
 
 
 def client_address() -> str:

@@ -14,9 +14,9 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nearmiss.errors import ConfigError, NotFoundError, PermissionDenied, SignInRefused
 from nearmiss.auth.sessions import revoke_user_sessions
 from nearmiss.auth.throttle import Throttle
+from nearmiss.errors import ConfigError, NotFoundError, PermissionDenied, SignInRefused
 from nearmiss.store import Store
 from nearmiss.store.schema import ROLES
 from nearmiss.store.tables import Annotator, LoginSession, utcnow

@@ -26,14 +26,16 @@ def main_options(ctx: typer.Context,
 
 
 def _register() -> None:
-    from nearmiss.cli import core  # noqa: F401  (modules add their commands to `app`)
-    from nearmiss.cli import accounts  # noqa: F401
-    from nearmiss.cli import export  # noqa: F401
-    from nearmiss.cli import labeling  # noqa: F401
-    from nearmiss.cli import mine  # noqa: F401
-    from nearmiss.cli import serve  # noqa: F401
-    from nearmiss.cli import rank  # noqa: F401
-    from nearmiss.cli import train  # noqa: F401
+    from nearmiss.cli import (
+        accounts,  # noqa: F401
+        core,  # noqa: F401  (modules add their commands to `app`)
+        export,  # noqa: F401
+        labeling,  # noqa: F401
+        mine,  # noqa: F401
+        rank,  # noqa: F401
+        serve,  # noqa: F401
+        train,  # noqa: F401
+    )
 
 
 def main() -> None:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import typer
 
+from nearmiss.auth.accounts import MIN_PASSWORD, add_user, list_users, set_enabled, set_password, set_role
+from nearmiss.auth.sessions import list_sessions, revoke_sessions
 from nearmiss.cli import app
 from nearmiss.cli.core import store_of
 from nearmiss.errors import ConfigError
-from nearmiss.auth.accounts import MIN_PASSWORD, add_user, list_users, set_enabled, set_password, set_role
-from nearmiss.auth.sessions import list_sessions, revoke_sessions
 from nearmiss.store.schema import ROLES
 
 user_app = typer.Typer(help="Manage accounts and their sign-in sessions.", no_args_is_help=True)

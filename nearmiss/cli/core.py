@@ -10,12 +10,12 @@ from sqlalchemy import make_url
 from tqdm import tqdm
 
 from nearmiss.cli import app
-from nearmiss.load.datasets import dataset_stats
 from nearmiss.demo import build_demo
-from nearmiss.load.sources import FILE_FORMATS, bundled_names
-from nearmiss.load.run import load_source
-from nearmiss.load.sources.bundled import mmlu_subjects
 from nearmiss.lm.models import prepare
+from nearmiss.load.datasets import dataset_stats
+from nearmiss.load.run import load_source
+from nearmiss.load.sources import FILE_FORMATS, bundled_names
+from nearmiss.load.sources.bundled import mmlu_subjects
 from nearmiss.store import Store
 
 

@@ -6,10 +6,10 @@ import json
 import typer
 from sqlalchemy import select
 
-from nearmiss.label.agreement import disagreements, pairwise, per_dataset
 from nearmiss.cli import app
 from nearmiss.cli.core import store_of
 from nearmiss.errors import NotFoundError
+from nearmiss.label.agreement import disagreements, pairwise, per_dataset
 from nearmiss.label.labels import final_sources
 from nearmiss.label.queue import overlaps, set_overlap
 from nearmiss.store.tables import Annotator

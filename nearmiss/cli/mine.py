@@ -9,13 +9,14 @@ import typer
 from nearmiss.cli import app
 from nearmiss.cli.core import store_of
 from nearmiss.lm.models import DEFAULT_EMBEDDER, DEFAULT_LM
+from nearmiss.mine.backends import make_backend
+from nearmiss.mine.base import help_of
 from nearmiss.mine.index import IndexConfig
 from nearmiss.mine.pools.lm import LMSampleConfig
 from nearmiss.mine.pools.neighbours import NeighboursConfig
 from nearmiss.mine.rank import RankConfig
-from nearmiss.mine.backends import make_backend
-from nearmiss.mine.base import help_of
-from nearmiss.mine.run import MineConfig, mine as mine_dataset
+from nearmiss.mine.run import MineConfig
+from nearmiss.mine.run import mine as mine_dataset
 
 
 def _names(value: str) -> tuple[str, ...]:

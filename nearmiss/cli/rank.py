@@ -9,7 +9,9 @@ from tqdm import tqdm
 
 from nearmiss.cli import app
 from nearmiss.cli.core import store_of
-from nearmiss.label.ranker import RankerConfig, fit as fit_ranker, show as show_ranker
+from nearmiss.label.ranker import RankerConfig
+from nearmiss.label.ranker import fit as fit_ranker
+from nearmiss.label.ranker import show as show_ranker
 from nearmiss.mine.base import help_of
 
 rank_app = typer.Typer(help="The ranker learned from labels: fit it, show it.", no_args_is_help=True)

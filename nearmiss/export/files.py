@@ -16,7 +16,6 @@ from typing import IO
 
 from nearmiss.errors import ConfigError, LoadError
 
-
 STALE_AFTER_S = 6 * 3600  # a staging or download folder untouched this long was abandoned
 
 

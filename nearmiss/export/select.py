@@ -27,8 +27,8 @@ from nearmiss.export.spill import Spill
 from nearmiss.label.final_labels import FinalLabel, load_final_labels
 from nearmiss.label.labels import is_active
 from nearmiss.lm.prompts import mcqa_prompt
-from nearmiss.store.schema import candidate_id, normalize_answer
 from nearmiss.store import Store
+from nearmiss.store.schema import candidate_id, normalize_answer
 from nearmiss.store.tables import Candidate, Item, Label, utcnow
 
 log = logging.getLogger(__name__)

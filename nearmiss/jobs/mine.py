@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from nearmiss.mine.run import MineConfig, create_run, mine
 from nearmiss.store import Store, resolve_url
 from nearmiss.store.tables import Run, utcnow
-from nearmiss.mine.run import MineConfig, create_run, mine
 
 ROOT = Path(__file__).resolve().parents[2]
 

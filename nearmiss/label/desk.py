@@ -17,14 +17,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nearmiss.label.agreement import disagreements
-from nearmiss.label.labels import (LABELS, VOTING_LABELS, Receipt, adjudicate, check_comment, check_request_id,
-                                     find_request, record_decision, record_undo, undo)
-from nearmiss.store.locks import annotator_transaction
+from nearmiss.label.labels import (
+    LABELS,
+    VOTING_LABELS,
+    Receipt,
+    adjudicate,
+    check_comment,
+    check_request_id,
+    find_request,
+    record_decision,
+    record_undo,
+    undo,
+)
 from nearmiss.label.queue import QueueConfig, holds_lease, renew, serve_next, take_claim
-from nearmiss.store.schema import NEGATIVE_LABELS
 from nearmiss.store import Store
+from nearmiss.store.locks import annotator_transaction
+from nearmiss.store.schema import NEGATIVE_LABELS
 from nearmiss.store.tables import Candidate, Guideline, Item, utcnow
-
 
 ACCEPT = "accept"  # the action of Enter: the label suggested on the card
 

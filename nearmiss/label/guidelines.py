@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.auth.accounts import require_role
+from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.store import Store
 from nearmiss.store.tables import Annotator, Guideline, Item
 

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session, aliased
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.label.final_labels import FinalLabel, load_final_labels
+from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
 from nearmiss.store.schema import LABELS
-from nearmiss.store import Store
 from nearmiss.store.tables import Annotator, Candidate, Claim, Item, Label
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # the browser sends 32 hex digits

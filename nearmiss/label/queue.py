@@ -19,17 +19,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import (ColumnElement, Integer, Row, Select, String, and_, bindparam, delete, exists, func, or_,
-                        select, update)
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.label.labels import is_active
+from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
 from nearmiss.store.schema import ORIGINS
-from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Claim, Item, Label, LabelSettings, as_utc, utcnow
 
 DEFAULT_OVERLAP = 1

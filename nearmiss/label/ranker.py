@@ -26,9 +26,9 @@ from threadpoolctl import threadpool_limits
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.label import ranker_model as rm
 from nearmiss.label.final_labels import load_final_labels
+from nearmiss.mine.base import gold_text, setting
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item, Label, Ranker
-from nearmiss.mine.base import gold_text, setting
 
 ALL = "*"  # scope of a ranker fitted across datasets
 SCOPES = ("dataset", "all")

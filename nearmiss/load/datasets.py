@@ -5,8 +5,8 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import delete, func, select, update
 
-from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.auth.accounts import require_role
+from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item, Label, LabelSettings
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO
@@ -21,8 +21,8 @@ from typing import IO
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id
 from nearmiss.store import Store
+from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id
 from nearmiss.store.tables import Candidate, Item
 from nearmiss.store.writes import load_transaction, yield_write_lock
 

@@ -6,9 +6,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from nearmiss.jobs.owners import reap_dead_runs
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item, Run
-from nearmiss.jobs.owners import reap_dead_runs
 
 
 def nearness_histogram(store: Store, dataset: str | None = None, bins: int = 20) -> list[dict[str, Any]]:

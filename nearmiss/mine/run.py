@@ -19,11 +19,9 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.load.ingest import candidate_row
+from nearmiss.jobs.owners import dataset_lock, owner_tag
 from nearmiss.lm.models import DEFAULT_EMBEDDER, DEFAULT_LM, auto_dtype
-from nearmiss.store.schema import stable_id
-from nearmiss.store import Store
-from nearmiss.store.tables import Candidate, Item, MinedItem, Run, utcnow
+from nearmiss.load.ingest import candidate_row
 from nearmiss.mine.backends.base import Backend
 from nearmiss.mine.backends.local import LocalBackend
 from nearmiss.mine.base import Proposal, setting
@@ -31,7 +29,9 @@ from nearmiss.mine.index import IndexConfig
 from nearmiss.mine.pools.lm import LMSampleConfig
 from nearmiss.mine.pools.neighbours import NeighbourPool, NeighboursConfig
 from nearmiss.mine.rank import RankConfig, rank
-from nearmiss.jobs.owners import dataset_lock, owner_tag
+from nearmiss.store import Store
+from nearmiss.store.schema import stable_id
+from nearmiss.store.tables import Candidate, Item, MinedItem, Run, utcnow
 
 log = logging.getLogger(__name__)
 NOT_HASHED = ("limit", "batch_size")  # settings that do not change what an item's mining produces

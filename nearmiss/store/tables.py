@@ -1,7 +1,7 @@
 """SQLAlchemy 2 ORM tables of the store. Schema changes go through Alembic migrations."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,12 +22,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(t: datetime) -> datetime:
     """A stored time as aware UTC (SQLite hands back naive UTC datetimes, PostgreSQL aware ones)."""
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):

@@ -28,7 +28,7 @@ from nearmiss.train.heads import Heads
 from nearmiss.train.methods import METHODS
 from nearmiss.train.negatives import build_sets
 from nearmiss.train.roof import FlopMeter, matmul_gflops
-from nearmiss.train.runs import ACC_NORM_DEF, create_run, run_dir, summarise, load_points, update_run
+from nearmiss.train.runs import ACC_NORM_DEF, create_run, load_points, run_dir, summarise, update_run
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import torch
 from tqdm import tqdm
 
 from nearmiss.errors import ConfigError
+from nearmiss.lm.loglik import encode_pairs, score_continuations
 from nearmiss.lm.models import device as best_device
 from nearmiss.lm.models import free_cores, keep_freed_memory, lm_path
 from nearmiss.train.config import TrainConfig
-from nearmiss.lm.loglik import encode_pairs, score_continuations
 
 log = logging.getLogger(__name__)
 

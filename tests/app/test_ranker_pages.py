@@ -4,9 +4,9 @@ import pytest
 import streamlit as st
 
 from nearmiss.label.ranker import RankerConfig, fit
+from tests.app.test_label_pages import _as
 from tests.labeling import users
 from tests.ranker_store import label_by_rule, scored_store
-from tests.app.test_label_pages import _as
 
 
 @pytest.fixture

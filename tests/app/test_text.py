@@ -9,9 +9,9 @@ import streamlit as st
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
+from nearmiss.app.text import plain
 from nearmiss.store import Store
 from nearmiss.store.tables import Run
-from nearmiss.app.text import plain
 from tests.conftest import ROOT
 from tests.labeling import add_candidates, signed_in
 

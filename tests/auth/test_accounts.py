@@ -14,12 +14,20 @@ from argon2 import PasswordHasher
 from sqlalchemy import text, update
 from streamlit.testing.v1 import AppTest
 
-from nearmiss.errors import ConfigError, SignInRefused
 from nearmiss.auth import accounts
-from nearmiss.auth.accounts import (add_user, authenticate, demo_accounts, list_users, set_enabled, set_password,
-                                       set_role, sign_in)
+from nearmiss.auth.accounts import (
+    add_user,
+    authenticate,
+    demo_accounts,
+    list_users,
+    set_enabled,
+    set_password,
+    set_role,
+    sign_in,
+)
 from nearmiss.auth.sessions import list_sessions, open_session, resolve, revoke, revoke_sessions
 from nearmiss.auth.throttle import Throttle
+from nearmiss.errors import ConfigError, SignInRefused
 from nearmiss.store import Store
 from nearmiss.store.engine import MIGRATIONS
 from nearmiss.store.tables import Base, LoginSession, utcnow
@@ -139,8 +147,8 @@ def _page(store: Store) -> AppTest:
     def script() -> None:
         import streamlit as st
 
-        from nearmiss.errors import PermissionDenied
         from nearmiss.app.shared import check_user
+        from nearmiss.errors import PermissionDenied
 
         try:
             st.text(check_user("admin")["name"])
@@ -190,8 +198,8 @@ def _children() -> dict[int, str]:
 
 @pytest.mark.postgres
 def test_mining_worker_gets_the_password_from_its_environment_not_argv(pg_url):
-    from nearmiss.mine.run import MineConfig, create_run
     from nearmiss.jobs.mine import launch_worker
+    from nearmiss.mine.run import MineConfig, create_run
 
     url = pg_url.replace("postgres@", "postgres:Hunter2-secret@")  # the test cluster trusts, ignoring it
     store = Store(url)

@@ -3,16 +3,19 @@ wrong step marked on a trace does not block the next MCQA card; keys after using
 filter label the card on screen or are shown as not taken; Enter accepts the suggestion;
 the key legend is clickable; g opens the guidelines; a comment typed on the card shows on Review; a decision
 reopened from History changes the final label and the old one is retracted, not deleted."""
+import time
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select, update
 
+from nearmiss.app.components.keys import DESK_KEYS
 from nearmiss.label.final_labels import load_final_labels
 from nearmiss.label.guidelines import save_guideline
 from nearmiss.label.labels import decide
-from nearmiss.label.queue import set_overlap
+from nearmiss.label.queue import QueueConfig, set_overlap
 from nearmiss.store import Store
-from nearmiss.store.tables import Candidate, Label
-from nearmiss.app.components.keys import DESK_KEYS
+from nearmiss.store.tables import Candidate, Claim, Label, as_utc, utcnow
 from tests.conftest import sign_in_page
 from tests.labeling import add_candidates, users
 from tests.traces import add_traces
@@ -21,8 +24,8 @@ pytestmark = pytest.mark.e2e
 SAVED = ("stored", "repeat")  # "repeat": on a busy machine the press was re-sent and the first copy stored
 
 
-def _open(browser, server, name: str, page_title: str = "Label"):
-    page = sign_in_page(browser, server, name, name + "-password")
+def _open(browser, server, name: str, page_title: str = "Label", fake_clock: bool = False):
+    page = sign_in_page(browser, server, name, name + "-password", fake_clock)
     page.locator("[data-testid='stSidebarNav']").get_by_text(page_title).click()
     return page
 
@@ -71,6 +74,31 @@ def test_after_a_first_wrong_step_on_a_trace_keys_1_to_4_work_on_mcqa_cards(brow
     assert [(c in mcqa, lab, step) for c, lab, step in _rows(sqlite_url, Label.candidate_id, Label.label,
                                                                Label.first_wrong_step)[1:]] == [
         (True, DESK_KEYS[k], None) for k in "1234"]
+
+
+def test_a_card_left_on_screen_longer_than_its_lease_keeps_it(browser, app_server, sqlite_url):
+    """The card's heartbeat goes through the page's guarded handler to the desk and renews the lease."""
+    store = Store(sqlite_url)
+    add_candidates(store, 2)
+    (ann,) = users(store, "ann")
+    page = _open(browser, app_server(sqlite_url), "ann", fake_clock=True)
+    page.locator(".nm-candidate").wait_for(timeout=30000)
+    shown = page.locator(".nm-root").get_attribute("data-cid")
+    lease = Claim.candidate_id == shown, Claim.annotator_id == ann
+    with store.session() as s:  # the lease ran out while the card stayed on screen
+        assert s.execute(update(Claim).where(*lease).values(expires_at=utcnow() - timedelta(seconds=1))).rowcount == 1
+    page.clock.fast_forward(1000 * (QueueConfig().lease_seconds + 1))  # the card's timers jump past a lease
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with store.session() as s:
+            expires = as_utc(s.scalar(select(Claim.expires_at).where(*lease)))
+        if expires > utcnow() + timedelta(seconds=QueueConfig().lease_seconds / 2):
+            break
+        time.sleep(0.2)
+    assert expires > utcnow() + timedelta(seconds=QueueConfig().lease_seconds / 2), "the heartbeat did not renew"
+    assert _press(page, "1")["status"] == "stored"  # still this annotator's card
+    assert _rows(sqlite_url, Label.candidate_id, Label.late) == [(shown, False)]
+    store.dispose()
 
 
 def test_keys_after_a_sidebar_filter_are_never_silently_lost(browser, app_server, sqlite_url):

@@ -7,10 +7,10 @@ import time
 import pytest
 from sqlalchemy import select
 
+from nearmiss.app.components.keys import LABEL_KEYS
 from nearmiss.label.queue import set_overlap
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Label
-from nearmiss.app.components.keys import LABEL_KEYS
 from tests.conftest import ARTIFACTS, sign_in_page
 from tests.labeling import add_candidates, users
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import sign_in_page
 from nearmiss.auth.accounts import add_user
 from nearmiss.load.ingest import ingest
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Run
+from tests.conftest import sign_in_page
 
 
 @pytest.mark.e2e

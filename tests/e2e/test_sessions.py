@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from nearmiss.app.components.session_cookie import COOKIE
 from nearmiss.auth.accounts import add_user
 from nearmiss.auth.sessions import list_sessions, revoke_sessions
 from nearmiss.store import Store
 from nearmiss.store.tables import Label, LoginSession, utcnow
-from nearmiss.app.components.session_cookie import COOKIE
 from tests.conftest import ARTIFACTS
 from tests.labeling import add_candidates, users
 

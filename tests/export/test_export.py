@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from nearmiss.errors import ConfigError
-from nearmiss.store.engine import head_revision
 from nearmiss.export import UNLABELED, ExportConfig, ExportFilters, export, preview
 from nearmiss.label.final_labels import load_final_labels
 from nearmiss.lm.prompts import NAT_INCORRECT
-from nearmiss.store.schema import NEGATIVE_LABELS, candidate_id, normalize_answer
 from nearmiss.store import Store
+from nearmiss.store.engine import head_revision
+from nearmiss.store.schema import NEGATIVE_LABELS, candidate_id, normalize_answer
 from nearmiss.store.tables import Item
 from tests.export_store import LABELED, build_labeled_store
 

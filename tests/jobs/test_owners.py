@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from nearmiss.errors import StoreBusy
-from nearmiss.store.tables import MiningLock, Run
+from nearmiss.jobs.owners import dataset_lock, owner_tag
 from nearmiss.mine.report import mining_runs
 from nearmiss.mine.run import MineConfig, create_run, mine
-from nearmiss.jobs.owners import dataset_lock, owner_tag
+from nearmiss.store.tables import MiningLock, Run
 from tests.labeling import add_candidates
 
 

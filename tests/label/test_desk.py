@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import select, update
 
 from nearmiss.errors import ConfigError
-from nearmiss.label.guidelines import save_guideline
-
 from nearmiss.label.desk import LabelDesk, Press, ReviewDesk
 from nearmiss.label.final_labels import load_final_labels
+from nearmiss.label.guidelines import save_guideline
 from nearmiss.label.labels import decide, settled_by
 from nearmiss.label.queue import QueueConfig, set_overlap
 from nearmiss.store.tables import Candidate, Label

@@ -4,8 +4,8 @@ from sqlalchemy import select
 
 from nearmiss.label.final_labels import final_labels, load_final_labels
 from nearmiss.load.ingest import ingest
-from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id
 from nearmiss.store import Store
+from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id
 from nearmiss.store.tables import Annotator, Label
 
 

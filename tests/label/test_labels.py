@@ -7,8 +7,16 @@ from sqlalchemy import func, select
 
 from nearmiss.errors import ConfigError, NotFoundError, PermissionDenied
 from nearmiss.label.final_labels import load_final_labels
-from nearmiss.label.labels import (UNDO_DEPTH, adjudicate, decide, final_sources, recent_decisions, settled_by, undo,
-                            votes)
+from nearmiss.label.labels import (
+    UNDO_DEPTH,
+    adjudicate,
+    decide,
+    final_sources,
+    recent_decisions,
+    settled_by,
+    undo,
+    votes,
+)
 from nearmiss.store.tables import Label
 from tests.labeling import add_candidates, users
 

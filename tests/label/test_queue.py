@@ -61,7 +61,7 @@ def test_filters_by_dataset_and_origin(store):
 
 
 def test_a_claim_is_held_until_labeled_and_never_shared(store):
-    (c1, c2, c3), (ann, bob) = add_candidates(store, 1), users(store, "ann", "bob")
+    _, (ann, bob) = add_candidates(store, 1), users(store, "ann", "bob")
     cfg = QueueConfig(order="nearness")
     a = next_candidate(store, ann, cfg)
     assert next_candidate(store, ann, cfg) == a  # resumes its own claim
@@ -87,8 +87,8 @@ def test_overlap_k_per_dataset(store):
 
 
 def test_skips_and_adjudicated_candidates(store):
-    (c1, c2, c3), (ann, bob), (boss,) = add_candidates(store, 1), users(store, "ann", "bob"), users(store, "boss",
-                                                                                                 role="admin")
+    (c1, c2, _), (ann, bob) = add_candidates(store, 1), users(store, "ann", "bob")
+    (boss,) = users(store, "boss", role="admin")
     cfg = QueueConfig(order="nearness")
     first = next_candidate(store, ann, cfg)
     decide(store, ann, first, "skip", request_id="s")

@@ -4,7 +4,6 @@ most uncertain candidate first, and keeps the fixed blend while labels are too f
 import time
 
 import numpy as np
-
 import pytest
 from sqlalchemy import select
 

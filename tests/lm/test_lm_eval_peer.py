@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from nearmiss.lm.loglik import encode_pairs
+from nearmiss.lm.models import lm_path, load_lm
+from nearmiss.lm.prompts import continuation, mcqa_prompt
 from nearmiss.load.ingest import ingest
 from nearmiss.load.sources import open_source
-from nearmiss.lm.models import load_lm, lm_path
-from nearmiss.lm.prompts import continuation, mcqa_prompt
-from nearmiss.lm.loglik import encode_pairs
 from nearmiss.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))

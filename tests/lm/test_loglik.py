@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from nearmiss.lm.prompts import continuation, mcqa_prompt
 from nearmiss.lm import loglik
 from nearmiss.lm.loglik import score_continuations
 from nearmiss.lm.loglik_baseline import score_continuations_baseline
+from nearmiss.lm.prompts import continuation, mcqa_prompt
 
 
 def _flat(scores):

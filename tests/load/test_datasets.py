@@ -10,13 +10,13 @@ import streamlit as st
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from nearmiss.load.datasets import dataset_stats, delete_dataset, rename_dataset
 from nearmiss.errors import ConfigError, LoadErrors, PermissionDenied
 from nearmiss.label.labels import decide
 from nearmiss.label.queue import set_overlap
-from nearmiss.load.sources.mcqa import FieldMap
-from nearmiss.load.run import discard_staged, load_upload, stage_upload
+from nearmiss.load.datasets import dataset_stats, delete_dataset, rename_dataset
 from nearmiss.load.mappings import remember_mapping, remembered_mapping
+from nearmiss.load.run import discard_staged, load_upload, stage_upload
+from nearmiss.load.sources.mcqa import FieldMap
 from nearmiss.store.tables import Candidate, Item, Label, LabelSettings
 from tests.labeling import add_candidates, signed_in, users
 
@@ -107,7 +107,7 @@ def page(sqlite_url, sqlite_store, monkeypatch):
     st.cache_resource.clear()
     cands = add_candidates(sqlite_store, 2, dataset="quiz")
     add_candidates(sqlite_store, 1, dataset="other")
-    (ann,), (boss,) = users(sqlite_store, "ann"), users(sqlite_store, "boss", role="admin")
+    (ann,), _ = users(sqlite_store, "ann"), users(sqlite_store, "boss", role="admin")
     decide(sqlite_store, ann, cands[0], "near_miss", request_id="r1")
     at = AppTest.from_file(str(ROOT / "nearmiss/app/pages/datasets.py"), default_timeout=60)
     yield signed_in(at, sqlite_store, "boss").run()

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from nearmiss.export import ExportConfig, export
 from nearmiss.export.files import read_rows
 from nearmiss.label.labels import decide
-from nearmiss.load.run import load_source
 from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
+from nearmiss.load.run import load_source
+from nearmiss.mine.run import MineConfig, mine
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item
-from nearmiss.mine.run import MineConfig, mine
 from tests.labeling import users
 
 

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from nearmiss.errors import LoadError
-from nearmiss.load.sources.champ import judge
 from nearmiss.load.run import bundled_sources, bundled_splits, load_source, load_upload, preview_upload, stage_upload
+from nearmiss.load.sources.champ import judge
 from nearmiss.store.tables import Candidate, Item
 
 GOOD = "\n".join(json.dumps({"q": f"{n}+1?", "opts": [str(n + 1), str(n + 2)], "key": "A"}) for n in range(30))

@@ -3,8 +3,8 @@ import numpy as np
 from sqlalchemy import func, select
 
 from nearmiss.lm.models import embedder_path
-from nearmiss.store.tables import Embedding
 from nearmiss.mine.embed import embed_texts, text_hash
+from nearmiss.store.tables import Embedding
 
 
 def _rows(store, model=None):

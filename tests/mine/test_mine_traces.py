@@ -3,8 +3,8 @@ successful trace's final answer and the task) and LM likelihood (final answer gi
 task), ranked, and keep their conversations; neighbours proposes other tasks' answers."""
 from sqlalchemy import select
 
-from nearmiss.store.tables import Candidate
 from nearmiss.mine.run import MineConfig, mine
+from nearmiss.store.tables import Candidate
 from tests.traces import add_traces
 
 

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from nearmiss.errors import ConfigError
 from nearmiss.load.ingest import ingest
-from nearmiss.store.schema import CandidateRecord, normalize_answer
-from nearmiss.store.tables import Candidate, Item, MinedItem, Run
 from nearmiss.mine.base import Proposal, gold_text
 from nearmiss.mine.rank import RankConfig, rank
-from nearmiss.mine.run import MineConfig, Resources, mine
 from nearmiss.mine.registry import SCORERS
+from nearmiss.mine.run import MineConfig, Resources, mine
+from nearmiss.store.schema import CandidateRecord, normalize_answer
+from nearmiss.store.tables import Candidate, Item, MinedItem, Run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

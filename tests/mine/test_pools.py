@@ -5,12 +5,12 @@ from sqlalchemy import select
 
 from nearmiss.load.ingest import ingest
 from nearmiss.load.run import load_source
-from nearmiss.store.schema import normalize_answer
-from nearmiss.store.tables import Candidate, Item
 from nearmiss.mine.base import Proposal, gold_text
 from nearmiss.mine.pools.lm import LMSampleConfig
 from nearmiss.mine.registry import POOLS
 from nearmiss.mine.run import MineConfig, Resources, mine
+from nearmiss.store.schema import normalize_answer
+from nearmiss.store.tables import Candidate, Item
 
 
 def test_lm_pool_samples_distinct_answers_unlike_gold_reproducibly(sqlite_store, arc_items):

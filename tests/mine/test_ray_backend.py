@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from nearmiss.errors import ConfigError
-from nearmiss.load.ingest import ingest
 from nearmiss.lm.models import load_embedder
-from nearmiss.store import Store
-from nearmiss.store.tables import Candidate, MinedItem, Run
+from nearmiss.load.ingest import ingest
 from nearmiss.mine.backends import make_backend
 from nearmiss.mine.run import MineConfig, mine
+from nearmiss.store import Store
+from nearmiss.store.tables import Candidate, MinedItem, Run
 from tests.conftest import free_port
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install nearmiss[ray])")

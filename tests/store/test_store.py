@@ -3,8 +3,8 @@ from sqlalchemy import inspect, select, text
 
 from nearmiss.auth.accounts import add_user, authenticate
 from nearmiss.load.ingest import ingest
-from nearmiss.store.schema import CandidateRecord, ItemRecord
 from nearmiss.store import Store
+from nearmiss.store.schema import CandidateRecord, ItemRecord
 from nearmiss.store.tables import Candidate, Item
 
 

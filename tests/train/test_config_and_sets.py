@@ -8,7 +8,7 @@ import pytest
 
 from nearmiss.auth.accounts import add_user
 from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.load.ingest import candidate_row, add_candidates, ingest
+from nearmiss.load.ingest import add_candidates, candidate_row, ingest
 from nearmiss.load.sources import open_source
 from nearmiss.store.schema import CandidateRecord, normalize_answer
 from nearmiss.store.tables import Label

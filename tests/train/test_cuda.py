@@ -7,11 +7,11 @@ import copy
 import pytest
 import torch
 
-from nearmiss.load.sources import open_source
+from nearmiss.lm.loglik import score_continuations
 from nearmiss.lm.models import load_lm
 from nearmiss.lm.prompts import continuation, mcqa_prompt
+from nearmiss.load.sources import open_source
 from nearmiss.store import Store
-from nearmiss.lm.loglik import score_continuations
 from tests.train.test_curves import _check_run, _run_tiny
 
 pytestmark = [pytest.mark.cuda,

@@ -10,15 +10,15 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from nearmiss.app.text import plain
 from nearmiss.errors import NotFoundError
+from nearmiss.jobs.train import launch
 from nearmiss.load.ingest import ingest
 from nearmiss.load.sources import open_source
 from nearmiss.store import Store
-from nearmiss.jobs.train import launch
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.curves import run_curves
 from nearmiss.train.runs import list_runs, load_points, run_summary
-from nearmiss.app.text import plain
 from tests.conftest import ROOT
 from tests.labeling import signed_in
 

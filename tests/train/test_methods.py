@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 import torch
 
+from nearmiss.lm.prompts import continuation
 from nearmiss.load.ingest import ingest
 from nearmiss.load.sources import open_source
-from nearmiss.lm.prompts import continuation
 from nearmiss.store import Store
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.data import load_splits
-from nearmiss.train.negatives import build_sets
 from nearmiss.train.evaluate import Evaluator, metrics
 from nearmiss.train.heads import Heads
 from nearmiss.train.methods import METHODS
+from nearmiss.train.negatives import build_sets
 
 CFG = TrainConfig(eval_limit=4, dtype="float32", lr=2e-3, epochs=1, min_steps=4, batch_size=2, likra_w=0.7,
                   threads=1)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from nearmiss.errors import NotFoundError
-from nearmiss.load.ingest import add_candidates, candidate_row, ingest
 from nearmiss.auth.accounts import add_user
-from nearmiss.load.sources import open_source
+from nearmiss.errors import NotFoundError
+from nearmiss.lm.loglik import score_continuations
 from nearmiss.lm.prompts import continuation
+from nearmiss.load.ingest import add_candidates, candidate_row, ingest
+from nearmiss.load.sources import open_source
+from nearmiss.mine.run import MineConfig, mine
 from nearmiss.store import Store
 from nearmiss.store.schema import CandidateRecord, normalize_answer
 from nearmiss.store.tables import Candidate, Label
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.data import load_splits
 from nearmiss.train.negatives import build_sets
-from nearmiss.lm.loglik import score_continuations
-from nearmiss.mine.run import MineConfig, mine
 
 N_ITEMS = 12
 

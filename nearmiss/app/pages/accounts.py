@@ -2,10 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from nearmiss.errors import NearmissError
+from nearmiss.app.shared import require_role, store
 from nearmiss.auth.accounts import list_users, set_enabled, set_role
 from nearmiss.auth.sessions import list_sessions, revoke_sessions
-from nearmiss.app.shared import require_role, store
+from nearmiss.errors import NearmissError
 
 me = require_role("admin")
 st.title("Accounts")

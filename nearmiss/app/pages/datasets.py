@@ -4,15 +4,23 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from nearmiss.load.datasets import dataset_stats, delete_dataset, label_count, rename_dataset
+from nearmiss.app.shared import require_role, store
+from nearmiss.app.text import plain
 from nearmiss.errors import LoadErrors, NearmissError
+from nearmiss.load.datasets import dataset_stats, delete_dataset, label_count, rename_dataset
+from nearmiss.load.mappings import remember_mapping, remembered_mapping
+from nearmiss.load.run import (
+    MAX_UPLOAD_MB,
+    bundled_sources,
+    bundled_splits,
+    discard_staged,
+    load_source,
+    load_upload,
+    preview_upload,
+    stage_upload,
+)
 from nearmiss.load.sources import FILE_FORMATS
 from nearmiss.load.sources.mcqa import FieldMap
-from nearmiss.load.run import (MAX_UPLOAD_MB, bundled_sources, bundled_splits, discard_staged, load_source, load_upload,
-                             preview_upload, stage_upload)
-from nearmiss.load.mappings import remember_mapping, remembered_mapping
-from nearmiss.app.text import plain
-from nearmiss.app.shared import require_role, store
 
 user = require_role("admin")
 st.title("Datasets")

@@ -7,15 +7,24 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nearmiss.load.datasets import dataset_stats
+from nearmiss.app.shared import require_role, store
+from nearmiss.app.text import plain
 from nearmiss.errors import NearmissError
 from nearmiss.export import (
-    FORMATS, ExportConfig, ExportFilters, download_folder, export, help_of, nearness_bounds, preview, zip_folder)
+    FORMATS,
+    ExportConfig,
+    ExportFilters,
+    download_folder,
+    export,
+    help_of,
+    nearness_bounds,
+    preview,
+    zip_folder,
+)
 from nearmiss.export.config import HIR_TEMPLATE
 from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
+from nearmiss.load.datasets import dataset_stats
 from nearmiss.store.schema import NEGATIVE_LABELS, ORIGINS
-from nearmiss.app.text import plain
-from nearmiss.app.shared import require_role, store
 
 F, C = ExportFilters, ExportConfig
 

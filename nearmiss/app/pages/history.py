@@ -5,12 +5,12 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from nearmiss.app.shared import require_role, store
 from nearmiss.errors import NearmissError
 from nearmiss.label.history import HISTORY_LIMIT, change_decision, history
 from nearmiss.label.labels import LABELS
 from nearmiss.label.queue import datasets_and_origins
 from nearmiss.store.tables import utcnow
-from nearmiss.app.shared import require_role, store
 
 user = require_role("annotator")
 st.title("History")

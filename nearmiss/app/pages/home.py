@@ -2,9 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from nearmiss.load.datasets import dataset_stats
-from nearmiss.app.text import plain
 from nearmiss.app.shared import require_role, store
+from nearmiss.app.text import plain
+from nearmiss.load.datasets import dataset_stats
 
 user = require_role("annotator")
 st.title(f"Welcome, {plain(user['name'])}")

@@ -1,14 +1,14 @@
 """Label: one candidate at a time, keyboard first."""
 import streamlit as st
 
+from nearmiss.app.components.keys import DESK_KEYS, key_card
+from nearmiss.app.shared import guarded, require_role, store
 from nearmiss.label.desk import LabelDesk
 from nearmiss.label.guidelines import guideline
 from nearmiss.label.progress import progress
 from nearmiss.label.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
 from nearmiss.label.ranker import serving_note
 from nearmiss.label.refit import start_refitter
-from nearmiss.app.components.keys import DESK_KEYS, key_card
-from nearmiss.app.shared import guarded, require_role, store
 
 HEARTBEAT_SECONDS = 60  # leases last QueueConfig.lease_seconds (300 s): a few missed beats do no harm
 

@@ -3,18 +3,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nearmiss.load.datasets import dataset_stats
+from nearmiss.app.shared import require_role, store
+from nearmiss.app.text import plain
 from nearmiss.errors import NearmissError
-from nearmiss.label.ranker import (fit as fit_ranker, quality_table, ranker_config, reliability_rows,
-                                     show as show_ranker)
+from nearmiss.jobs.mine import start_mining
+from nearmiss.label.ranker import fit as fit_ranker
+from nearmiss.label.ranker import quality_table, ranker_config, reliability_rows
+from nearmiss.label.ranker import show as show_ranker
+from nearmiss.load.datasets import dataset_stats
 from nearmiss.mine.base import help_of
 from nearmiss.mine.pools.neighbours import NeighboursConfig
 from nearmiss.mine.registry import POOLS, SCORERS
 from nearmiss.mine.report import mining_runs, nearness_histogram, top_candidates
 from nearmiss.mine.run import MineConfig
-from nearmiss.jobs.mine import start_mining
-from nearmiss.app.text import plain
-from nearmiss.app.shared import require_role, store
 
 require_role("admin")
 st.title("Mine")

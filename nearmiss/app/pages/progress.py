@@ -3,10 +3,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from nearmiss.app.shared import require_role, store
 from nearmiss.label.labels import UNDO_DEPTH, recent_decisions
 from nearmiss.label.progress import hourly, progress
 from nearmiss.label.queue import QueueConfig
-from nearmiss.app.shared import require_role, store
 
 user = require_role("annotator")
 st.title("My progress")

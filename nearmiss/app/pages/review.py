@@ -3,15 +3,15 @@ flags, guidelines, and adjudication of disagreements by key."""
 import pandas as pd
 import streamlit as st
 
-from nearmiss.label.agreement import disagreements, pairwise, per_annotator, per_dataset, remarks
-from nearmiss.label.guidelines import guideline, save_guideline
-from nearmiss.label.desk import ReviewDesk
-from nearmiss.errors import NearmissError
-from nearmiss.label.labels import final_sources
-from nearmiss.label.queue import overlaps, set_overlap
 from nearmiss.app.components.keys import LABEL_KEYS, REVIEW_HELP, key_card
 from nearmiss.app.shared import guarded, require_role, store
 from nearmiss.app.text import plain
+from nearmiss.errors import NearmissError
+from nearmiss.label.agreement import disagreements, pairwise, per_annotator, per_dataset, remarks
+from nearmiss.label.desk import ReviewDesk
+from nearmiss.label.guidelines import guideline, save_guideline
+from nearmiss.label.labels import final_sources
+from nearmiss.label.queue import overlaps, set_overlap
 
 user = require_role("admin")
 st.title("Review")

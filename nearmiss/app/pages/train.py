@@ -3,16 +3,16 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nearmiss.load.datasets import dataset_stats
+from nearmiss.app.shared import require_role, store
+from nearmiss.app.text import plain
 from nearmiss.errors import NearmissError
 from nearmiss.jobs.train import launch
+from nearmiss.load.datasets import dataset_stats
 from nearmiss.train.config import NEGATIVE_SETS_HELP, RECIPES, TrainConfig, default_of, help_of
 from nearmiss.train.methods import METHODS
 from nearmiss.train.negatives import NEGATIVE_SETS
 from nearmiss.train.runs import GAIN_DEFINITION, curve_report, list_runs, run_summary
 from nearmiss.train.stats import METHOD as INTERVALS
-from nearmiss.app.shared import require_role, store
-from nearmiss.app.text import plain
 
 require_role("admin")
 st.title("Train")

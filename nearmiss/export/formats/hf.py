@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from nearmiss.export.config import ExportConfig
 from nearmiss.export.formats.likra import STATS
-from nearmiss.export.formats.rows import (META, Check, gold_meta, is_bool, is_optional_text, is_text, is_text_list,
-                                        negative_meta)
+from nearmiss.export.formats.rows import (
+    META,
+    Check,
+    gold_meta,
+    is_bool,
+    is_optional_text,
+    is_text,
+    is_text_list,
+    negative_meta,
+)
 from nearmiss.export.select import Example
 from nearmiss.lm.prompts import continuation
 

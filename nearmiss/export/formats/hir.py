@@ -8,8 +8,19 @@ marked on a failed trace."""
 from __future__ import annotations
 
 from nearmiss.export.config import ExportConfig
-from nearmiss.export.formats.rows import (META, Check, clean_turns, conversation_of, gold_meta, is_bool,
-                                         is_conversation, is_optional_number, is_text, messages, negative_meta)
+from nearmiss.export.formats.rows import (
+    META,
+    Check,
+    clean_turns,
+    conversation_of,
+    gold_meta,
+    is_bool,
+    is_conversation,
+    is_optional_number,
+    is_text,
+    messages,
+    negative_meta,
+)
 from nearmiss.export.select import Example, Negative
 
 TABLE = "hir"

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from nearmiss.export.config import ExportConfig
 from nearmiss.export.formats.rows import (
-    META, Check, answer_turns, completion_check, gold_meta, is_bool, negative_meta, prompt_check)
+    META,
+    Check,
+    answer_turns,
+    completion_check,
+    gold_meta,
+    is_bool,
+    negative_meta,
+    prompt_check,
+)
 from nearmiss.export.select import Example
 
 TABLE = "unpaired"

@@ -10,8 +10,18 @@ conversation, the marker line in front of the task message, a ``loss`` flag per 
 from __future__ import annotations
 
 from nearmiss.export.config import ExportConfig
-from nearmiss.export.formats.rows import (META, Check, clean_turns, conversation_of, gold_meta, is_bool, is_conversation,
-                                         is_optional_number, is_text, negative_meta)
+from nearmiss.export.formats.rows import (
+    META,
+    Check,
+    clean_turns,
+    conversation_of,
+    gold_meta,
+    is_bool,
+    is_conversation,
+    is_optional_number,
+    is_text,
+    negative_meta,
+)
 from nearmiss.export.formats.sft import answer_columns, answer_row
 from nearmiss.export.select import Example
 from nearmiss.lm.prompts import marked_prompt

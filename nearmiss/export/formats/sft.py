@@ -5,8 +5,17 @@ conversation (conversational)."""
 from __future__ import annotations
 
 from nearmiss.export.config import ExportConfig
-from nearmiss.export.formats.rows import (META, Check, answer_turns, completion, gold_meta, is_conversation, is_text,
-                                         messages, turns)
+from nearmiss.export.formats.rows import (
+    META,
+    Check,
+    answer_turns,
+    completion,
+    gold_meta,
+    is_conversation,
+    is_text,
+    messages,
+    turns,
+)
 from nearmiss.export.select import Example
 
 TABLE = "sft"

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Protocol
 from nearmiss.mine.base import Proposal
 
 if TYPE_CHECKING:
-    from nearmiss.store.tables import Item
     from nearmiss.mine.run import Resources
+    from nearmiss.store.tables import Item
 
 
 @dataclass

@@ -8,8 +8,8 @@ from nearmiss.mine.backends.base import Batch, index_kind
 from nearmiss.mine.base import Proposal
 
 if TYPE_CHECKING:
-    from nearmiss.store.tables import Item
     from nearmiss.mine.run import Resources
+    from nearmiss.store.tables import Item
 
 
 class LocalBackend:

@@ -28,9 +28,9 @@ from nearmiss.mine.backends.base import Batch
 from nearmiss.mine.base import Proposal
 
 if TYPE_CHECKING:
-    from nearmiss.store.tables import Item
     from nearmiss.mine.pools.neighbours import NeighbourPool
     from nearmiss.mine.run import Resources
+    from nearmiss.store.tables import Item
 
 log = logging.getLogger(__name__)
 LOCAL_OBJECT_STORE = 256 * 2**20  # bytes; a run ships ids, pickled proposals and one index
@@ -119,9 +119,10 @@ class _Propose:
 
     def __init__(self, url: str, cfg: dict, neighbours: list):
         import ray
-        from nearmiss.store import Store
+
         from nearmiss.mine.registry import POOLS
         from nearmiss.mine.run import MineConfig, Resources
+        from nearmiss.store import Store
 
         mine_cfg = MineConfig.from_dict(cfg)
         pool = ray.get(neighbours[0]) if neighbours else None
@@ -147,9 +148,9 @@ class _Score:
     """Actor: one scorer, its model loaded once; records which model scored in ``by_<scorer>``."""
 
     def __init__(self, url: str, cfg: dict, name: str):
-        from nearmiss.store import Store
         from nearmiss.mine.registry import SCORERS
         from nearmiss.mine.run import MineConfig, Resources
+        from nearmiss.store import Store
 
         self.scorer = SCORERS[name](Resources(Store(url, upgrade=False), MineConfig.from_dict(cfg), []))
 

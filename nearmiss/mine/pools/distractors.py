@@ -1,8 +1,8 @@
 """The item's own wrong choices (MCQA)."""
 from __future__ import annotations
 
-from nearmiss.store.schema import CandidateRecord
 from nearmiss.mine.base import Proposal
+from nearmiss.store.schema import CandidateRecord
 
 
 class DistractorPool:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nearmiss.lm.prompts import item_prompt
-from nearmiss.store.schema import CandidateRecord, stable_id
 from nearmiss.mine.base import Proposal, setting
+from nearmiss.store.schema import CandidateRecord, stable_id
 
 CHAT_INSTRUCTION = "Answer the question in a few words.\n\n"
 

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nearmiss.store.schema import CandidateRecord, normalize_answer
-from nearmiss.store import Store
-from nearmiss.store.tables import Item
 from nearmiss.mine.base import Proposal, gold_text, setting
 from nearmiss.mine.embed import embed_texts
 from nearmiss.mine.index import IndexConfig, VectorIndex, build_index
+from nearmiss.store import Store
+from nearmiss.store.schema import CandidateRecord, normalize_answer
+from nearmiss.store.tables import Item
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from nearmiss.store.schema import CandidateRecord
-from nearmiss.store import Store
-from nearmiss.store.tables import Candidate
 from nearmiss.mine.base import Proposal
+from nearmiss.store import Store
+from nearmiss.store.schema import CandidateRecord
+from nearmiss.store.tables import Candidate
 
 
 class StoredPool:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nearmiss.store import Store
 from nearmiss.mine.base import Proposal, gold_text
 from nearmiss.mine.embed import embed_texts
+from nearmiss.store import Store
 
 
 class EmbeddingScorer:

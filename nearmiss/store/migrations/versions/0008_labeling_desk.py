@@ -4,9 +4,8 @@ per dataset (versioned) and the guideline version each decision was made under
 Revision ID: 0008
 Revises: 0007
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0008'
 down_revision = '0007'
