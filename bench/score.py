@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=100, help="number of items (all their choices are scored)")
     ap.add_argument("--dataset", default="arc-easy")
     ap.add_argument("--split", default="validation")
-    ap.add_argument("--lm", default="smollm2-135m", help="registry name or local HF folder")
+    ap.add_argument("--lm", default="smollm2-135m", help="bundled name, hub id org/name or local HF folder")
     ap.add_argument("--batch-tokens", type=int, help="positions per forward, ours (default: the scorer's)")
     ap.add_argument("--baseline-batch-size", type=int, default=32, help="sequences per forward, the baseline")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per method; the best is kept")

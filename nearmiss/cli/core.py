@@ -75,10 +75,13 @@ app.add_typer(models_app, name="models")
 
 
 @models_app.command("prepare")
-def models_prepare(lm: list[str] = typer.Option(None, "--lm", help="LM registry names or folders (default: smollm2-135m)."),
-                   embedder: list[str] = typer.Option(None, "--embedder", help="Embedders (default: all-MiniLM-L6-v2).")
+def models_prepare(lm: list[str] = typer.Option(None, "--lm", help="LMs: bundled names, hub ids org/name or local "
+                                                                     "folders (default: smollm2-135m)."),
+                   embedder: list[str] = typer.Option(None, "--embedder", help="Embedders: bundled names, hub ids "
+                                                      "org/name or local folders (default: all-MiniLM-L6-v2).")
                    ) -> None:
-    """Convert and cache the bundled models once (never downloads)."""
+    """Convert and cache the bundled models once; find hub ids in the Hugging Face cache (downloaded only
+    with HF_HUB_OFFLINE=0)."""
     for path in prepare(lm or None, embedder or None):
         typer.echo(f"ready: {path}")
 

