@@ -1,6 +1,8 @@
 """Typed user errors. The CLI prints them as one line; pages show them with st.error."""
 from __future__ import annotations
 
+from os import PathLike
+
 
 class NearmissError(Exception):
     """Base class for errors caused by user input or configuration, not by bugs."""
@@ -9,7 +11,7 @@ class NearmissError(Exception):
 class LoadError(NearmissError):
     """Bad input data: names the file, the line (or row), the field and the reason."""
 
-    def __init__(self, file: str, line: int | None, field: str | None, reason: str):
+    def __init__(self, file: str | PathLike[str], line: int | None, field: str | None, reason: str):
         self.file, self.line, self.field, self.reason = str(file), line, field, reason
         where = self.file if line is None else f"{self.file}:{line}"
         what = f"field '{field}': " if field else ""

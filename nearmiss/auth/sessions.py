@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from nearmiss.store import Store
 from nearmiss.store.tables import Annotator, LoginSession, as_utc, utcnow
+from nearmiss.store.writes import rows_changed
 
 SESSION_TTL = timedelta(hours=8)
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen is written at most this often per session
@@ -86,15 +87,14 @@ def revoke(store: Store, token: str) -> None:
 def revoke_sessions(store: Store, ids: list[int]) -> int:
     """Revoke sessions by id (admin); returns how many were still open."""
     with store.session() as s:
-        return s.execute(update(LoginSession).where(LoginSession.id.in_(ids), LoginSession.revoked_at.is_(None))
-                         .values(revoked_at=utcnow())).rowcount
+        return rows_changed(s, update(LoginSession).where(LoginSession.id.in_(ids), LoginSession.revoked_at.is_(None))
+                            .values(revoked_at=utcnow()))
 
 
 def revoke_user_sessions(s: Session, user_id: int) -> int:
     """Revoke every open session of an account, inside the caller's transaction."""
-    return s.execute(update(LoginSession).where(LoginSession.annotator_id == user_id,
-                                                LoginSession.revoked_at.is_(None))
-                     .values(revoked_at=utcnow())).rowcount
+    return rows_changed(s, update(LoginSession).where(LoginSession.annotator_id == user_id,
+                                                      LoginSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
 def list_sessions(store: Store, user: str | None = None, active_only: bool = True) -> list[SessionInfo]:

@@ -46,7 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO)
     store = Store(resolve_url())
     with store.session() as s:
-        config = s.get(Run, args.run_id).config
+        run = s.get(Run, args.run_id)
+        if run is None:
+            ap.error(f"no run {args.run_id} in the store")
+        config = run.config
     try:
         mine(store, MineConfig.from_dict(config), run_id=args.run_id, progress=False)
     except Exception as e:  # recorded on the run for the app; mine() records its own failures too

@@ -54,7 +54,7 @@ def reap_dead_runs(store: Store, kind: str = "mine") -> int:
     with store.session() as s:
         runs = s.execute(select(Run.id, Run.owner).where(Run.kind == kind, Run.status.in_(ACTIVE),
                                                          Run.owner.is_not(None))).all()
-        dead = [(rid, owner) for rid, owner in runs if owner_alive(owner) is False]
+        dead = [(rid, owner) for rid, owner in runs if owner is not None and owner_alive(owner) is False]
         for rid, owner in dead:
             s.execute(update(Run).where(Run.id == rid, Run.status.in_(ACTIVE)).values(**_interrupted(owner)))
     return len(dead)

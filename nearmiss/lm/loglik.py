@@ -130,7 +130,8 @@ def encode_pairs(tokenizer, contexts: Sequence[str], continuations: Sequence[Seq
     prefix = special_prefix(tokenizer)
     if not prefix:
         fallback = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-    ctx_texts, whole_texts = [], []
+    ctx_texts: list[str] = []
+    whole_texts: list[str] = []
     for ctx, conts in zip(contexts, continuations, strict=True):
         n_spaces = len(ctx) - len(ctx.rstrip())
         head, tail = (ctx[:-n_spaces], ctx[-n_spaces:]) if n_spaces else (ctx, "")
@@ -237,7 +238,10 @@ def _score_batch(model, rows: list[_Row], pad_id: int, dtype: torch.dtype,
     keep = inputs["logits_to_keep"]
     flat_of = (keep.flatten().cumsum(0) - 1).view(keep.shape)  # (row, position) -> row of the kept logits
     logits = model(**inputs, use_cache=False).logits
-    owners, sources, targets, owner_of_token = [], [], [], []
+    owners: list[tuple[int, int]] = []
+    sources: list[torch.Tensor] = []
+    targets: list[int] = []
+    owner_of_token: list[int] = []
     for b, r in enumerate(rows):
         for owner, src, tokens in r.targets:
             sources.append(flat_of[b, src])

@@ -9,6 +9,7 @@ from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item, Label, LabelSettings
+from nearmiss.store.writes import rows_changed
 
 NAME_LIMIT = 200  # items.dataset is String(200)
 
@@ -62,7 +63,7 @@ def label_count(store: Store, name: str) -> int:
     """Label rows of every kind (decisions, retractions, adjudications) on a dataset's candidates."""
     with store.session() as s:
         return s.scalar(select(func.count(Label.id)).join(Candidate, Candidate.id == Label.candidate_id)
-                        .join(Item, Item.id == Candidate.item_id).where(Item.dataset == name))
+                        .join(Item, Item.id == Candidate.item_id).where(Item.dataset == name)) or 0
 
 
 def delete_dataset(store: Store, admin_id: int, name: str, *, delete_labels: bool = False) -> int:
@@ -76,6 +77,6 @@ def delete_dataset(store: Store, admin_id: int, name: str, *, delete_labels: boo
         if labels and not delete_labels:
             raise ConfigError(f"dataset '{name}' has {labels} labels: export them first, then confirm that "
                               "they are deleted with it")
-        done = s.execute(delete(Item).where(Item.dataset == name)).rowcount
+        done = rows_changed(s, delete(Item).where(Item.dataset == name))
         s.execute(delete(LabelSettings).where(LabelSettings.dataset == name))
     return done

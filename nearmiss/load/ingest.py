@@ -16,9 +16,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import IO
+from typing import IO, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from nearmiss.store import Store
@@ -77,7 +77,7 @@ def add_candidates(session: Session, rows: list[dict]) -> int:
     existing = set(session.scalars(select(Candidate.id).where(Candidate.id.in_(list(unique)))))
     new = [r for cid, r in unique.items() if cid not in existing]
     if new:
-        session.execute(insert(Candidate.__table__), new)
+        session.execute(insert(cast(Table, Candidate.__table__)), new)
     return len(new)
 
 
@@ -112,7 +112,7 @@ def _write_batch(session: Session, batch: list[ItemRecord], result: LoadResult) 
         select(Item.id, Item.answer, Item.messages).where(Item.id.in_(list(merged))))}
     new = [item_row(r) for iid, r in merged.items() if iid not in stored]
     if new:
-        session.execute(insert(Item.__table__), new)
+        session.execute(insert(cast(Table, Item.__table__)), new)
     for iid, rec in merged.items():  # a task first seen failing gets its gold when a success arrives
         old = stored.get(iid)
         if old is None:

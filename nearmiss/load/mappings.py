@@ -3,6 +3,7 @@ loaded before gets the mapping that was used for it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from nearmiss.load.sources.mcqa import FIELDS, FieldMap
 from nearmiss.store import Store
@@ -19,7 +20,10 @@ def remembered_mapping(store: Store, columns: Iterable[str]) -> FieldMap | None:
     """The mapping last used for files with these columns, if any."""
     with store.session() as s:
         row = s.get(ColumnMapping, column_signature(columns))
-        return FieldMap(**{k: row.mapping.get(k) or ([] if k == "choices" else None) for k in FIELDS}) if row else None
+        if row is None:
+            return None
+        fields: dict[str, Any] = {k: row.mapping.get(k) or ([] if k == "choices" else None) for k in FIELDS}
+        return FieldMap(**fields)
 
 
 def remember_mapping(store: Store, columns: Iterable[str], fm: FieldMap) -> None:

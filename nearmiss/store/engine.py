@@ -54,7 +54,10 @@ def head_revision() -> str:
     """The newest Alembic revision this code knows (what a migrated store is at)."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no schema migrations found beside nearmiss/store/engine.py")
+    return head
 
 
 def migrate(engine: Engine) -> None:
@@ -90,7 +93,7 @@ class Store:
             import tempfile
 
             copy = Path(tempfile.mkdtemp(prefix="nearmiss-view-")) / "store.db"
-            with sqlite3.connect(self.engine.url.database) as src, sqlite3.connect(copy) as dst:
+            with sqlite3.connect(self.engine.url.database or ":memory:") as src, sqlite3.connect(copy) as dst:
                 src.backup(dst)
             self.engine.dispose()
             self.engine = make_engine(f"sqlite:///{copy}")

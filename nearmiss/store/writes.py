@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, Delete, Update, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,13 @@ LOAD_LOCK_KEY = 0x6E6D6C64  # "nmld": the advisory lock loads take on PostgreSQL
 SQLITE_YIELD_S = 0.1  # >= SQLite's longest busy-handler sleep (100 ms)
 BUSY_SQLSTATES = {"40001", "40P01", "55P03", "23505"}  # serialization failure, deadlock, lock not available, unique
 BUSY_SQLITE = ("database is locked", "database is busy", "UNIQUE constraint failed")
+
+
+def rows_changed(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE in ``session``; how many rows it changed."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)  # what a DML statement returns
+    return result.rowcount
 
 
 def is_contention(e: DBAPIError) -> bool:

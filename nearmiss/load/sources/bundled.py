@@ -145,7 +145,7 @@ def bundled_items(source: str, split: str | None) -> Iterator[ItemRecord]:
     for d in dirs:
         if d.is_dir():
             files = sorted(d.glob("*.arrow"))
-            rows = (r for f in files for r in _arrow_rows(f))
+            rows: Iterator[tuple[int, dict[str, Any]]] = (r for f in files for r in _arrow_rows(f))
             label = files[0] if files else d
             normalise = bench.normalise
         elif split in bench.oe_splits:

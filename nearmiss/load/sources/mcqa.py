@@ -145,26 +145,28 @@ def row_to_item(path: Path | str, number: int, row: Mapping[str, Any], fm: Field
         raw_choices: Any = None
     else:
         raw_choices = need("choices")
-        choices, choice_field = _choice_texts(raw_choices), fm.choices[0]
-        if choices is None:
+        parsed, choice_field = _choice_texts(raw_choices), fm.choices[0]
+        if parsed is None:
             raise LoadError(path, number, choice_field, "choices must be a list (or map several fields to 'choices')")
+        choices = parsed
     if len(choices) < 2:
         raise LoadError(path, number, choice_field, f"needs at least 2 choices, got {len(choices)}")
-    if any(c is None for c in choices):
+    texts = [c for c in choices if c is not None]
+    if len(texts) < len(choices):
         raise LoadError(path, number, choice_field, "every choice must be text (got a list, an object or null)")
-    if any(not c for c in choices):
+    if any(not c for c in texts):
         raise LoadError(path, number, choice_field, "a choice is empty")
-    folded = [c.casefold() for c in choices]
-    dupes = sorted({c for c in choices if folded.count(c.casefold()) > 1})
+    folded = [c.casefold() for c in texts]
+    dupes = sorted({c for c in texts if folded.count(c.casefold()) > 1})
     if dupes and not allow_duplicates:
         raise LoadError(path, number, choice_field, f"duplicate choices: {shown(dupes[0])}")
     answer = need("answer")
-    labels = _choice_labels(raw_choices, len(choices))
-    gold = resolve_answer(answer, choices, labels)
+    labels = _choice_labels(raw_choices, len(texts))
+    gold = resolve_answer(answer, texts, labels)
     if gold is None:
         raise LoadError(path, number, fm.answer, f"answer {shown(answer)} is not an index, a letter or the text of a choice")
-    if not 0 <= gold < len(choices):
-        raise LoadError(path, number, fm.answer, f"answer index {shown(gold, 24)} out of range for {len(choices)} choices")
+    if not 0 <= gold < len(texts):
+        raise LoadError(path, number, fm.answer, f"answer index {shown(gold, 24)} out of range for {len(texts)} choices")
     context = _text(row[fm.context]) if fm.context and row.get(fm.context) not in (None, "") else None
     if fm.context and row.get(fm.context) not in (None, "") and context is None:
         raise LoadError(path, number, fm.context, "context must be text")
@@ -173,7 +175,7 @@ def row_to_item(path: Path | str, number: int, row: Mapping[str, Any], fm: Field
         raise LoadError(path, number, fm.id, f"id must be text of at most {MAX_ID_CHARS} characters")
     return ItemRecord(
         dataset=dataset, split=split, native_id=native, kind="mcqa", question=question,
-        context=context, choices=choices, gold=gold, answer=choices[gold],
+        context=context, choices=texts, gold=gold, answer=texts[gold],
         meta={"duplicate_choices": dupes} if dupes else {},
     )
 

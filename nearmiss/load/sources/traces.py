@@ -32,8 +32,8 @@ OUTCOME_FIELDS = ("reward", "acc")  # inside ``info``, in this order
 
 def _messages(path: Path | str, number: int, row: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     name = next((f for f in MESSAGE_FIELDS if f in row), None)
-    raw = row.get(name) if name else None
-    if not isinstance(raw, list):
+    raw = row[name] if name else None
+    if name is None or not isinstance(raw, list):
         raise LoadError(path, number, name or "messages", "missing conversation (a list of messages)")
     out = []
     for i, m in enumerate(raw):
@@ -43,7 +43,7 @@ def _messages(path: Path | str, number: int, row: dict[str, Any]) -> tuple[str, 
             role = SHAREGPT_ROLES.get(str(m["from"]).lower())
             if role is None:
                 raise LoadError(path, number, f"{name}[{i}].from", f"unknown speaker {m['from']!r}")
-            msg = {"role": role, "content": str(m.get("value", ""))}
+            msg: dict[str, Any] = {"role": role, "content": str(m.get("value", ""))}
         elif "role" in m:
             msg = {k: v for k, v in m.items() if k in ("role", "content", "tool_calls", "name", "tool_call_id")}
             msg["content"] = "" if msg.get("content") is None else msg["content"]
