@@ -194,12 +194,13 @@ def _csv_records(path: Path, reader: Any) -> Iterator[tuple[int, list[str]]]:
 
 
 def read_parquet(path: Path, batch_size: int = 4096) -> Iterator[Row]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     _check_nonempty(path)
     try:
         pf = pq.ParquetFile(path)
-    except Exception as e:  # pyarrow raises several types for a corrupt file
+    except (pa.ArrowException, OSError, ValueError) as e:  # what pyarrow raises for a corrupt file
         raise LoadError(path, None, None, f"not a readable Parquet file: {e}") from None
     number = 0
     for batch in pf.iter_batches(batch_size=batch_size):
