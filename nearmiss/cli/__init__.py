@@ -33,6 +33,7 @@ def _register() -> None:
         labeling,  # noqa: F401
         mine,  # noqa: F401
         rank,  # noqa: F401
+        runs,  # noqa: F401
         serve,  # noqa: F401
         train,  # noqa: F401
     )

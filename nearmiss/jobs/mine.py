@@ -1,7 +1,5 @@
 """Background mining: ``start_mining`` records a pending run and starts a detached worker
 process that mines it, so the app stays responsive and the run survives page reloads.
-The store URL (which may hold a password) travels in the environment (NEARMISS_DB), never
-on the command line, where `ps` would show it.
 
     NEARMISS_DB=URL python -m nearmiss.jobs.mine --run-id N
 """
@@ -9,18 +7,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 from sqlalchemy import update
 
+from nearmiss.jobs.launch import detach
 from nearmiss.mine.run import MineConfig, create_run, mine
 from nearmiss.store import Store, resolve_url
 from nearmiss.store.tables import Run, utcnow
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_mining(store: Store, cfg: MineConfig) -> int:
@@ -31,12 +25,8 @@ def start_mining(store: Store, cfg: MineConfig) -> int:
 
 
 def launch_worker(store: Store, run_id: int) -> subprocess.Popen:
-    """Start a detached worker on the pending run ``run_id`` (the store URL in its environment)."""
-    env = {**os.environ, "NEARMISS_DB": store.url,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "nearmiss.jobs.mine", "--run-id", str(run_id)], env=env,
-                            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    """Start a detached worker on the pending run ``run_id``."""
+    return detach(store, ["nearmiss.jobs.mine", "--run-id", str(run_id)])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Who is mining what: one writing run per dataset, and runs whose process died.
+"""Who runs what: one writing mining run per dataset, and runs whose process died.
 
 A run records its owner (host, pid and the process's start time, so a reused pid is not
 mistaken for it). ``dataset_lock`` lets one run at a time write a dataset: a second run
@@ -49,11 +49,10 @@ def _interrupted(owner: str) -> dict:
             "message": f"interrupted: its process (pid {pid} on {host}) is gone"}
 
 
-def reap_dead_runs(store: Store, kind: str = "mine") -> int:
-    """Mark active runs of ``kind`` whose process is gone as interrupted; returns how many."""
+def reap_dead_runs(store: Store) -> int:
+    """Mark active runs (of any kind) whose process is gone as interrupted; returns how many."""
     with store.session() as s:
-        runs = s.execute(select(Run.id, Run.owner).where(Run.kind == kind, Run.status.in_(ACTIVE),
-                                                         Run.owner.is_not(None))).all()
+        runs = s.execute(select(Run.id, Run.owner).where(Run.status.in_(ACTIVE), Run.owner.is_not(None))).all()
         dead = [(rid, owner) for rid, owner in runs if owner is not None and owner_alive(owner) is False]
         for rid, owner in dead:
             s.execute(update(Run).where(Run.id == rid, Run.status.in_(ACTIVE)).values(**_interrupted(owner)))

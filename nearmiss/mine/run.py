@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.jobs.owners import dataset_lock, owner_tag
+from nearmiss.jobs.owners import dataset_lock
+from nearmiss.jobs.runs import claim, finish
 from nearmiss.lm.models import DEFAULT_EMBEDDER, DEFAULT_LM, auto_dtype
 from nearmiss.load.ingest import candidate_row
 from nearmiss.mine.backends.base import Backend
@@ -31,7 +32,7 @@ from nearmiss.mine.pools.neighbours import NeighbourPool, NeighboursConfig
 from nearmiss.mine.rank import RankConfig, rank
 from nearmiss.store import Store
 from nearmiss.store.schema import stable_id
-from nearmiss.store.tables import Candidate, Item, MinedItem, Run, utcnow
+from nearmiss.store.tables import Candidate, Item, MinedItem, Run
 
 log = logging.getLogger(__name__)
 NOT_HASHED = ("limit", "batch_size")  # settings that do not change what an item's mining produces
@@ -195,11 +196,6 @@ def create_run(store: Store, cfg: MineConfig) -> int:
         return run.id
 
 
-def _set_run(store: Store, run_id: int, **values) -> None:
-    with store.session() as s:
-        s.execute(update(Run).where(Run.id == run_id).values(**values))
-
-
 def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: bool = True,
          backend: Backend | None = None) -> MineResult:
     """Mine ``cfg.dataset`` into the store; see the module docstring. ``run_id`` adopts a
@@ -215,20 +211,18 @@ def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: 
                 done = set(s.scalars(select(MinedItem.item_id).where(MinedItem.config_hash == cfg.hash)))
             todo = [it for it in targets if it.id not in done]
             result.items_skipped = len(targets) - len(todo)
-            _set_run(store, run_id, status="running", owner=owner_tag(),
-                     message=f"{len(todo)} items to mine, {result.items_skipped} done before")
+            claim(store, run_id, f"{len(todo)} items to mine, {result.items_skipped} done before")
             if todo:
                 _mine_items(Resources(store, cfg, universe), todo, result, progress, backend or LocalBackend())
     except BaseException as e:
         status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-        _set_run(store, run_id, status=status, message=f"{status}: {e!r}"[:2000], finished_at=utcnow(),
-                 metrics=result.as_dict())
+        finish(store, run_id, status, message=f"{status}: {e!r}"[:2000], metrics=result.as_dict())
         raise
     result.seconds = round(time.perf_counter() - started, 3)
     share = result.possibly_correct / max(result.candidates_added + result.candidates_rescored, 1)
     log.info("flagged %d candidates (%.1f%%) as possibly correct (relative_margin=%s, lm_guard=%s)",
              result.possibly_correct, 100 * share, cfg.rank.relative_margin, cfg.rank.lm_guard)
-    _set_run(store, run_id, status="done", progress=1.0, finished_at=utcnow(), metrics=result.as_dict(),
+    finish(store, run_id, "done", progress=1.0, metrics=result.as_dict(),
              message=f"mined {result.items_mined} items, {result.candidates_added} new candidates, "
                      f"{result.items_skipped} items done before")
     return result

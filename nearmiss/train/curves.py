@@ -18,9 +18,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from nearmiss.jobs.runs import claim, finish
 from nearmiss.lm.prompts import continuation
 from nearmiss.store import Store
-from nearmiss.store.tables import CurvePoint, utcnow
+from nearmiss.store.tables import CurvePoint
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.data import TrainItem, load_splits
 from nearmiss.train.evaluate import Evaluator, Metrics, metrics
@@ -79,11 +80,11 @@ def run_curves(store: Store, cfg: TrainConfig, run_id: int | None = None,
     """Run the whole learning curve; progress and points are written to the store as they come.
     Returns the run id. On error the run is marked failed and the error re-raised."""
     run_id = run_id if run_id is not None else create_run(store, cfg)
-    update_run(store, run_id, status="running", message="loading data and model")
+    claim(store, run_id, "loading data and model")
     try:
         _run(store, cfg, run_id, on_point)
     except BaseException as e:
-        update_run(store, run_id, status="failed", message=f"{type(e).__name__}: {e}", finished_at=utcnow())
+        finish(store, run_id, "failed", message=f"{type(e).__name__}: {e}")
         raise
     return run_id
 
@@ -174,7 +175,7 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
             "seconds": round(seconds, 1),
             "roof_seconds": round(sum(flops.values()) / (gflops * 1e9), 1) if gflops else None}
     summary = summarise(load_points(store, run_id), cfg.low_data_max, cfg.bootstrap)
-    update_run(store, run_id, status="done", progress=1.0, finished_at=utcnow(),
-               message=f"{len(summary['points'])} points over {len(cfg.seeds)} seed(s)",
-               metrics={"skipped_sizes": skipped_all, "gains": summary["gains"], "n_train": n_train,
-                        "n_eval": n_eval, "roof": roof, "notes": notes})
+    finish(store, run_id, "done", progress=1.0,
+           message=f"{len(summary['points'])} points over {len(cfg.seeds)} seed(s)",
+           metrics={"skipped_sizes": skipped_all, "gains": summary["gains"], "n_train": n_train,
+                    "n_eval": n_eval, "roof": roof, "notes": notes})

@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import select
 
 from nearmiss.errors import NotFoundError
+from nearmiss.jobs.owners import reap_dead_runs
 from nearmiss.lm.models import cache_dir
 from nearmiss.store import Store
 from nearmiss.store.tables import CurvePoint, Run
@@ -157,7 +158,9 @@ def run_summary(store: Store, run_id: int) -> dict:
 
 
 def list_runs(store: Store, limit: int = 50) -> list[dict]:
-    """The newest training runs: id, status, progress, message, start time and a config digest."""
+    """The newest training runs: id, status, progress, message, start time and a config digest
+    (runs whose process died marked interrupted first)."""
+    reap_dead_runs(store)
     with store.session() as s:
         runs = s.scalars(select(Run).where(Run.kind == RUN_KIND).order_by(Run.id.desc()).limit(limit)).all()
         return [{"id": r.id, "status": r.status, "progress": r.progress, "message": r.message,

@@ -5,6 +5,7 @@ import streamlit as st
 
 from nearmiss.app.shared import require_role, store
 from nearmiss.app.text import plain
+from nearmiss.app.widgets import cancel_button
 from nearmiss.errors import NearmissError
 from nearmiss.jobs.mine import start_mining
 from nearmiss.label.ranker import fit as fit_ranker
@@ -59,6 +60,8 @@ def runs_panel() -> None:
     for r in runs:
         st.progress(min(max(r["progress"], 0.0), 1.0),
                     text=f"Run {r['id']} · {plain(r['dataset'])} · {r['pools']} · **{r['status']}** · {plain(r['message'] or '')}")
+        if r["id"] in active:
+            cancel_button(r["id"], "mine")
 
 
 runs_panel()

@@ -5,6 +5,7 @@ import streamlit as st
 
 from nearmiss.app.shared import require_role, store
 from nearmiss.app.text import plain
+from nearmiss.app.widgets import cancel_button
 from nearmiss.errors import NearmissError
 from nearmiss.jobs.train import launch
 from nearmiss.load.datasets import dataset_stats
@@ -104,10 +105,13 @@ def show_run(run_id: int) -> None:
     run = run_summary(store(), run_id)
     if run["status"] in ("pending", "running"):
         st.progress(run["progress"], text=f"{run['status']}: {plain(run['message'])}")
+        cancel_button(run_id, "train")
+    elif run["status"] == "done":
+        st.success(f"Done: {plain(run['message'])}")
     elif run["status"] == "failed":
         st.error(f"Run failed: {plain(run['message'])}")
-    else:
-        st.success(f"Done: {plain(run['message'])}")
+    else:  # cancelled, interrupted: the points stored before it stopped are shown below
+        st.warning(f"Run {run['status']}: {plain(run['message'])}")
     report = curve_report(store(), run_id)
     if not report["points"]:
         return

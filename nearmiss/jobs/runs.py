@@ -1,0 +1,69 @@
+"""Runs of every kind (mining, training) as jobs: claimed by the process that works on
+them, listed, cancelled.
+
+A run is created ``pending``; its process ``claim``s it (``running``, with its owner tag)
+and refuses to start if it was cancelled meanwhile. ``cancel`` marks a pending or running
+run ``cancelled`` and stops its process when that runs on this host. Whatever a run stored
+before it stopped (mined batches, curve points) stays: each is its own transaction.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+from sqlalchemy import select, update
+
+from nearmiss.errors import ConfigError, NotFoundError
+from nearmiss.jobs.owners import ACTIVE, owner_alive, owner_tag, reap_dead_runs
+from nearmiss.store import Store
+from nearmiss.store.tables import Run, utcnow
+from nearmiss.store.writes import rows_changed
+
+
+def claim(store: Store, run_id: int, message: str) -> None:
+    """Mark the pending (or re-adopted running) run as running in this process; ConfigError
+    when it was cancelled or has ended."""
+    with store.session() as s:
+        done = rows_changed(s, update(Run).where(Run.id == run_id, Run.status.in_(ACTIVE))
+                            .values(status="running", owner=owner_tag(), message=message))
+        if not done:
+            status = s.scalar(select(Run.status).where(Run.id == run_id))
+            raise ConfigError(f"run {run_id} is {status or 'missing'}; not started")
+
+
+def finish(store: Store, run_id: int, status: str, **values: Any) -> bool:
+    """End a run with ``status`` (done, failed, interrupted) and ``values``, unless it ended
+    already (a cancelled run stays cancelled); whether it was ended here."""
+    with store.session() as s:
+        return rows_changed(s, update(Run).where(Run.id == run_id, Run.status.in_(ACTIVE))
+                            .values(status=status, finished_at=utcnow(), **values)) == 1
+
+
+def cancel(store: Store, run_id: int) -> str:
+    """Cancel a pending or running run and stop its process; returns what was done."""
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise NotFoundError(f"no run {run_id}")
+        if run.status not in ACTIVE:
+            raise ConfigError(f"run {run_id} is {run.status}; only pending or running runs can be cancelled")
+        owner = run.owner
+        s.execute(update(Run).where(Run.id == run_id)
+                  .values(status="cancelled", finished_at=utcnow(), message="cancelled"))
+    if owner and owner_alive(owner):
+        os.kill(int(owner.rsplit(":", 2)[1]), signal.SIGTERM)
+        return f"run {run_id} cancelled; its process was stopped"
+    return f"run {run_id} cancelled"
+
+
+def list_runs(store: Store, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest runs (of ``kind``, else every kind), runs whose process died marked
+    interrupted first: id, kind, status, progress, message, dataset, start and end."""
+    reap_dead_runs(store)
+    with store.session() as s:
+        q = select(Run).order_by(Run.id.desc()).limit(limit)
+        runs = s.scalars(q.where(Run.kind == kind) if kind else q).all()
+        return [{"id": r.id, "kind": r.kind, "status": r.status, "progress": r.progress, "message": r.message,
+                 "dataset": r.config.get("dataset"), "started_at": r.started_at, "finished_at": r.finished_at}
+                for r in runs]

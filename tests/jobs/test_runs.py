@@ -1,0 +1,92 @@
+"""Runs of every kind as jobs: claimed by their process, cancelled (the process stopped,
+the status kept), listed with dead ones marked interrupted, through the library and the CLI."""
+import json
+import time
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from nearmiss.errors import ConfigError, NotFoundError
+from nearmiss.jobs.launch import detach
+from nearmiss.jobs.owners import owner_alive
+from nearmiss.jobs.runs import cancel, claim, finish, list_runs
+from nearmiss.mine.run import MineConfig
+from nearmiss.mine.run import create_run as create_mining_run
+from nearmiss.store.tables import Run
+from nearmiss.train.config import TrainConfig
+from nearmiss.train.runs import create_run as create_training_run
+from tests.conftest import ROOT
+from tests.jobs.test_owners import dead_owner  # noqa: F401  (fixture)
+from tests.labeling import signed_in
+
+
+def _run(store, run_id: int) -> Run:
+    with store.session() as s:
+        return s.scalars(select(Run).where(Run.id == run_id)).one()
+
+
+def _wait_for(predicate, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_a_pending_run_cancelled_is_never_started(store, cli):
+    run_id = create_training_run(store, TrainConfig())
+    assert cancel(store, run_id) == f"run {run_id} cancelled"
+    out = cli("train", "--run", str(run_id), db=store.url)  # the worker the app starts
+    assert out.returncode == 1 and out.stderr.strip().splitlines()[-1] == f"Error: run {run_id} is cancelled; not started"
+    with pytest.raises(ConfigError, match=f"run {run_id} is cancelled; not started"):
+        claim(store, run_id, "loading")
+    assert not finish(store, run_id, "failed", message="a late failure")  # a cancelled run stays cancelled
+    assert (_run(store, run_id).status, _run(store, run_id).message) == ("cancelled", "cancelled")
+
+
+def test_cancel_stops_a_running_runs_process_and_keeps_its_status(store, tmp_path):
+    run_id = create_mining_run(store, MineConfig(dataset="quiz"))
+    proc = detach(store, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
+    _wait_for(lambda: _run(store, run_id).status == "running", 60)
+    owner = _run(store, run_id).owner
+    assert owner_alive(owner), (tmp_path / "worker.log").read_text()
+    assert "its process was stopped" in cancel(store, run_id)
+    assert proc.wait(timeout=30) != 0
+    assert _run(store, run_id).status == "cancelled"
+    with pytest.raises(ConfigError, match="only pending or running runs can be cancelled"):
+        cancel(store, run_id)
+    with pytest.raises(NotFoundError, match="no run 999"):
+        cancel(store, 999)
+
+
+def test_runs_of_every_kind_are_listed_and_a_dead_training_run_is_interrupted(store, dead_owner, cli):  # noqa: F811
+    mining = create_mining_run(store, MineConfig(dataset="quiz"))
+    training = create_training_run(store, TrainConfig(dataset="quiz"))
+    with store.session() as s:
+        s.get(Run, training).status, s.get(Run, training).owner = "running", dead_owner
+    listed = {r["id"]: r for r in list_runs(store)}
+    assert (listed[mining]["kind"], listed[mining]["status"]) == ("mine", "pending")
+    assert (listed[training]["kind"], listed[training]["status"]) == ("train", "interrupted")
+    out = cli("runs", "list", "--json", "--kind", "train", db=store.url)
+    assert out.returncode == 0, out.stderr
+    assert [(r["id"], r["kind"], r["status"]) for r in json.loads(out.stdout)] == [(training, "train", "interrupted")]
+    out = cli("runs", "cancel", str(mining), db=store.url)
+    assert out.returncode == 0 and out.stdout.strip() == f"run {mining} cancelled", out.stderr
+    out = cli("runs", "cancel", str(mining), db=store.url)
+    assert out.returncode == 1 and out.stderr.strip().splitlines() == [
+        f"Error: run {mining} is cancelled; only pending or running runs can be cancelled"]
+
+
+def test_the_train_page_cancels_a_run(sqlite_store, sqlite_url, monkeypatch):
+    monkeypatch.setenv("NEARMISS_DB", sqlite_url)
+    st.cache_resource.clear()
+    run_id = create_training_run(sqlite_store, TrainConfig(dataset="quiz"))
+    at = signed_in(AppTest.from_file(str(ROOT / "nearmiss/app/pages/train.py"), default_timeout=60), sqlite_store,
+                   "boss", "admin").run()
+    assert not at.exception and at.selectbox(key="train_run_select").value == run_id
+    at.button(key=f"train_cancel_{run_id}").click().run()
+    assert _run(sqlite_store, run_id).status == "cancelled"
+    assert [t.value for t in at.toast] == [f"run {run_id} cancelled"]
+    assert [w.value for w in at.run().warning] == ["Run cancelled: cancelled"]
+    st.cache_resource.clear()
