@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 from sqlalchemy import update
 
+from nearmiss.jobs import run_env
 from nearmiss.store import Store, resolve_url
 from nearmiss.store.tables import Run, utcnow
 from nearmiss.mine.run import MineConfig, create_run, mine
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_mining(store: Store, cfg: MineConfig) -> int:
@@ -32,11 +29,9 @@ def start_mining(store: Store, cfg: MineConfig) -> int:
 
 def launch_worker(store: Store, run_id: int) -> subprocess.Popen:
     """Start a detached worker on the pending run ``run_id`` (the store URL in its environment)."""
-    env = {**os.environ, "NEARMISS_DB": store.url,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "nearmiss.jobs.mine", "--run-id", str(run_id)], env=env,
-                            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    return subprocess.Popen([sys.executable, "-m", "nearmiss.jobs.mine", "--run-id", str(run_id)],
+                            env=run_env(store.url), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,16 +2,13 @@
 closed browser tab never stops training). Its progress and points live in the store."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
+from nearmiss.jobs import run_env
 from nearmiss.store import Store
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.runs import create_run, run_dir
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def launch(store: Store, cfg: TrainConfig) -> int:
@@ -20,9 +17,7 @@ def launch(store: Store, cfg: TrainConfig) -> int:
     run_id = create_run(store, cfg)
     folder = run_dir(store, cfg, run_id)
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "NEARMISS_DB": store.url,
-           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     with (folder / "log.txt").open("ab") as log:
-        subprocess.Popen([sys.executable, "-m", "nearmiss.cli", "train", "--run", str(run_id)], env=env,
+        subprocess.Popen([sys.executable, "-m", "nearmiss.cli", "train", "--run", str(run_id)], env=run_env(store.url),
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     return run_id
