@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import click
 import pytest
 
 from nearmiss.cli.serve import streamlit_command
@@ -127,6 +128,21 @@ def cli(tmp_path):
     return run
 
 
+def cli_commands() -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command of `nearmiss` as (its names after `nearmiss`, the click command): the root group as (),
+    then groups and their sub-commands."""
+    import typer.main
+
+    from nearmiss.cli import _register, app
+
+    _register()
+    stack: list[tuple[tuple[str, ...], click.Command]] = [((), typer.main.get_command(app))]
+    while stack:
+        path, cmd = stack.pop()
+        yield path, cmd
+        stack += [((*path, name), sub) for name, sub in getattr(cmd, "commands", {}).items()]
+
+
 # ---------------------------------------------------------------- app + browser
 class AppServer:
     """A real app server on a free port, by default `streamlit run nearmiss/app/main.py` from this checkout on
@@ -212,7 +228,7 @@ def sign_in_page(browser, server: AppServer, name: str, password: str):
     page.locator(".st-key-signin_name input").fill(name)
     page.locator(".st-key-signin_password input").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text(f"Signed in as").wait_for(timeout=20000)
+    page.get_by_text("Signed in as").wait_for(timeout=20000)
     return page
 
 
