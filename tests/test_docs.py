@@ -30,9 +30,11 @@ COMMAND = re.compile(r"(?<![\w./$-])nearmiss((?: +[a-z][\w-]*)+)")
 def _layout_paths() -> set[str]:
     """The folders of the Layout section's tree: each entry below its parent, and each `name/` its description
     names inside that entry (`pools/` on the mine/ line is nearmiss/mine/pools/)."""
-    block = FENCED.search(README, README.index("## Layout")).group(1)
-    found, stack = set(), []
-    for line in block.splitlines():
+    layout = FENCED.search(README, README.index("## Layout"))
+    assert layout, "the README's Layout section has no code block"
+    found: set[str] = set()
+    stack: list[tuple[int, str]] = []  # (indent, path) of the entries enclosing the current line
+    for line in layout.group(1).splitlines():
         entry = re.match(r"( *)(\S+/)(?:\s|$)", line)
         if entry:
             indent = len(entry.group(1))
