@@ -9,9 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import click
 import pytest
 
 from nearmiss.cli.serve import streamlit_command
@@ -127,27 +128,48 @@ def cli(tmp_path):
     return run
 
 
+def cli_commands() -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command of `nearmiss` as (its names after `nearmiss`, the click command): the root group as (),
+    then groups and their sub-commands."""
+    import typer.main
+
+    from nearmiss.cli import _register, app
+
+    _register()
+    stack: list[tuple[tuple[str, ...], click.Command]] = [((), typer.main.get_command(app))]
+    while stack:
+        path, cmd = stack.pop()
+        yield path, cmd
+        stack += [((*path, name), sub) for name, sub in getattr(cmd, "commands", {}).items()]
+
+
 # ---------------------------------------------------------------- app + browser
 class AppServer:
-    """A real `streamlit run nearmiss/app/main.py` process on a free port; restartable (kill -9 tests)."""
+    """A real app server on a free port, by default `streamlit run nearmiss/app/main.py` from this checkout on
+    ``db_url``; restartable (kill -9 tests). ``command(port)`` serves another way (e.g. ``nearmiss app --port``),
+    from ``cwd`` with ``env`` in place of this process's environment."""
 
-    def __init__(self, db_url: str, log: Path):
+    def __init__(self, db_url: str | None, log: Path, *, command: Callable[[int], list[str]] | None = None,
+                 cwd: Path = ROOT, env: dict[str, str] | None = None):
         self.db_url, self.log, self.port, self.proc = db_url, log, free_port(), None
+        self.command, self.cwd = command or (lambda port: streamlit_command("127.0.0.1", port)), cwd
+        self.env = env if env is not None else {**os.environ, "NEARMISS_DB": db_url, "PYTHONPATH": str(ROOT)}
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> AppServer:
-        env = {**os.environ, "NEARMISS_DB": self.db_url, "PYTHONPATH": str(ROOT)}
-        cmd = streamlit_command("127.0.0.1", self.port)
-        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.command(self.port), env=self.env, cwd=self.cwd, stdout=self.log.open("ab"),
+                                     stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
                 if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1).read() == b"ok":
                     return self
             except OSError:
+                if self.proc.poll() is not None:
+                    break
                 time.sleep(0.2)
         raise RuntimeError(f"streamlit did not start; log: {self.log.read_text()[-2000:]}")
 
@@ -167,13 +189,14 @@ class AppServer:
 
 @pytest.fixture
 def app_server(tmp_path):
-    """Factory: start the app on a store URL; every server is stopped after the test."""
+    """Factory: start the app on a store URL (options as AppServer takes them); every server is stopped after
+    the test."""
     servers: list[AppServer] = []
 
-    def start(db_url: str) -> AppServer:
-        server = AppServer(db_url, tmp_path / f"streamlit-{len(servers)}.log").start()
+    def start(db_url: str | None, **options) -> AppServer:
+        server = AppServer(db_url, tmp_path / f"streamlit-{len(servers)}.log", **options)
         servers.append(server)
-        return server
+        return server.start()
 
     yield start
     for s in servers:

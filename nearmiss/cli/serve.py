@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,5 +45,8 @@ def run_app(ctx: typer.Context, port: int = typer.Option(8501, help="Port to ser
     if not is_loopback(host):
         typer.secho(f"Warning: listening on {host}: other machines can reach this app. Serve it over HTTPS "
                     "(a reverse proxy) and give every account its own password.", err=True, fg="yellow")
-    env = {**os.environ, "NEARMISS_DB": url}
-    raise typer.Exit(subprocess.call(streamlit_command(host, port), env=env))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # the server replaces this process, so a signal to its pid (kill, a supervisor's stop) stops the server
+    cmd = streamlit_command(host, port)
+    os.execve(cmd[0], cmd, {**os.environ, "NEARMISS_DB": url})

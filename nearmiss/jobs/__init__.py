@@ -1,2 +1,2 @@
-"""Detached runs: the mining worker, the training launcher, and run owners (who holds a
-dataset's mining lock, which runs' processes died)."""
+"""Detached runs: launching a run's worker, run owners (who holds a dataset's mining lock,
+which runs' processes died), and runs as jobs (claim, cancel, list)."""

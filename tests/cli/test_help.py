@@ -3,23 +3,15 @@ import pytest
 import typer.main
 from click.testing import CliRunner
 
-from nearmiss.cli import _register, app
-
-
-def _commands():
-    _register()
-    stack = [((), typer.main.get_command(app))]
-    while stack:
-        path, cmd = stack.pop()
-        yield path, cmd
-        stack += [((*path, name), sub) for name, sub in getattr(cmd, "commands", {}).items()]
+from nearmiss.cli import app
+from tests.conftest import cli_commands
 
 
 @pytest.mark.parametrize("columns", [80, 120])
 def test_help_never_truncates_option_names(columns):
     runner = CliRunner()
     checked = 0
-    for path, cmd in _commands():
+    for path, cmd in cli_commands():
         out = runner.invoke(typer.main.get_command(app), [*path, "--help"], env={"COLUMNS": str(columns)},
                             terminal_width=columns)
         assert out.exit_code == 0, (path, out.output)
