@@ -6,6 +6,7 @@ import os
 import site
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from nearmiss.store import Store
@@ -26,7 +27,10 @@ def run_env(db_url: str) -> dict[str, str]:
 
 def detach(store: Store, module_args: list[str], log: Path | None = None) -> subprocess.Popen:
     """``python -m <module_args>`` in its own session on ``store``, in this working folder; its
-    output goes to ``log`` (appended) or nowhere."""
+    output goes to ``log`` (appended) or nowhere. A thread waits for it, so when it ends (or is
+    killed) it does not stay a zombie of this process (the app's server)."""
     with log.open("ab") if log else open(os.devnull, "wb") as out:
-        return subprocess.Popen([sys.executable, "-m", *module_args], env=run_env(store.url), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-m", *module_args], env=run_env(store.url), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+    return proc

@@ -38,7 +38,8 @@ def owner_alive(owner: str | None) -> bool | None:
     if host != socket.gethostname():
         return None
     try:
-        return owner_tag(int(pid)) == owner
+        proc = psutil.Process(int(pid))
+        return owner_tag(proc.pid) == owner and proc.status() != psutil.STATUS_ZOMBIE  # a zombie has exited
     except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
         return False
 

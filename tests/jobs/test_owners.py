@@ -1,12 +1,14 @@
 """Mining runs: one writing run per dataset, and runs whose process died marked interrupted."""
 import subprocess
 import sys
+import time
 
+import psutil
 import pytest
 from sqlalchemy import select
 
 from nearmiss.errors import StoreBusy
-from nearmiss.jobs.owners import dataset_lock, owner_tag
+from nearmiss.jobs.owners import dataset_lock, owner_alive, owner_tag
 from nearmiss.mine.report import mining_runs
 from nearmiss.mine.run import MineConfig, create_run, mine
 from nearmiss.store.tables import MiningLock, Run
@@ -62,3 +64,15 @@ def test_the_lock_of_a_dead_run_is_taken_over(store, dead_owner):
     with dataset_lock(store, "quiz", fresh):
         with store.session() as s:
             assert s.get(MiningLock, "quiz").run_id == fresh and s.get(Run, dead).status == "interrupted"
+
+
+def test_a_zombie_owner_counts_as_dead():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    tag = owner_tag(proc.pid)
+    assert owner_alive(tag)
+    proc.kill()  # not waited for: a zombie until proc.wait()
+    deadline = time.monotonic() + 10
+    while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not owner_alive(tag)
+    proc.wait()

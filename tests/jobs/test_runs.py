@@ -90,3 +90,13 @@ def test_the_train_page_cancels_a_run(sqlite_store, sqlite_url, monkeypatch):
     assert [t.value for t in at.toast] == [f"run {run_id} cancelled"]
     assert [w.value for w in at.run().warning] == ["Run cancelled: cancelled"]
     st.cache_resource.clear()
+
+
+def test_a_killed_worker_is_neither_a_zombie_nor_running(store, tmp_path):
+    """kill -9 of a worker the app started: its launcher reaps it and the run is marked interrupted."""
+    run_id = create_mining_run(store, MineConfig(dataset="quiz"))
+    proc = detach(store, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
+    _wait_for(lambda: _run(store, run_id).status == "running", 60)
+    proc.kill()
+    _wait_for(lambda: proc.returncode is not None, 10)  # reaped by detach's thread, not by this test
+    assert [r["status"] for r in list_runs(store) if r["id"] == run_id] == ["interrupted"]
