@@ -8,6 +8,7 @@ import typer
 from nearmiss.cli import app
 from nearmiss.cli.core import store_of
 from nearmiss.errors import ConfigError
+from nearmiss.jobs.runs import reopen
 from nearmiss.train.config import TrainConfig, default_of, help_of
 from nearmiss.train.report import comparison_lines, curve_table, gain_lines, roof_line
 from nearmiss.train.runs import curve_report, run_summary
@@ -80,12 +81,17 @@ def train(ctx: typer.Context,
                                                               "(see nearmiss/train/config.py)."),
           run: int = typer.Option(None, "--run", help="Execute a pending run created by the app (its stored "
                                                       "config; other options ignored)."),
+          resume: int = typer.Option(None, "--resume", help="Resume an interrupted, cancelled or failed run: "
+                                                             "compute only the points it has not stored."),
           as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
           ) -> None:
     """Train learning curves: each method on the first n examples of each negative set, per
     seed, evaluated on a held-out split after each size; stored as a Run with its curve points,
     printed with 95% intervals and paired comparisons."""
     store = store_of(ctx)
+    if resume is not None:
+        reopen(store, resume)
+        run = resume
     if run is not None:
         cfg = TrainConfig.from_dict(run_summary(store, run)["config"])
     else:

@@ -4,7 +4,8 @@ them, listed, cancelled.
 A run is created ``pending``; its process ``claim``s it (``running``, with its owner tag)
 and refuses to start if it was cancelled meanwhile. ``cancel`` marks a pending or running
 run ``cancelled`` and stops its process when that runs on this host. Whatever a run stored
-before it stopped (mined batches, curve points) stays: each is its own transaction.
+before it stopped (mined batches, curve points) stays: each is its own transaction, and
+``reopen`` makes the run pending again so its worker computes only what is missing.
 """
 from __future__ import annotations
 
@@ -30,6 +31,21 @@ def claim(store: Store, run_id: int, message: str) -> None:
         if not done:
             status = s.scalar(select(Run.status).where(Run.id == run_id))
             raise ConfigError(f"run {run_id} is {status or 'missing'}; not started")
+
+
+def reopen(store: Store, run_id: int) -> None:
+    """Make an interrupted, cancelled or failed run pending again, to be resumed (its stored
+    results stay); ConfigError for a run that is done or still has a live process."""
+    reap_dead_runs(store)
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise NotFoundError(f"no run {run_id}")
+        if run.status == "done":
+            raise ConfigError(f"run {run_id} is done; nothing to resume")
+        if run.status == "running" and owner_alive(run.owner) is not False:
+            raise ConfigError(f"run {run_id} is running ({run.owner or 'owner unknown'}); cancel it first")
+        run.status, run.finished_at, run.message = "pending", None, "resuming"
 
 
 def finish(store: Store, run_id: int, status: str, **values: Any) -> bool:

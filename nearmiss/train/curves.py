@@ -118,7 +118,9 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
     methods = [METHODS[m](cfg) for m in cfg.methods]
     folder = run_dir(store, cfg, run_id)
     n_eval, n_train, skipped_all, notes = 0, {}, {}, {}
+    stored = {(p["seed"], p["size"], p["negatives"], p["method"]) for p in load_points(store, run_id)}  # a resumed run
     progress = _Progress(store, run_id, len(cfg.seeds) * len(cfg.sizes) * len(cfg.negatives) * len(methods))
+    progress.done = len(stored)
     heads.on_step = progress.step
     for seed in cfg.seeds:
         heads.cfg = scfg = cfg.for_seed(seed)
@@ -138,13 +140,14 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
         trainer = _Trainer(heads, folder / f"seed-{seed}")
         n_eval, n_train[seed], skipped_all[seed] = len(splits.eval), {n: len(p) for n, p in sets.items()}, skipped
         progress.total -= sum(len(z) for z in skipped.values()) * len(methods)
-        jobs = [(z, n, m) for z in cfg.sizes for n in cfg.negatives if z not in skipped[n] for m in methods]
-        zero = metrics(ev.scores(None), ev.golds)
+        jobs = [(z, n, m) for z in cfg.sizes for n in cfg.negatives if z not in skipped[n] for m in methods
+                if (seed, z, n, m.name) not in stored]
+        zero = metrics(ev.scores(None), ev.golds) if any(z == 0 for z, _, _ in jobs) else None
         for i, (size, neg, method) in enumerate(tqdm(jobs, desc=f"learning curve, seed {seed}", unit="point")):
             t = time.perf_counter()
             specs = method.heads(sets[neg][:max(size, 1)])
             progress.label = f"seed {seed} · n={size} {neg} {method.name}"
-            if size == 0:
+            if size == 0 and zero is not None:
                 untrained = {role: None for role in specs}
                 m, settings = zero, {}
                 own = metrics(method.score(ev, untrained), ev.golds)

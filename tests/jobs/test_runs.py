@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.jobs.launch import detach
-from nearmiss.jobs.owners import owner_alive
-from nearmiss.jobs.runs import cancel, claim, finish, list_runs
+from nearmiss.jobs.owners import owner_alive, owner_tag
+from nearmiss.jobs.runs import cancel, claim, finish, list_runs, reopen
 from nearmiss.mine.run import MineConfig
 from nearmiss.mine.run import create_run as create_mining_run
 from nearmiss.store.tables import Run
@@ -100,3 +100,14 @@ def test_a_killed_worker_is_neither_a_zombie_nor_running(store, tmp_path):
     proc.kill()
     _wait_for(lambda: proc.returncode is not None, 10)  # reaped by detach's thread, not by this test
     assert [r["status"] for r in list_runs(store) if r["id"] == run_id] == ["interrupted"]
+
+
+def test_only_a_stopped_run_is_reopened(store, dead_owner):  # noqa: F811
+    live, dead = create_training_run(store, TrainConfig()), create_training_run(store, TrainConfig())
+    with store.session() as s:
+        s.get(Run, live).status, s.get(Run, live).owner = "running", owner_tag()
+        s.get(Run, dead).status, s.get(Run, dead).owner = "running", dead_owner
+    with pytest.raises(ConfigError, match=f"run {live} is running .*; cancel it first"):
+        reopen(store, live)
+    reopen(store, dead)  # its process died: interrupted, then pending again
+    assert (_run(store, dead).status, _run(store, dead).finished_at) == ("pending", None)

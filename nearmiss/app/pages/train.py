@@ -3,11 +3,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nearmiss.app.shared import require_role, store
+from nearmiss.app.shared import guarded, require_role, store
 from nearmiss.app.text import plain
 from nearmiss.app.widgets import cancel_button
 from nearmiss.errors import NearmissError
-from nearmiss.jobs.train import launch
+from nearmiss.jobs.train import launch, resume
 from nearmiss.load.datasets import dataset_stats
 from nearmiss.train.config import NEGATIVE_SETS_HELP, RECIPES, TrainConfig, default_of, help_of
 from nearmiss.train.methods import METHODS
@@ -112,6 +112,10 @@ def show_run(run_id: int) -> None:
         st.error(f"Run failed: {plain(run['message'])}")
     else:  # cancelled, interrupted: the points stored before it stopped are shown below
         st.warning(f"Run {run['status']}: {plain(run['message'])}")
+    if run["status"] in ("cancelled", "interrupted", "failed") and st.button(
+            "Resume run", key=f"train_resume_{run_id}", help="Compute only the points this run has not stored."):
+        guarded(resume, "admin")(store(), run_id)
+        st.rerun(scope="app")
     report = curve_report(store(), run_id)
     if not report["points"]:
         return
