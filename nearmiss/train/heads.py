@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from nearmiss.lm.models import free_cores, keep_freed_memory, lm_path
 from nearmiss.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
+Encoded = tuple[list[int], list[int]]  # (context token ids, continuation token ids)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,12 @@ class Heads:
         self.model.set_adapter(name)
         return nullcontext()
 
+    def _model(self):
+        """The PeftModel (made with the first adapter)."""
+        if self.model is None:
+            raise RuntimeError("no adapter added yet")
+        return self.model
+
     @property
     def net(self):
         return self.model if self.model is not None else self.base
@@ -131,19 +138,38 @@ class Heads:
 
     def train_nll(self, name: str, examples: Sequence[tuple[str, str]], *, desc: str = "train") -> list[float]:
         """Train adapter ``name`` (added fresh) by maximum likelihood of each continuation given
-        its context, loss on the continuation tokens only; calls ``self.on_step(i, steps)``
-        after each step when set. Returns the loss of every step.
+        its context, loss on the continuation tokens only; returns the loss of every step."""
+        return self.train_nll_group({name: examples}, desc=desc)[name]
 
-        Under ``accelerate launch`` (a torch.distributed process group) the adapter trains
-        data-parallel: each of the W processes takes its share of a global batch of W x batch
-        examples (the same shuffled order everywhere), DistributedDataParallel averages the
-        gradients, so every process ends with the same adapter after W times fewer steps.
+    def train_nll_group(self, jobs: Mapping[str, Sequence[tuple[str, str]]], *,
+                        desc: str = "train") -> dict[str, list[float]]:
+        """Train several fresh adapters at once, each as :meth:`train_nll` trains one (its own
+        seeded init, example order, AdamW state and schedule): every step takes each head's next
+        batch, runs the rows of all heads through the frozen base in one forward pass, each row
+        through its own adapter (grouped LoRA: peft's mixed adapter batch), and steps every head
+        on its own loss. Heads with the same batch size and step count train together; the
+        result equals training them one by one up to float rounding of the larger batch. Calls
+        ``self.on_step(i, steps)`` after each step when set. Returns each head's loss per step.
+
+        Under ``accelerate launch`` (a torch.distributed process group) the heads train
+        data-parallel: each of the W processes takes its share of every head's global batch of
+        W x batch examples (the same shuffled order everywhere), DistributedDataParallel averages
+        the gradients, so every process ends with the same adapters after W times fewer steps.
         The recorded loss is the mean over processes."""
+        if self.device == "cpu" and not self.cfg.threads:
+            set_threads(self.cfg)
+        plans = {name: self._plan(examples, f"{desc} ({name})") for name, examples in jobs.items()}
+        groups: dict[tuple[int, int], list[str]] = {}
+        for name, (_, bs, steps) in plans.items():
+            groups.setdefault((bs, steps), []).append(name)
+        losses: dict[str, list[float]] = {}
+        for (bs, steps), names in groups.items():
+            losses |= self._train_group({n: plans[n][0] for n in names}, bs, steps, desc)
+        return losses
+
+    def _plan(self, examples: Sequence[tuple[str, str]], desc: str) -> tuple[list[Encoded], int, int]:
+        """A head's tokenised examples that fit ``max_length``, its batch size and its step count."""
         cfg = self.cfg
-        if self.device == "cpu" and not cfg.threads:
-            set_threads(cfg)
-        self.add(name)
-        self.model.set_adapter(name)  # only this adapter requires grad
         ctx_ids, cont_ids = encode_pairs(self.tok, [c for c, _ in examples], [[a] for _, a in examples])
         encoded = [(c, a[0]) for c, a in zip(ctx_ids, cont_ids)]
         kept = [(c, a) for c, a in encoded if a and len(c) + len(a) <= cfg.max_length]
@@ -152,34 +178,49 @@ class Heads:
         if len(kept) < len(encoded):
             log.warning("%s: dropped %d of %d examples longer than max_length=%d", desc, len(encoded) - len(kept),
                         len(encoded), cfg.max_length)
-        rank, world = _rank_world()
-        net = self._parallel() if world > 1 else self.model
-        params = [p for n, p in self.model.named_parameters() if p.requires_grad]
         bs = min(cfg.train_batch(self.device), len(kept))
-        per_epoch = math.ceil(len(kept) / (bs * world))
-        steps = max(cfg.epochs * per_epoch, cfg.min_steps)
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+        world = _rank_world()[1]
+        return kept, bs, max(cfg.epochs * math.ceil(len(kept) / (bs * world)), cfg.min_steps)
+
+    def _train_group(self, kept: dict[str, list[Encoded]], bs: int, steps: int, desc: str) -> dict[str, list[float]]:
+        cfg, names = self.cfg, list(kept)
+        for name in names:
+            self.add(name)
+        model = self._model()
+        for pname, p in model.named_parameters():  # only this group's adapters train
+            p.requires_grad_(any(f".{name}." in pname for name in names))
+        rank, world = _rank_world()
+        net = self._parallel() if world > 1 else model
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)  # elementwise: one per head would be the same
         decay = cfg.lr_schedule == "linear"
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / steps if decay else 1.0)
-        rng = random.Random(cfg.seed)
-        order: list[int] = []
-        losses = []
-        self.model.train()
-        for _ in tqdm(range(steps), desc=desc, unit="step", leave=False, disable=rank > 0):
-            while len(order) < bs * world:
-                fresh = list(range(len(kept)))
-                rng.shuffle(fresh)
-                order += fresh
-            batch, order = [kept[i] for i in order[:bs * world][rank::world]], order[bs * world:]
-            loss = self._nll(batch, net)
-            loss.backward()
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            losses.append(_mean_over_processes(loss.detach()) if world > 1 else loss.item())
-            if self.on_step:
-                self.on_step(len(losses), steps)
-        self.model.eval()
+        rngs = {name: random.Random(cfg.seed) for name in names}
+        orders: dict[str, list[int]] = {name: [] for name in names}
+        losses: dict[str, list[float]] = {name: [] for name in names}
+        rows_of = [name for name in names for _ in range(bs)]
+        model.train()
+        with _routed(model, rows_of):
+            for step in tqdm(range(steps), desc=f"{desc} ({len(names)} heads)", unit="step", leave=False,
+                             disable=rank > 0):
+                batch = []
+                for name in names:
+                    while len(orders[name]) < bs * world:
+                        fresh = list(range(len(kept[name])))
+                        rngs[name].shuffle(fresh)
+                        orders[name] += fresh
+                    taken, orders[name] = orders[name][:bs * world], orders[name][bs * world:]
+                    batch += [kept[name][i] for i in taken[rank::world]]
+                per_head = self._nll(batch, net, groups=len(names))
+                per_head.sum().backward()  # each head's parameters get the gradient of its own loss only
+                opt.step()
+                sched.step()
+                opt.zero_grad(set_to_none=True)
+                for name, loss in zip(names, per_head.detach()):
+                    losses[name].append(_mean_over_processes(loss) if world > 1 else loss.item())
+                if self.on_step:
+                    self.on_step(step + 1, steps)
+        model.eval()
         return losses
 
     def _parallel(self):
@@ -189,9 +230,9 @@ class Heads:
         ids = [torch.cuda.current_device()] if self.device == "cuda" else None
         return DistributedDataParallel(self.model, device_ids=ids)
 
-    def _nll(self, batch: list[tuple[list[int], list[int]]], net=None) -> torch.Tensor:
-        """Mean negative log-likelihood of the continuation tokens of a batch (through ``net``,
-        default the model itself).
+    def _nll(self, batch: list[Encoded], net=None, groups: int = 1) -> torch.Tensor:
+        """Mean negative log-likelihood of the continuation tokens of each of ``groups`` equal
+        blocks of the batch (one per head), through ``net`` (default the model itself).
 
         Left padding puts every continuation at the end, so the LM head runs only on the last
         ``max continuation + 1`` positions (``logits_to_keep``); position ids skip the padding.
@@ -206,11 +247,29 @@ class Heads:
             mask[i, width - len(c) - len(a):] = 1
             answer[i, width - len(a):] = True
         positions = (mask.cumsum(1) - 1).clamp(min=0)
-        logits = (net or self.model)(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                            position_ids=positions.to(self.device), logits_to_keep=keep).logits
+        logits = (net or self._model())(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                        position_ids=positions.to(self.device), logits_to_keep=keep).logits
         targets, chosen = ids[:, width - keep + 1:].to(self.device), answer[:, width - keep + 1:].to(self.device)
         logp = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        return -(logp * chosen).sum() / chosen.sum()
+        per_row, tokens = (logp * chosen).reshape(groups, -1).sum(1), chosen.reshape(groups, -1).sum(1)
+        return -per_row / tokens
+
+
+@contextmanager
+def _routed(model, adapter_of_row: list[str]) -> Iterator[None]:
+    """Within: every LoRA layer of ``model`` sends row i of its input through adapter
+    ``adapter_of_row[i]`` (peft's mixed adapter batch, which its PeftModel allows only in eval mode)."""
+    from peft.tuners.lora import LoraLayer
+
+    def route(_module, args, kwargs):
+        return args, {**kwargs, "adapter_names": adapter_of_row}
+
+    handles = [m.register_forward_pre_hook(route, with_kwargs=True) for m in model.modules() if isinstance(m, LoraLayer)]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def _rank_world() -> tuple[int, int]:
