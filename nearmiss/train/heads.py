@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm import tqdm
@@ -24,6 +25,9 @@ from nearmiss.lm.loglik import encode_pairs, score_continuations
 from nearmiss.lm.models import device as best_device
 from nearmiss.lm.models import free_cores, keep_freed_memory, lm_path
 from nearmiss.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,9 @@ def load_base(cfg: TrainConfig):
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     dev = best_device()
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, cfg.torch_dtype(dev))).to(dev)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, cfg.torch_dtype(dev)))
+    # transformers wraps Module.to with functools.wraps, which the stubs type as an unbound function
+    model = model.to(dev)  # type: ignore[arg-type]
     return model.eval(), tok
 
 
@@ -69,10 +75,16 @@ class Heads:
         self.cfg = cfg
         self.device = best_device()
         self.base, self.tok = load_base(cfg)
-        self.model = None  # the PeftModel, made with the first adapter
+        self.model: PeftModel | None = None  # made with the first adapter
         self.on_step: Callable[[int, int], None] | None = None  # training progress: (step, steps)
         self.lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                target_modules=cfg.lora_target_modules(), task_type="CAUSAL_LM")
+
+    def _adapters(self) -> PeftModel:
+        """The PeftModel; there is one once an adapter was added or loaded."""
+        if self.model is None:
+            raise RuntimeError("no adapter on the base model yet: add or load one first")
+        return self.model
 
     @property
     def names(self) -> list[str]:
@@ -101,21 +113,22 @@ class Heads:
     def save(self, name: str, out: str | Path) -> Path:
         """Save one adapter; returns its folder (reloadable with :meth:`load`)."""
         out = Path(out)
-        self.model.save_pretrained(str(out), selected_adapters=[name])
+        self._adapters().save_pretrained(str(out), selected_adapters=[name])
         return out / name if name != "default" else out
 
     def delete(self, name: str) -> None:
         """Remove an adapter; removing the last one gives back the plain base model."""
-        if list(self.model.peft_config) == [name]:
-            self.base, self.model = self.model.unload(), None
+        model = self._adapters()
+        if list(model.peft_config) == [name]:
+            self.base, self.model = model.unload(), None
         else:
-            self.model.delete_adapter(name)
+            model.delete_adapter(name)
 
     def active(self, name: str | None):
         """Context in which the model computes with adapter ``name`` (None: the base model)."""
         if name is None:
             return self.model.disable_adapter() if self.model is not None else nullcontext()
-        self.model.set_adapter(name)
+        self._adapters().set_adapter(name)
         return nullcontext()
 
     @property
@@ -143,7 +156,8 @@ class Heads:
         if self.device == "cpu" and not cfg.threads:
             set_threads(cfg)
         self.add(name)
-        self.model.set_adapter(name)  # only this adapter requires grad
+        model = self._adapters()
+        model.set_adapter(name)  # only this adapter requires grad
         ctx_ids, cont_ids = encode_pairs(self.tok, [c for c, _ in examples], [[a] for _, a in examples])
         encoded = [(c, a[0]) for c, a in zip(ctx_ids, cont_ids)]
         kept = [(c, a) for c, a in encoded if a and len(c) + len(a) <= cfg.max_length]
@@ -153,8 +167,8 @@ class Heads:
             log.warning("%s: dropped %d of %d examples longer than max_length=%d", desc, len(encoded) - len(kept),
                         len(encoded), cfg.max_length)
         rank, world = _rank_world()
-        net = self._parallel() if world > 1 else self.model
-        params = [p for n, p in self.model.named_parameters() if p.requires_grad]
+        net = self._parallel() if world > 1 else model
+        params = [p for n, p in model.named_parameters() if p.requires_grad]
         bs = min(cfg.train_batch(self.device), len(kept))
         per_epoch = math.ceil(len(kept) / (bs * world))
         steps = max(cfg.epochs * per_epoch, cfg.min_steps)
@@ -164,7 +178,7 @@ class Heads:
         rng = random.Random(cfg.seed)
         order: list[int] = []
         losses = []
-        self.model.train()
+        model.train()
         for _ in tqdm(range(steps), desc=desc, unit="step", leave=False, disable=rank > 0):
             while len(order) < bs * world:
                 fresh = list(range(len(kept)))
@@ -179,7 +193,7 @@ class Heads:
             losses.append(_mean_over_processes(loss.detach()) if world > 1 else loss.item())
             if self.on_step:
                 self.on_step(len(losses), steps)
-        self.model.eval()
+        model.eval()
         return losses
 
     def _parallel(self):
@@ -187,9 +201,9 @@ class Heads:
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [torch.cuda.current_device()] if self.device == "cuda" else None
-        return DistributedDataParallel(self.model, device_ids=ids)
+        return DistributedDataParallel(self._adapters(), device_ids=ids)
 
-    def _nll(self, batch: list[tuple[list[int], list[int]]], net=None) -> torch.Tensor:
+    def _nll(self, batch: list[tuple[list[int], list[int]]], net: torch.nn.Module | None = None) -> torch.Tensor:
         """Mean negative log-likelihood of the continuation tokens of a batch (through ``net``,
         default the model itself).
 
@@ -206,8 +220,9 @@ class Heads:
             mask[i, width - len(c) - len(a):] = 1
             answer[i, width - len(a):] = True
         positions = (mask.cumsum(1) - 1).clamp(min=0)
-        logits = (net or self.model)(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                            position_ids=positions.to(self.device), logits_to_keep=keep).logits
+        net = net or self._adapters()
+        logits = net(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                     position_ids=positions.to(self.device), logits_to_keep=keep).logits
         targets, chosen = ids[:, width - keep + 1:].to(self.device), answer[:, width - keep + 1:].to(self.device)
         logp = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         return -(logp * chosen).sum() / chosen.sum()
