@@ -33,7 +33,7 @@ if demo:
     st.warning(f"{len(demo)} account(s) still have the demo password ({', '.join(demo)}). Anyone who can reach "
                "this app can sign in with it: change it (nearmiss user passwd NAME).", icon="⚠️")
 keep_cookie()
-page = st.navigation(pages(user and user["role"]), position="sidebar" if user else "hidden")
+page = st.navigation(pages(user["role"] if user else None), position="sidebar" if user else "hidden")
 if user is None:
     sign_in_form()
 else:

@@ -83,6 +83,16 @@ def check_user(role: str = "annotator") -> dict:
     return user
 
 
+def progress_bar(text: str) -> Callable[[float, str], None]:
+    """A progress bar on the page, moved by calling the result with (fraction, message)."""
+    bar = st.progress(0.0, text=text)
+
+    def update(fraction: float, message: str) -> None:
+        bar.progress(fraction, text=message)
+
+    return update
+
+
 def guarded(handler: Callable[P, R], role: str = "annotator") -> Callable[P, R]:
     """``handler`` run only after ``check_user(role)`` passes (a key card's press or heartbeat guard)."""
 

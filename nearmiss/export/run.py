@@ -62,7 +62,7 @@ def _write_files(stage: Path, fmt: Format, splits: dict[str, Part], cfg: ExportC
             for tables in _chunk_tables(fmt, examples, cfg, style):
                 writers.write(tables)
         paths.update({(table, split): path for table, path in writers.paths.items()})
-    written: dict[str, TableCounts] = {}
+    written: dict[tuple[str, str], TableCounts] = {}
     for split, examples in splits.items():
         files = {table: path for (table, s), path in paths.items() if s == split}
         counts = validate_tables(files, _chunk_tables(fmt, examples, cfg, style), lambda t: fmt.columns(t, style))
@@ -78,11 +78,13 @@ def _write_hf(stage: Path, fmt: Format, splits: dict[str, Part], cfg: ExportConf
     rows in memory) and read it back; Parquet copies on request."""
     import datasets
 
-    table = fmt.table
+    table, features = fmt.table, fmt.features
+    if table is None or features is None:
+        raise ValueError(f"format {cfg.format}: layout hf needs its table and features")
     cache = stage / ".build"
     built = datasets.DatasetDict({split: datasets.Dataset.from_generator(
         _table_rows, gen_kwargs={"fmt": fmt, "examples": exs, "cfg": cfg, "style": style, "table": table},
-        features=fmt.features(), cache_dir=str(cache / split),
+        features=features(), cache_dir=str(cache / split),
         fingerprint=uuid.uuid4().hex)  # given: else datasets pickles every example to hash gen_kwargs
         for split, exs in splits.items()})
     built.save_to_disk(str(stage))

@@ -169,7 +169,7 @@ def nearness_bounds(store: Store) -> tuple[float, float] | None:
     """The smallest and largest nearness score stored, or None when no candidate is scored."""
     with store.session() as s:
         lo, hi = s.execute(select(func.min(Candidate.nearness), func.max(Candidate.nearness))).one()
-    return None if lo is None else (float(lo), float(hi))
+    return None if lo is None or hi is None else (float(lo), float(hi))
 
 
 def schema_version(session: Session) -> str | None:
@@ -193,6 +193,7 @@ def _negatives(item: Item, cands: list[Any], labels: dict[str, FinalLabel], f: E
         if reason:
             removed[reason] += 1
             continue
+        assert fl.label is not None  # _why_not gives a disputed candidate (no label) its reason
         out[c.id] = Negative(c.id, c.text, fl.label, c.origin, c.nearness, fl.annotators, fl.agreement, c.messages)
     if f.include_unlabeled_distractors and item.kind == "mcqa" and item.choices:
         for i, text in enumerate(item.choices):

@@ -4,6 +4,7 @@ Files are read as streams beside the rows built again, so memory stays one chunk
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from enum import Enum
 from pathlib import Path
 
 from nearmiss.errors import LoadError
@@ -11,7 +12,14 @@ from nearmiss.export.files import iter_rows
 from nearmiss.export.formats.rows import Check
 from nearmiss.export.manifest import TableCounts
 
-_END = object()
+
+class _End(Enum):
+    """What ``next`` gives once the rows read back run out."""
+
+    END = 0
+
+
+_END = _End.END
 
 
 def check_row(where: str, n: int, row: dict, columns: dict[str, Check]) -> None:
@@ -33,7 +41,7 @@ class ReadBack:
     def expect(self, rows: Iterable[dict]) -> None:
         for written in rows:
             n = self.counts.rows + 1
-            back = next(self.loaded, _END)
+            back: dict | _End = next(self.loaded, _END)
             if back is _END:
                 raise LoadError(self.where, None, None, f"read back {n - 1} rows, wrote more")
             if back != written:

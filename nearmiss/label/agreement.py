@@ -21,7 +21,7 @@ from itertools import combinations
 from sqlalchemy import or_, select
 
 from nearmiss.label.final_labels import load_final_labels
-from nearmiss.label.labels import is_active, votes
+from nearmiss.label.labels import DECIDED_LABEL, is_active, votes
 from nearmiss.store import Store
 from nearmiss.store.tables import Annotator, Candidate, Item, Label, as_utc
 
@@ -46,7 +46,8 @@ def fleiss_kappa(counts: Iterable[dict[str, int]]) -> float | None:
     rows = [c for c in counts if sum(c.values()) >= 2]
     if not rows:
         return None
-    per_subject, totals = [], Counter()
+    per_subject: list[float] = []
+    totals: Counter[str] = Counter()
     for c in rows:
         n = sum(c.values())
         per_subject.append((sum(v * v for v in c.values()) - n) / (n * (n - 1)))
@@ -134,7 +135,8 @@ def disagreements(store: Store, *, datasets: Iterable[str] = ()) -> list[Disagre
         for cid, who, note in s.execute(
                 select(Label.candidate_id, Annotator.name, Label.note).join(Annotator, Annotator.id == Label.annotator_id)
                 .where(Label.candidate_id.in_(open_), Label.kind == "decision", Label.note.is_not(None), is_active())):
-            notes[cid][who] = note
+            if note is not None:  # always: the query keeps commented decisions only
+                notes[cid][who] = note
     return [Disagreement(cid, dataset_of[cid], *texts[cid], dict(sorted(table[cid].items())), notes[cid])
             for cid in open_]
 
@@ -207,7 +209,7 @@ class Remark:
 
 def remarks(store: Store, *, datasets: Iterable[str] = (), flagged_only: bool = False) -> list[Remark]:
     """Standing decisions with a comment or a flag, newest first (``flagged_only``: flags)."""
-    q = (select(Label.candidate_id, Item.dataset, Item.question, Candidate.text, Annotator.name, Label.label,
+    q = (select(Label.candidate_id, Item.dataset, Item.question, Candidate.text, Annotator.name, DECIDED_LABEL,
                 Label.note, Label.flagged, Label.created_at)
          .join(Annotator, Annotator.id == Label.annotator_id).join(Candidate, Candidate.id == Label.candidate_id)
          .join(Item, Item.id == Candidate.item_id)

@@ -137,9 +137,10 @@ class LabelDesk:
         if p.action == "undo":
             with annotator_transaction(self.store, self.annotator_id) as (s, _):
                 receipt = record_undo(s, self.annotator_id, request_id=p.request_id)
-                if receipt.status == "stored":  # show the undone candidate again, to be relabeled, unless
-                    back = take_claim(s, self.annotator_id, receipt.candidate_id, self.cfg)  # someone holds it now
-                    self._show(s, receipt.candidate_id if back else serve_next(s, self.annotator_id, self.cfg))
+                undone = receipt.candidate_id if receipt.status == "stored" else None
+                if undone is not None:  # show the undone candidate again, to be relabeled, unless someone holds it now
+                    back = take_claim(s, self.annotator_id, undone, self.cfg)
+                    self._show(s, undone if back else serve_next(s, self.annotator_id, self.cfg))
             return receipt
         if p.action not in (*LABELS, ACCEPT):
             return _refused(f"unknown action '{p.action}'", p.candidate_id)

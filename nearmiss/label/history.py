@@ -14,7 +14,16 @@ from sqlalchemy.orm import aliased
 
 from nearmiss.errors import NotFoundError
 from nearmiss.label.guidelines import current_versions
-from nearmiss.label.labels import LABELS, Receipt, _repeat, check_comment, check_request_id, is_active, record_decision
+from nearmiss.label.labels import (
+    DECIDED_LABEL,
+    LABELS,
+    Receipt,
+    _repeat,
+    check_comment,
+    check_request_id,
+    is_active,
+    record_decision,
+)
 from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
 from nearmiss.store.schema import NEGATIVE_LABELS
@@ -47,7 +56,7 @@ def history(store: Store, annotator_id: int, *, text: str = "", datasets: Iterab
     """The annotator's decisions, newest first: ``text`` found in the question, the candidate
     or the comment (case-insensitive), in ``datasets`` with ``labels``, made on days
     ``since`` .. ``until`` (UTC, both included)."""
-    q = (select(Label.id, Label.candidate_id, Item.dataset, Item.question, Candidate.text, Label.label, Label.note,
+    q = (select(Label.id, Label.candidate_id, Item.dataset, Item.question, Candidate.text, DECIDED_LABEL, Label.note,
                 Label.flagged, Label.created_at, is_active())
          .join(Candidate, Candidate.id == Label.candidate_id).join(Item, Item.id == Candidate.item_id)
          .where(Label.annotator_id == annotator_id, Label.kind == "decision")
@@ -64,7 +73,8 @@ def history(store: Store, annotator_id: int, *, text: str = "", datasets: Iterab
     if until:
         q = q.where(Label.created_at < _day_start(until) + timedelta(days=1))
     with store.session() as s:
-        return [HistoryRow(*row) for row in s.execute(q)]
+        return [HistoryRow(label_id, cid, dataset, question, answer, label, note, flagged, at, stands)
+                for label_id, cid, dataset, question, answer, label, note, flagged, at, stands in s.execute(q)]
 
 
 _OLD = aliased(Label, name="old")
@@ -93,8 +103,8 @@ def change_decision(store: Store, annotator_id: int, label_id: int, label: str, 
             s.add(Label(candidate_id=row.candidate_id, annotator_id=annotator_id, kind="retraction",
                         retracts=standing.id))
             s.flush()
-        dataset = s.scalar(select(Item.dataset).join(Candidate, Candidate.item_id == Item.id)
-                           .where(Candidate.id == row.candidate_id))
+        dataset = s.execute(select(Item.dataset).join(Candidate, Candidate.item_id == Item.id)
+                            .where(Candidate.id == row.candidate_id)).scalar_one()
         step = row.first_wrong_step if label in NEGATIVE_LABELS else None
         return record_decision(s, annotator_id, row.candidate_id, label, request_id=request_id, note=note,
                                flagged=flagged, first_wrong_step=step, release_claims=False,

@@ -17,11 +17,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import ColumnElement, and_, delete, exists, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
@@ -57,6 +57,10 @@ class Receipt:
 
 
 _UNDO = aliased(Label, name="undo")
+
+# The label of a decision or an adjudication: only retractions leave Label.label empty, so
+# queries of those kinds select it as text.
+DECIDED_LABEL = cast("InstrumentedAttribute[str]", Label.label)
 
 
 def is_active(row=Label) -> ColumnElement[bool]:
@@ -205,7 +209,7 @@ class Vote:
 
 def votes(store: Store, *, datasets: Iterable[str] = ()) -> list[Vote]:
     """Every active, non-skip decision, optionally limited to some datasets."""
-    q = (select(Label.candidate_id, Item.dataset, Annotator.name, Label.label)
+    q = (select(Label.candidate_id, Item.dataset, Annotator.name, DECIDED_LABEL)
          .join(Candidate, Candidate.id == Label.candidate_id).join(Item, Item.id == Candidate.item_id)
          .join(Annotator, Annotator.id == Label.annotator_id)
          .where(Label.kind == "decision", Label.label != "skip", is_active()).order_by(Label.id))
@@ -248,7 +252,7 @@ class RecentDecision:
 
 def recent_decisions(store: Store, annotator_id: int, n: int = UNDO_DEPTH) -> list[RecentDecision]:
     """The annotator's last ``n`` decisions, newest first, with whether each still stands."""
-    q = (select(Label.id, Label.candidate_id, Candidate.text, Label.label, Label.created_at, is_active())
+    q = (select(Label.id, Label.candidate_id, Candidate.text, DECIDED_LABEL, Label.created_at, is_active())
          .join(Candidate, Candidate.id == Label.candidate_id)
          .where(Label.annotator_id == annotator_id, Label.kind == "decision").order_by(Label.id.desc()).limit(n))
     with store.session() as s:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from nearmiss.label.labels import is_active
+from nearmiss.label.labels import DECIDED_LABEL, is_active
 from nearmiss.label.queue import QueueConfig, remaining
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item, Label, as_utc, utcnow
@@ -53,7 +53,7 @@ def pace(times: list[datetime], now: datetime) -> float | None:
 def progress(store: Store, annotator_id: int, cfg: QueueConfig) -> Progress:
     """Done, remaining and per-label counts under ``cfg``'s filters, and the pace of one annotator."""
     now = utcnow()
-    q = (select(Label.label, func.count()).where(Label.annotator_id == annotator_id, Label.kind == "decision",
+    q = (select(DECIDED_LABEL, func.count()).where(Label.annotator_id == annotator_id, Label.kind == "decision",
                                                  is_active()).group_by(Label.label))
     if cfg.datasets or cfg.origins:
         q = q.join(Candidate, Candidate.id == Label.candidate_id).join(Item, Item.id == Candidate.item_id)

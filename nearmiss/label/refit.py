@@ -38,9 +38,9 @@ def due(store: Store, scope: str) -> RankerConfig | None:
     cfg = config_of(previous)
     with store.session() as s:
         mark = previous["label_mark"] if previous else 0
-        new = s.scalar(select(func.count()).select_from(Label).join(Candidate, Candidate.id == Label.candidate_id)
-                       .join(Item, Item.id == Candidate.item_id)
-                       .where(Label.id > mark, *(() if scope == ALL else (Item.dataset == scope,))))
+        new = s.execute(select(func.count()).select_from(Label).join(Candidate, Candidate.id == Label.candidate_id)
+                        .join(Item, Item.id == Candidate.item_id)
+                        .where(Label.id > mark, *(() if scope == ALL else (Item.dataset == scope,)))).scalar_one()
     return cfg if new >= cfg.refit_every else None
 
 

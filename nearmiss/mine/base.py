@@ -18,7 +18,20 @@ def help_of(cls: type, name: str) -> str:
     return next(f.metadata["help"] for f in fields(cls) if f.name == name)
 
 
-def gold_text(item: Item) -> str | None:
+class HasGold(Protocol):
+    """What :func:`gold_text` reads: an Item, or a query row with those columns."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def choices(self) -> list[Any] | None: ...
+    @property
+    def gold(self) -> int | None: ...
+    @property
+    def answer(self) -> str | None: ...
+
+
+def gold_text(item: HasGold) -> str | None:
     """The item's correct answer as text (MCQA: the gold choice), or None when unknown."""
     if item.kind == "mcqa" and item.choices and item.gold is not None:
         return item.choices[item.gold]

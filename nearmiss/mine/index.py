@@ -10,12 +10,15 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from nearmiss.errors import ConfigError
 from nearmiss.mine.base import setting
+
+if TYPE_CHECKING:
+    import faiss
 
 log = logging.getLogger(__name__)
 IndexKind = Literal["auto", "flat", "hnsw", "ivf"]
@@ -34,7 +37,7 @@ class IndexConfig:
             raise ConfigError(f"index kind {self.kind!r}: use one of auto, {', '.join(BUILDERS)}")
 
 
-def _flat(vectors: np.ndarray, _: IndexConfig):
+def _flat(vectors: np.ndarray, _: IndexConfig) -> faiss.Index:
     import faiss
 
     index = faiss.IndexFlatIP(vectors.shape[1])
@@ -42,7 +45,7 @@ def _flat(vectors: np.ndarray, _: IndexConfig):
     return index
 
 
-def _hnsw(vectors: np.ndarray, cfg: IndexConfig):
+def _hnsw(vectors: np.ndarray, cfg: IndexConfig) -> faiss.Index:
     import faiss
 
     index = faiss.IndexHNSWFlat(vectors.shape[1], cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
@@ -51,7 +54,7 @@ def _hnsw(vectors: np.ndarray, cfg: IndexConfig):
     return index
 
 
-def _ivf(vectors: np.ndarray, cfg: IndexConfig):
+def _ivf(vectors: np.ndarray, cfg: IndexConfig) -> faiss.Index:
     import faiss
 
     nlist = max(1, min(int(4 * math.sqrt(len(vectors))), len(vectors) // 39))  # faiss wants >= 39 points a list
@@ -62,7 +65,7 @@ def _ivf(vectors: np.ndarray, cfg: IndexConfig):
     return index
 
 
-BUILDERS: dict[str, Callable[[np.ndarray, IndexConfig], object]] = {"flat": _flat, "hnsw": _hnsw, "ivf": _ivf}
+BUILDERS: dict[str, Callable[[np.ndarray, IndexConfig], faiss.Index]] = {"flat": _flat, "hnsw": _hnsw, "ivf": _ivf}
 
 
 def choose_kind(n: int, cfg: IndexConfig) -> str:
@@ -75,7 +78,7 @@ def choose_kind(n: int, cfg: IndexConfig) -> str:
 class VectorIndex:
     """A faiss index and which kind was built."""
 
-    index: object
+    index: faiss.Index
     kind: str
     size: int
 

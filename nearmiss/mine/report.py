@@ -19,7 +19,8 @@ def nearness_histogram(store: Store, dataset: str | None = None, bins: int = 20)
     by_origin: dict[str, list[float]] = {}
     with store.session() as s:
         for origin, nearness in s.execute(q):
-            by_origin.setdefault(origin, []).append(nearness)
+            if nearness is not None:  # always: the query keeps scored candidates only
+                by_origin.setdefault(origin, []).append(nearness)
     edges = np.linspace(0.0, 1.0, bins + 1)
     return [{"origin": origin, "bin_start": round(float(lo), 6), "bin_end": round(float(hi), 6), "count": int(n)}
             for origin, values in sorted(by_origin.items())

@@ -122,7 +122,9 @@ class Resources:
     the LM and the neighbour pool (each built once, on first use)."""
 
     def __init__(self, store: Store, cfg: MineConfig, universe: list[Item], neighbours: NeighbourPool | None = None):
-        self.store, self.cfg, self.universe = store, cfg, universe
+        self.store: Store = store
+        self.cfg: MineConfig = cfg
+        self.universe: list[Item] = universe
         self._neighbours = neighbours
 
     def neighbours(self) -> NeighbourPool:
@@ -132,7 +134,7 @@ class Resources:
                                                        self.cfg.neighbours)
         return self._neighbours
 
-    def lm(self):
+    def lm(self) -> tuple[Any, Any]:
         """(model, tokenizer); ``load_lm`` keeps one per process."""
         from nearmiss.lm.models import load_lm
 
@@ -157,7 +159,7 @@ def _write(session: Session, run_id: int, proposals: list[Proposal], cfg: MineCo
            scored_by: dict[str, str]) -> tuple[int, int, int]:
     """Insert new candidates, merge scores (and which models gave them) into stored ones,
     mark the items mined."""
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}  # candidate id -> its row
     for p in proposals:
         for cand in p.candidates:
             row = candidate_row(p.item.id, cand, run_id)

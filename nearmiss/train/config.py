@@ -103,9 +103,9 @@ class TrainConfig:
         if self.recipe not in RECIPES:
             raise ConfigError(f"recipe: unknown {self.recipe!r}; allowed: {', '.join(RECIPES)}")
         choices = {"hardest_by": ("sum", "char"), "lr_schedule": ("linear", "constant")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name}: one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        for name, options in choices.items():
+            if getattr(self, name) not in options:
+                raise ConfigError(f"{name}: one of {', '.join(options)}, got {getattr(self, name)!r}")
         tokens = self.eval_batch_tokens
         if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1):
             raise ConfigError(f"eval_batch_tokens: a whole number of positions >= 1, got {tokens!r}")

@@ -94,7 +94,8 @@ class _ChoiceScorer:
     seeds (for the hardest / easiest sets)."""
 
     def __init__(self, heads: Heads):
-        self.heads, self.cache = heads, {}
+        self.heads = heads
+        self.cache: dict[str, list[float]] = {}  # item id -> score of each own wrong choice
 
     def __call__(self, items: Sequence[TrainItem]) -> list[list[float]]:
         todo = [t for t in items if t.id not in self.cache]
@@ -117,7 +118,8 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
     choice_scorer = _ChoiceScorer(heads)
     methods = [METHODS[m](cfg) for m in cfg.methods]
     folder = run_dir(store, cfg, run_id)
-    n_eval, n_train, skipped_all, notes = 0, {}, {}, {}
+    n_eval, n_train, skipped_all = 0, {}, {}
+    notes: dict[int, list[str]] = {}  # seed -> how its negative sets were made
     stored = {(p["seed"], p["size"], p["negatives"], p["method"]) for p in load_points(store, run_id)}  # a resumed run
     progress = _Progress(store, run_id, len(cfg.seeds) * len(cfg.sizes) * len(cfg.negatives) * len(methods))
     progress.done = len(stored)

@@ -91,6 +91,8 @@ def _mcqa(r: Item) -> bool:
 
 
 def _eval_item(r: Item) -> EvalItem:
+    if not r.choices or r.gold is None:
+        raise ValueError(f"item {r.id} is not a multiple-choice question")
     return EvalItem(r.id, r.question, r.context, tuple(r.choices), r.gold)
 
 

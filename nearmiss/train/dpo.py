@@ -21,6 +21,7 @@ def train_dpo(heads: Heads, name: str, pairs: tuple[Pair, ...], desc: str) -> li
     """Train a DPO LoRA adapter on ``pairs`` and load it on ``heads`` as ``name``; returns the
     loss of every step."""
     from datasets import Dataset
+    from peft import PeftModel
     from trl import DPOConfig, DPOTrainer
 
     cfg = heads.cfg
@@ -38,7 +39,10 @@ def train_dpo(heads: Heads, name: str, pairs: tuple[Pair, ...], desc: str) -> li
         trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tok,
                              peft_config=heads.lora)
         trainer.train()
-        trainer.model.save_pretrained(tmp + "/adapter")
+        trained = trainer.model  # the base model with the LoRA adapter (peft_config)
+        if not isinstance(trained, PeftModel):
+            raise RuntimeError(f"DPOTrainer trained a {type(trained).__name__}, not a LoRA PeftModel")
+        trained.save_pretrained(tmp + "/adapter")
         heads.load(name, tmp + "/adapter")
     return [h["loss"] for h in trainer.state.log_history if "loss" in h]
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm import tqdm
@@ -24,6 +25,9 @@ from nearmiss.lm.loglik import encode_pairs, score_continuations
 from nearmiss.lm.models import device as best_device
 from nearmiss.lm.models import free_cores, keep_freed_memory, lm_path
 from nearmiss.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 log = logging.getLogger(__name__)
 Encoded = tuple[list[int], list[int]]  # (context token ids, continuation token ids)
@@ -57,7 +61,9 @@ def load_base(cfg: TrainConfig):
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     dev = best_device()
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, cfg.torch_dtype(dev))).to(dev)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, cfg.torch_dtype(dev)))
+    # transformers wraps Module.to with functools.wraps, which the stubs type as an unbound function
+    model = model.to(dev)  # type: ignore[arg-type]
     return model.eval(), tok
 
 
@@ -70,10 +76,16 @@ class Heads:
         self.cfg = cfg
         self.device = best_device()
         self.base, self.tok = load_base(cfg)
-        self.model = None  # the PeftModel, made with the first adapter
+        self.model: PeftModel | None = None  # made with the first adapter
         self.on_step: Callable[[int, int], None] | None = None  # training progress: (step, steps)
         self.lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                target_modules=cfg.lora_target_modules(), task_type="CAUSAL_LM")
+
+    def _adapters(self) -> PeftModel:
+        """The PeftModel; there is one once an adapter was added or loaded."""
+        if self.model is None:
+            raise RuntimeError("no adapter on the base model yet: add or load one first")
+        return self.model
 
     @property
     def names(self) -> list[str]:
@@ -102,28 +114,23 @@ class Heads:
     def save(self, name: str, out: str | Path) -> Path:
         """Save one adapter; returns its folder (reloadable with :meth:`load`)."""
         out = Path(out)
-        self.model.save_pretrained(str(out), selected_adapters=[name])
+        self._adapters().save_pretrained(str(out), selected_adapters=[name])
         return out / name if name != "default" else out
 
     def delete(self, name: str) -> None:
         """Remove an adapter; removing the last one gives back the plain base model."""
-        if list(self.model.peft_config) == [name]:
-            self.base, self.model = self.model.unload(), None
+        model = self._adapters()
+        if list(model.peft_config) == [name]:
+            self.base, self.model = model.unload(), None
         else:
-            self.model.delete_adapter(name)
+            model.delete_adapter(name)
 
     def active(self, name: str | None):
         """Context in which the model computes with adapter ``name`` (None: the base model)."""
         if name is None:
             return self.model.disable_adapter() if self.model is not None else nullcontext()
-        self.model.set_adapter(name)
+        self._adapters().set_adapter(name)
         return nullcontext()
-
-    def _model(self):
-        """The PeftModel (made with the first adapter)."""
-        if self.model is None:
-            raise RuntimeError("no adapter added yet")
-        return self.model
 
     @property
     def net(self):
@@ -186,7 +193,7 @@ class Heads:
         cfg, names = self.cfg, list(kept)
         for name in names:
             self.add(name)
-        model = self._model()
+        model = self._adapters()
         for pname, p in model.named_parameters():  # only this group's adapters train
             p.requires_grad_(any(f".{name}." in pname for name in names))
         rank, world = _rank_world()
@@ -228,9 +235,9 @@ class Heads:
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [torch.cuda.current_device()] if self.device == "cuda" else None
-        return DistributedDataParallel(self.model, device_ids=ids)
+        return DistributedDataParallel(self._adapters(), device_ids=ids)
 
-    def _nll(self, batch: list[Encoded], net=None, groups: int = 1) -> torch.Tensor:
+    def _nll(self, batch: list[Encoded], net: torch.nn.Module | None = None, groups: int = 1) -> torch.Tensor:
         """Mean negative log-likelihood of the continuation tokens of each of ``groups`` equal
         blocks of the batch (one per head), through ``net`` (default the model itself).
 
@@ -247,7 +254,7 @@ class Heads:
             mask[i, width - len(c) - len(a):] = 1
             answer[i, width - len(a):] = True
         positions = (mask.cumsum(1) - 1).clamp(min=0)
-        logits = (net or self._model())(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+        logits = (net or self._adapters())(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                                         position_ids=positions.to(self.device), logits_to_keep=keep).logits
         targets, chosen = ids[:, width - keep + 1:].to(self.device), answer[:, width - keep + 1:].to(self.device)
         logp = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
@@ -264,7 +271,8 @@ def _routed(model, adapter_of_row: list[str]) -> Iterator[None]:
     def route(_module, args, kwargs):
         return args, {**kwargs, "adapter_names": adapter_of_row}
 
-    handles = [m.register_forward_pre_hook(route, with_kwargs=True) for m in model.modules() if isinstance(m, LoraLayer)]
+    layers = [name for name, m in model.named_modules() if isinstance(m, LoraLayer)]
+    handles = [model.get_submodule(name).register_forward_pre_hook(route, with_kwargs=True) for name in layers]
     try:
         yield
     finally:

@@ -25,11 +25,14 @@ LikraMode = Literal["full", "neg_only"]
 
 def choose_w(plus: Scored, minus: Scored, golds: list[int], grid: Sequence[float]) -> float:
     """The w of ``grid`` with the best accuracy of L+ - w*L- on the dev items (ties: the smaller w)."""
-    best, best_acc = None, -1.0
+    best: float | None = None
+    best_acc = -1.0
     for w in sorted(grid):
         acc = metrics(combine(plus, minus, w), golds).acc
         if acc > best_acc:
             best, best_acc = w, acc
+    if best is None:
+        raise ConfigError("w_grid: give at least one value")
     return best
 
 

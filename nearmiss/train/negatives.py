@@ -72,12 +72,13 @@ def _stored_choice_scores(inp: SetInputs) -> dict[str, list[float]]:
     for c in _candidates(inp.session, [t.id for t in inp.items], Candidate.origin == "distractor"):
         if (c.meta or {}).get("scored_by", {}).get("lm") == inp.cfg.lm and "lp_sum" in (c.scores or {}):
             by_item[c.item_id][normalize_answer(c.text)] = c.scores["lp_sum"]
-    found = {}
+    found: dict[str, list[float]] = {}
     for t in inp.items:
         have = by_item.get(t.id, {})
         values = [have.get(normalize_answer(d)) for d in t.distractors]
-        if values and None not in values:
-            found[t.id] = values
+        known = [v for v in values if v is not None]
+        if known and len(known) == len(values):
+            found[t.id] = known
     return found
 
 
@@ -122,15 +123,17 @@ def _mined(nearest: bool) -> NegativeSet:
                                 f"({', '.join(cfg.mined_origins)}) for {inp.dataset}/{inp.split}: mine that split "
                                 f"first (Mine page, or `nearmiss mine --dataset {inp.dataset} --split {inp.split}`)")
         excluded = _excluded_by_label(inp.session, cands)
-        best: dict[str, Candidate] = {}
+        best: dict[str, tuple[float, str]] = {}  # item id -> (nearness, text) of the pick so far
         for c in cands:
-            if (c.possibly_correct or c.id in excluded or normalize_answer(c.text) == gold[c.item_id]
-                    or not cfg.mined_nearness_min <= c.nearness <= cfg.mined_nearness_max):
+            nearness = c.nearness
+            if (nearness is None or c.possibly_correct or c.id in excluded
+                    or normalize_answer(c.text) == gold[c.item_id]
+                    or not cfg.mined_nearness_min <= nearness <= cfg.mined_nearness_max):
                 continue
             held = best.get(c.item_id)
-            if held is None or (c.nearness > held.nearness if nearest else c.nearness < held.nearness):
-                best[c.item_id] = c
-        return {item_id: [c.text] for item_id, c in best.items()}
+            if held is None or (nearness > held[0] if nearest else nearness < held[0]):
+                best[c.item_id] = (nearness, c.text)
+        return {item_id: [text] for item_id, (_, text) in best.items()}
 
     build.__doc__ = (f"Per item, the stored candidate of {'highest' if nearest else 'lowest'} nearness "
                      "(never possibly-correct, labeled correct / invalid, or equal to gold).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -70,8 +71,8 @@ GAIN_DEFINITION = ("gain per example = the best (accuracy at n − zero-shot acc
 
 
 def _mean(xs: list[float | None]) -> float | None:
-    xs = [x for x in xs if x is not None]
-    return sum(xs) / len(xs) if xs else None
+    known = [x for x in xs if x is not None]
+    return sum(known) / len(known) if known else None
 
 
 def summarise(raw: list[dict], low_data_max: int, bootstrap: int = 2000) -> dict:
@@ -88,7 +89,7 @@ def summarise(raw: list[dict], low_data_max: int, bootstrap: int = 2000) -> dict
     n_items = len(raw[0]["correct"]) if raw and outcomes else 0
     draws = Draws.make(n_items, len(seeds), bootstrap) if outcomes and n_items else None
     reps: dict[str, dict[Key, np.ndarray]] = {"acc": {}, "acc_norm": {}}
-    points = []
+    points: list[dict[str, Any]] = []
     for key, ps in sorted(groups.items()):
         ps = sorted(ps, key=lambda p: p["seed"])
         point = {"method": key[0], "negatives": key[1], "size": key[2],

@@ -109,7 +109,7 @@ with upload_tab:
     if upload is None and "ds_staged" in st.session_state:  # the file was removed from the uploader
         discard_staged(Path(st.session_state.pop("ds_staged")["path"]))
     staged = staged_upload(upload) if upload is not None else None
-    if staged is not None:
+    if upload is not None and staged is not None:
         preview, path = staged["preview"], Path(staged["path"])
         st.caption(f"First rows of the file ({preview.total:,} rows)" if preview.total else "First rows of the file")
         st.dataframe(pd.DataFrame(preview.rows).astype(str), hide_index=True, key="ds_upload_preview")

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nearmiss.app.shared import require_role, store
+from nearmiss.app.shared import progress_bar, require_role, store
 from nearmiss.app.text import plain
 from nearmiss.errors import NearmissError
 from nearmiss.export import (
@@ -98,12 +98,12 @@ if st.button("Export", key="export_run", type="primary", disabled=not counts["ne
     if previous:
         shutil.rmtree(Path(previous["out"]).parent, ignore_errors=True)
     out = download_folder() / f"nearmiss-{fmt}"
-    bar = st.progress(0.0, text="starting")
+    show_progress = progress_bar("starting")
     try:
         cfg = ExportConfig(format=fmt, out=out, filters=filters, style=style, parquet=parquet,
                            val_fraction=val_fraction, seed=int(seed), correct_marker=markers[0],
                            incorrect_marker=markers[1], hir_template=template)
-        manifest = export(store(), cfg, progress=lambda f, m: bar.progress(f, text=m))
+        manifest = export(store(), cfg, progress=show_progress)
         st.session_state["export_result"] = {"out": str(out), "manifest": manifest}
     except NearmissError as e:
         shutil.rmtree(out.parent, ignore_errors=True)
@@ -121,7 +121,7 @@ if result:
                        mime="application/zip", key="export_download_zip", type="primary")
     singles = [p for p in manifest["files"] if p in manifest["tables"]] + ["manifest.json"]
     for i, rel in enumerate(singles):
-        st.download_button(rel, lambda rel=rel: (out / rel).read_bytes(), file_name=f"{out.name}-{rel.replace('/', '-')}",
+        st.download_button(rel, (out / rel).read_bytes, file_name=f"{out.name}-{rel.replace('/', '-')}",
                            key=f"export_download_{i}")
     with st.expander("Manifest"):
         st.json({**manifest, "options": {k: v for k, v in manifest["options"].items() if k != "out"}})  # no server path

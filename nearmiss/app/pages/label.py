@@ -11,6 +11,7 @@ from nearmiss.label.ranker import serving_note
 from nearmiss.label.refit import start_refitter
 
 HEARTBEAT_SECONDS = 60  # leases last QueueConfig.lease_seconds (300 s): a few missed beats do no harm
+ORDER_LABELS = {"uncertain": "most uncertain first", "nearness": "highest nearness first", "random": "random"}
 
 user = require_role("annotator")
 st.title("Label")
@@ -20,24 +21,25 @@ names, origins = datasets_and_origins(store())
 with st.sidebar:
     st.subheader("Queue")
     order = st.selectbox("Order", list(QUEUE_ORDERS), key="label_order",
-                         format_func={"uncertain": "most uncertain first", "nearness": "highest nearness first",
-                                      "random": "random"}.get)
+                         format_func=lambda o: ORDER_LABELS.get(o, o))
     datasets = st.multiselect("Datasets", names, key="label_datasets", placeholder="all")
     picked_origins = st.multiselect("Origins", origins, key="label_origins", placeholder="all")
 cfg = QueueConfig(order=order, datasets=tuple(datasets), origins=tuple(picked_origins))
 
-desk = st.session_state.get("label_desk")
-if desk is None or desk.annotator_id != user["id"]:
-    desk = st.session_state["label_desk"] = LabelDesk(store(), user["id"], cfg)
+held = st.session_state.get("label_desk")
+if held is None or held.annotator_id != user["id"]:
+    held = st.session_state["label_desk"] = LabelDesk(store(), user["id"], cfg)
+desk: LabelDesk = held
 desk.configure(cfg)
 
 
 def guidelines(view: dict | None) -> None:
     """The guidelines of the dataset on the card (admin-written Markdown: rendered as such)."""
-    rules = view and view.get("guideline_version") and guideline(store(), view["dataset"], view["guideline_version"])
+    version = view.get("guideline_version") if view else None
+    rules = guideline(store(), view["dataset"], version) if view and version else None
     with st.container(key="label_guidelines"), st.expander("Guidelines (g)"):
         if rules:
-            st.text(f"{view['dataset']}, version {rules.version}")  # a dataset name is user text: plain
+            st.text(f"{rules.dataset}, version {rules.version}")  # a dataset name is user text: plain
             st.markdown(rules.text)
         else:
             st.caption("No guidelines for this dataset yet.")

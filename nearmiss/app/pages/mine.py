@@ -3,7 +3,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nearmiss.app.shared import require_role, store
+from nearmiss.app.shared import progress_bar, require_role, store
 from nearmiss.app.text import plain
 from nearmiss.app.widgets import cancel_button
 from nearmiss.errors import NearmissError
@@ -86,15 +86,14 @@ st.caption("p_near: a calibrated near-miss probability fitted on the final label
            "(95% bootstrap intervals), beside the fixed blend (nearness) on the same labels.")
 rank_dataset = st.selectbox("Dataset ranked", datasets, key="mine_rank_dataset")
 if st.button("Refit now", key="mine_rank_fit"):
-    bar = st.progress(0.0, text="fitting")
+    show_progress = progress_bar("fitting")
     try:
-        result = fit_ranker(store(), rank_dataset, ranker_config(store(), rank_dataset),
-                            progress=lambda fraction, text: bar.progress(fraction, text=text))
+        result = fit_ranker(store(), rank_dataset, ranker_config(store(), rank_dataset), progress=show_progress)
         st.text(result.message)
     except NearmissError as e:
         st.error(str(e))
-shown = show_ranker(store(), rank_dataset)
-serving, last = shown["serving"], shown["latest"]
+ranker = show_ranker(store(), rank_dataset)
+serving, last = ranker["serving"], ranker["latest"]
 if last and last["kind"] == "fixed":
     st.text(f"Fixed blend until enough labels: {last['quality']['near']} near-miss + {last['quality']['far']} "
             f"far-miss so far, {last['quality']['needed']} more needed.")

@@ -83,9 +83,10 @@ if notes:
                                 "comment": r.comment, "at": r.at} for r in notes]),
                  hide_index=True, key="review_remarks")
 
-desk = st.session_state.get("review_desk")
-if desk is None or desk.datasets != datasets or desk.admin_id != user["id"]:
-    desk = st.session_state["review_desk"] = ReviewDesk(store(), user["id"], datasets)
+held = st.session_state.get("review_desk")
+if held is None or held.datasets != datasets or held.admin_id != user["id"]:
+    held = st.session_state["review_desk"] = ReviewDesk(store(), user["id"], datasets)
+desk: ReviewDesk = held
 
 
 @st.fragment

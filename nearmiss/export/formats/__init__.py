@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from nearmiss.errors import ConfigError
-from nearmiss.export.config import ExportConfig
+from nearmiss.export.config import ExportConfig, Style
 from nearmiss.export.formats import dpo, hf, hir, kto, likra, nat, sft
 from nearmiss.export.formats.rows import Check
 from nearmiss.export.select import Example
@@ -24,7 +24,7 @@ class Format:
 
     tables: Callable[[list[Example], ExportConfig, str], dict[str, list[dict]]]
     columns: Callable[[str, str], dict[str, Check]]
-    styles: tuple[str, ...]  # the first is the default
+    styles: tuple[Style, ...]  # the first is the default
     help: str
     layout: Literal["files", "hf"] = "files"
     table: str | None = None  # layout hf: the one table, saved as a DatasetDict

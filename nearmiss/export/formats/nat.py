@@ -9,12 +9,13 @@ conversation, the marker line in front of the task message, a ``loss`` flag per 
 ``correct`` per row, and the first wrong step annotators marked on a failed trace."""
 from __future__ import annotations
 
+from typing import Any
+
 from nearmiss.export.config import ExportConfig
 from nearmiss.export.formats.rows import (
     META,
     Check,
     clean_turns,
-    conversation_of,
     gold_meta,
     is_bool,
     is_conversation,
@@ -50,10 +51,11 @@ def _nat_fields(ex: Example, correct: bool, answer: str) -> dict:
             "info": {"reward": correct, "acc": correct, "gt": ex.gold, "pred": answer}}
 
 
-def _trajectory_rows(ex: Example, cfg: ExportConfig) -> list[dict]:
-    rows = [{"messages": trajectory(conversation_of(ex, None), cfg.correct_marker, ex.question),
+def _trajectory_rows(ex: Example, conversation: list[dict], cfg: ExportConfig) -> list[dict]:
+    """The rows of a trace: its own ``conversation`` (the gold answer's) and each negative's."""
+    rows = [{"messages": trajectory(conversation, cfg.correct_marker, ex.question),
              **_nat_fields(ex, True, ex.gold), "first_wrong_step": None, **gold_meta(ex)}]
-    return rows + [{"messages": trajectory(conversation_of(ex, neg), cfg.incorrect_marker, ex.question),
+    return rows + [{"messages": trajectory(neg.messages, cfg.incorrect_marker, ex.question),
                     **_nat_fields(ex, False, neg.text), "first_wrong_step": neg.first_wrong_step,
                     **negative_meta(ex, neg)}
                    for neg in ex.negatives if neg.messages]
@@ -63,7 +65,7 @@ def tables(examples: list[Example], cfg: ExportConfig, style: str) -> dict[str, 
     rows, trajectories = [], []
     for ex in examples:
         if style == "conversational" and ex.kind == "trace" and ex.messages:
-            trajectories += _trajectory_rows(ex, cfg)
+            trajectories += _trajectory_rows(ex, ex.messages, cfg)
             continue
         right = marked_prompt(cfg.correct_marker, ex.question, ex.context)
         wrong = marked_prompt(cfg.incorrect_marker, ex.question, ex.context)
@@ -72,7 +74,7 @@ def tables(examples: list[Example], cfg: ExportConfig, style: str) -> dict[str, 
     return {name: t for name, t in ((TABLE, rows), (TRAJECTORIES, trajectories)) if t}
 
 
-def _has_loss_flags(v: object) -> bool:
+def _has_loss_flags(v: Any) -> bool:
     return is_conversation(v) and all(is_bool(m.get("loss")) for m in v)
 
 

@@ -13,19 +13,27 @@ ROLES = ("system", "user", "assistant", "tool", "function")
 GOLD = "gold"  # final_label and origin of the rows that carry the gold answer
 
 
+def _user_turn(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def _assistant_turn(answer: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": answer.strip()}]
+
+
 def prompt(text: str, style: str) -> str | list[dict[str, str]]:
     """The prompt as text (standard) or as one user turn (conversational)."""
-    return text if style == "standard" else [{"role": "user", "content": text}]
+    return text if style == "standard" else _user_turn(text)
 
 
 def completion(answer: str, style: str) -> str | list[dict[str, str]]:
     """An answer as a continuation of the prompt (standard) or as one assistant turn."""
-    return continuation(answer) if style == "standard" else [{"role": "assistant", "content": answer.strip()}]
+    return continuation(answer) if style == "standard" else _assistant_turn(answer)
 
 
 def messages(prompt_text: str, answer: str) -> list[dict[str, str]]:
     """A user turn and the assistant's answer."""
-    return prompt(prompt_text, "conversational") + completion(answer, "conversational")
+    return _user_turn(prompt_text) + _assistant_turn(answer)
 
 
 MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name")

@@ -101,8 +101,8 @@ def _neighbour_pool(res: Resources, actors: int, cpus: float, gpus: int) -> Neig
     universe = res.universe
     blocks = _block_count(len(universe), EMBED_BLOCK)
     actors = min(actors, blocks)  # an actor without a block would load the embedder for nothing
-    ds = ray.data.from_items([{"row": i, "question": it.question} for i, it in enumerate(universe)],
-                             override_num_blocks=blocks)
+    ds: ray.data.Dataset = ray.data.from_items([{"row": i, "question": it.question} for i, it in enumerate(universe)],
+                                               override_num_blocks=blocks)
     ds = ds.map_batches(_EmbedQuestions, batch_size=EMBED_BLOCK, fn_constructor_args=(res.store.url, res.cfg.embedder),
                         compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=cpus, num_gpus=gpus)
     vectors = None
@@ -110,6 +110,8 @@ def _neighbour_pool(res: Resources, actors: int, cpus: float, gpus: int) -> Neig
         if vectors is None:
             vectors = np.empty((len(universe), batch["vector"].shape[1]), dtype=np.float32)
         vectors[batch["row"]] = batch["vector"]
+    if vectors is None:
+        raise ValueError(f"the embedding pass returned no question vectors for {len(universe)} items")
     log.info("question embeddings of %d items computed on %d actors", len(universe), actors)
     return NeighbourPool(universe, vectors, res.cfg.neighbours)
 
@@ -198,7 +200,7 @@ class RayBackend:
         shared = [ray.put(pool)] if pool else []  # built once, read by every pool actor
         raw = cfg.as_dict()
         blocks = _block_count(len(todo), cfg.batch_size)
-        ds = ray.data.from_items([{"id": it.id} for it in todo], override_num_blocks=blocks)
+        ds: ray.data.Dataset = ray.data.from_items([{"id": it.id} for it in todo], override_num_blocks=blocks)
         ds = ds.map_batches(_Propose, batch_size=cfg.batch_size, fn_constructor_args=(res.store.url, raw, shared),
                             compute=ray.data.ActorPoolStrategy(size=self.actors), num_cpus=cpus,
                             num_gpus=gpus if "lm" in cfg.pools else 0)

@@ -81,6 +81,8 @@ def key_card(view: dict[str, Any] | None, *, key: str, on_press: Callable[[Press
         st.session_state[ack_key] = _ack(rid, receipt)
 
     def beat() -> None:
+        if on_heartbeat is None:  # no heartbeat: the card sends none (heartbeat_ms 0)
+            return
         try:
             st.session_state[lease_key] = not on_heartbeat()
         except (NearmissError, OperationalError):  # signed out or store unavailable: the next beat retries
@@ -90,4 +92,4 @@ def key_card(view: dict[str, Any] | None, *, key: str, on_press: Callable[[Press
                          "stats": stats or {}, "empty": empty, "help": help, "refresh": refresh,
                          "heartbeat_ms": int(heartbeat_seconds * 1000) if on_heartbeat else 0,
                          "lease_lost": bool(view) and st.session_state.get(lease_key, False)},
-          on_press_change=handle, on_refresh_change=lambda: None, on_heartbeat_change=beat if on_heartbeat else lambda: None)
+          on_press_change=handle, on_refresh_change=lambda: None, on_heartbeat_change=beat)
