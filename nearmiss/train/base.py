@@ -34,9 +34,12 @@ class HeadSpec:
         return f"{self.objective}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
+NLL = "nll"  # the objective of heads a run trains together (Heads.train_nll_group)
+
+
 def nll_head(examples: Sequence[tuple[str, str]]) -> HeadSpec:
     """A head trained by maximum likelihood of each (context, continuation)'s continuation."""
-    return HeadSpec("nll", tuple(examples), lambda heads, name, ex, desc: heads.train_nll(name, ex, desc=desc))
+    return HeadSpec(NLL, tuple(examples), lambda heads, name, ex, desc: heads.train_nll(name, ex, desc=desc))
 
 
 class Method(ABC):

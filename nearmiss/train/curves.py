@@ -22,6 +22,7 @@ from nearmiss.jobs.runs import claim, finish
 from nearmiss.lm.prompts import continuation
 from nearmiss.store import Store
 from nearmiss.store.tables import CurvePoint
+from nearmiss.train.base import NLL, HeadSpec
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.data import TrainItem, load_splits
 from nearmiss.train.evaluate import Evaluator, Metrics, metrics
@@ -50,11 +51,26 @@ class _Trainer:
             self.done[name] = {"path": str(path), "losses": losses, "seconds": time.perf_counter() - t}
         return name
 
+    def ensure_together(self, specs: Sequence[HeadSpec], seed: int, desc: str) -> None:
+        """Train the maximum-likelihood heads among ``specs`` not trained yet in one grouped pass
+        (``Heads.train_nll_group``) and save each; other objectives are left to :meth:`ensure`."""
+        todo = {f"{s.key}-s{seed}": s for s in specs if s.objective == NLL}
+        todo = {name: s for name, s in todo.items() if name not in self.done}
+        if not todo:
+            return
+        t = time.perf_counter()
+        losses = self.heads.train_nll_group({name: s.examples for name, s in todo.items()}, desc=desc)
+        seconds = (time.perf_counter() - t) / len(todo)  # each head's share of the pass
+        for name in todo:
+            path = self.heads.save(name, self.run_dir)
+            self.done[name] = {"path": str(path), "losses": losses[name], "seconds": seconds, "together": len(todo)}
+
     def describe(self, name: str) -> dict:
         """What a curve point records of a head: where it is saved and how its training went."""
         done = self.done[name]
         return {"adapter": name, "path": done["path"], "steps": len(done["losses"]), "loss_first": done["losses"][0],
-                "loss_last": done["losses"][-1], "train_seconds": round(done["seconds"], 1)}
+                "loss_last": done["losses"][-1], "train_seconds": round(done["seconds"], 1),
+                "trained_with": done.get("together", 1)}
 
 
 class _Progress:
@@ -149,6 +165,11 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
             t = time.perf_counter()
             specs = method.heads(sets[neg][:max(size, 1)])
             progress.label = f"seed {seed} · n={size} {neg} {method.name}"
+            if size and (i == 0 or jobs[i - 1][0] != size):  # a new size: its heads train together
+                together = [spec for z, n, m in jobs if z == size for spec in m.heads(sets[n][:z]).values()]
+                progress.label = f"seed {seed} · n={size}: {len({s.key for s in together})} heads together"
+                trainer.ensure_together(together, seed, f"n={size} heads")
+                progress.label = f"seed {seed} · n={size} {neg} {method.name}"
             if size == 0 and zero is not None:
                 untrained = {role: None for role in specs}
                 m, settings = zero, {}
