@@ -15,21 +15,36 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import (ColumnElement, Integer, Row, Select, String, and_, bindparam, delete, exists, func, or_,
-                        select, update)
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.label.labels import is_active
+from nearmiss.registry import Registry
+from nearmiss.settings import check_choices, setting
+from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
 from nearmiss.store.schema import ORIGINS
-from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Claim, Item, Label, LabelSettings, as_utc, utcnow
 
 DEFAULT_OVERLAP = 1
@@ -79,29 +94,26 @@ def _random(q: Select, cfg: QueueConfig) -> list[list[Select]]:
             [q.where(Candidate.id < _PIVOT).order_by(Candidate.id)]]
 
 
-QUEUE_ORDERS: dict[str, Order] = {
+QUEUE_ORDERS: Registry[Order] = Registry("queue order", {
     "uncertain": Order(_uncertain, _uncertainty),  # p_near (else nearness) closest to the threshold first
     "nearness": Order(_nearest),  # highest nearness first
     "random": Order(_random),
-}
+})
 
 
 @dataclass(frozen=True)
 class QueueConfig:
     """How an annotator's queue is ordered and filtered."""
 
-    order: str = field(default="uncertain", metadata={"help": f"One of: {', '.join(QUEUE_ORDERS)}."})
-    datasets: tuple[str, ...] = field(default=(), metadata={"help": "Only these datasets (empty: all)."})
-    origins: tuple[str, ...] = field(default=(), metadata={"help": f"Only these origins: {', '.join(ORIGINS)} (empty: all)."})
-    threshold: float = field(default=0.5, metadata={"help": "p_near (or nearness) where the suggestion flips near/far ('uncertain' order)."})
-    lease_seconds: int = field(default=300, metadata={"help": "How long a served candidate stays reserved for its annotator."})
+    order: str = setting("uncertain", "Which candidate comes next: uncertain (p_near, else nearness, closest to "
+                                      "the threshold first), nearness (highest first) or random.", QUEUE_ORDERS)
+    datasets: tuple[str, ...] = setting((), "Only these datasets (empty: all).")
+    origins: tuple[str, ...] = setting((), "Only these origins (empty: all).", ORIGINS)
+    threshold: float = setting(0.5, "p_near (or nearness) where the suggestion flips near/far ('uncertain' order).")
+    lease_seconds: int = setting(300, "How long a served candidate stays reserved for its annotator.")
 
     def __post_init__(self) -> None:
-        if self.order not in QUEUE_ORDERS:
-            raise ConfigError(f"order: unknown queue order '{self.order}'; expected one of {', '.join(QUEUE_ORDERS)}")
-        bad = [o for o in self.origins if o not in ORIGINS]
-        if bad:
-            raise ConfigError(f"origins: unknown origin '{bad[0]}'; expected some of {', '.join(ORIGINS)}")
+        check_choices(self)
         if self.lease_seconds <= 0:
             raise ConfigError(f"lease_seconds: must be positive, got {self.lease_seconds}")
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from nearmiss.errors import NotFoundError
+from nearmiss.registry import Registry
 
 log = logging.getLogger(__name__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -30,6 +31,7 @@ for _cache in ("LRU_CACHE_CAPACITY", "ONEDNN_PRIMITIVE_CACHE_CAPACITY"):
 
 DEFAULT_LM = "smollm2-135m"
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+DTYPES = Registry.of_names("dtype", ("auto", "bfloat16", "float32"))  # auto: see auto_dtype
 
 
 def cache_dir() -> Path:
@@ -65,10 +67,10 @@ class BundledLM:
     chat: bool  # has a chat template (instruct model)
 
 
-LMS: dict[str, BundledLM] = {
+LMS: Registry[BundledLM] = Registry("LM", {
     "smollm2-135m": BundledLM(_smollm2_gguf, chat=True),
     "gemma-3-270m": BundledLM(_gemma_gguf, chat=False),
-}
+})
 
 
 def _minilm(_: Path) -> Path:
@@ -94,7 +96,8 @@ def _mpnet(workdir: Path) -> Path:
     return found
 
 
-EMBEDDERS: dict[str, Callable[[Path], Path]] = {"all-MiniLM-L6-v2": _minilm, "all-mpnet-base-v2": _mpnet}
+EMBEDDERS: Registry[Callable[[Path], Path]] = Registry("embedder", {"all-MiniLM-L6-v2": _minilm,
+                                                                    "all-mpnet-base-v2": _mpnet})
 
 
 def _convert_gguf(gguf: Path, out: Path) -> None:
@@ -116,7 +119,7 @@ def lm_path(name: str = DEFAULT_LM) -> Path:
         path = Path(name)
         if (path / "config.json").exists():
             return path
-        raise NotFoundError(f"unknown LM '{name}': use one of {', '.join(LMS)} or a local HF model folder")
+        raise NotFoundError(f"{LMS.unknown(name)}, or a local HF model folder")
     out = cache_dir() / "lm" / name
     if (out / "config.json").exists():
         return out
@@ -136,7 +139,7 @@ def embedder_path(name: str = DEFAULT_EMBEDDER) -> Path:
         path = Path(name)
         if (path / "modules.json").exists() or (path / "config.json").exists():
             return path
-        raise NotFoundError(f"unknown embedder '{name}': use one of {', '.join(EMBEDDERS)} or a local folder")
+        raise NotFoundError(f"{EMBEDDERS.unknown(name)}, or a local folder")
     if name == "all-MiniLM-L6-v2":
         return _minilm(cache_dir())
     out = cache_dir() / "embedders" / name

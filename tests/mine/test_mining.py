@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from nearmiss.errors import ConfigError
 from nearmiss.load.ingest import ingest
-from nearmiss.store.schema import CandidateRecord, normalize_answer
-from nearmiss.store.tables import Candidate, Item, MinedItem, Run
 from nearmiss.mine.base import Proposal, gold_text
 from nearmiss.mine.rank import RankConfig, rank
-from nearmiss.mine.run import MineConfig, Resources, mine
 from nearmiss.mine.registry import SCORERS
+from nearmiss.mine.run import MineConfig, Resources, mine
+from nearmiss.store.schema import CandidateRecord, normalize_answer
+from nearmiss.store.tables import Candidate, Item, MinedItem, Run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -142,7 +142,7 @@ def test_ctrl_c_keeps_finished_batches_and_the_rerun_completes(sqlite_url, arc_i
 
 
 def test_bad_settings_are_refused_with_the_choices():
-    with pytest.raises(ConfigError, match="pools: unknown magic; use distractors, neighbours, lm"):
+    with pytest.raises(ConfigError, match="pools: unknown pool 'magic'; expected one of distractors, neighbours, lm"):
         MineConfig(dataset="arc-easy", pools=("distractors", "magic"))
     with pytest.raises(ConfigError, match="dtype"):
         MineConfig(dataset="arc-easy", dtype="int4")

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from nearmiss.errors import ConfigError
-from nearmiss.load.ingest import ingest
 from nearmiss.lm.models import load_embedder
-from nearmiss.store import Store
-from nearmiss.store.tables import Candidate, MinedItem, Run
+from nearmiss.load.ingest import ingest
 from nearmiss.mine.backends import make_backend
 from nearmiss.mine.run import MineConfig, mine
+from nearmiss.store import Store
+from nearmiss.store.tables import Candidate, MinedItem, Run
 from tests.conftest import free_port
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install nearmiss[ray])")
@@ -70,7 +70,7 @@ def test_a_bad_address_is_one_clear_error_line(cli, sqlite_url, arc_items):
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     local = cli("mine", "--dataset", "arc-easy", "--address", nobody, db=sqlite_url)
     assert local.returncode == 1 and "Error: --address and --actors need --backend ray" in local.stderr
-    with pytest.raises(ConfigError, match="backend: unknown 'spark'; use local, ray"):
+    with pytest.raises(ConfigError, match="unknown backend 'spark'; expected one of local, ray"):
         make_backend("spark")
 
 

@@ -1,14 +1,15 @@
 """Label: one candidate at a time, keyboard first."""
 import streamlit as st
 
+from nearmiss.app.components.keys import DESK_KEYS, key_card
+from nearmiss.app.shared import guarded, require_role, store
 from nearmiss.label.desk import LabelDesk
 from nearmiss.label.guidelines import guideline
 from nearmiss.label.progress import progress
 from nearmiss.label.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
 from nearmiss.label.ranker import serving_note
 from nearmiss.label.refit import start_refitter
-from nearmiss.app.components.keys import DESK_KEYS, key_card
-from nearmiss.app.shared import guarded, require_role, store
+from nearmiss.settings import help_of
 
 HEARTBEAT_SECONDS = 60  # leases last QueueConfig.lease_seconds (300 s): a few missed beats do no harm
 
@@ -19,11 +20,13 @@ start_refitter(store())  # the ranker learns from these labels in the background
 names, origins = datasets_and_origins(store())
 with st.sidebar:
     st.subheader("Queue")
-    order = st.selectbox("Order", list(QUEUE_ORDERS), key="label_order",
+    order = st.selectbox("Order", list(QUEUE_ORDERS), key="label_order", help=help_of(QueueConfig, "order"),
                          format_func={"uncertain": "most uncertain first", "nearness": "highest nearness first",
                                       "random": "random"}.get)
-    datasets = st.multiselect("Datasets", names, key="label_datasets", placeholder="all")
-    picked_origins = st.multiselect("Origins", origins, key="label_origins", placeholder="all")
+    datasets = st.multiselect("Datasets", names, key="label_datasets", placeholder="all",
+                              help=help_of(QueueConfig, "datasets"))
+    picked_origins = st.multiselect("Origins", origins, key="label_origins", placeholder="all",
+                                    help=help_of(QueueConfig, "origins"))
 cfg = QueueConfig(order=order, datasets=tuple(datasets), origins=tuple(picked_origins))
 
 desk = st.session_state.get("label_desk")
