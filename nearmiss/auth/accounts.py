@@ -36,8 +36,7 @@ def _check_password(password: str) -> None:
 def add_user(store: Store, name: str, role: str, password: str, *, demo: bool = False) -> Annotator:
     """Create an account, or reset the role and password of an existing one (re-enabling it).
     ``demo`` accounts (the demo's own) may keep a short password and are flagged for the banner."""
-    if role not in ROLES:
-        raise ConfigError(f"unknown role '{role}'; expected one of {', '.join(ROLES)}")
+    ROLES.lookup(role)
     if not name.strip():
         raise ConfigError("user name is empty")
     if not demo:
@@ -148,8 +147,7 @@ def set_password(store: Store, name: str, password: str) -> None:
 
 def set_role(store: Store, name: str, role: str) -> None:
     """Change an account's role; it takes effect on the account's next page run or key."""
-    if role not in ROLES:
-        raise ConfigError(f"unknown role '{role}'; expected one of {', '.join(ROLES)}")
+    ROLES.lookup(role)
     with store.session() as s:
         _named(s, name).role = role
 

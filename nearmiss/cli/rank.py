@@ -9,15 +9,14 @@ from tqdm import tqdm
 
 from nearmiss.cli import app
 from nearmiss.cli.core import store_of
+from nearmiss.cli.options import config_options
 from nearmiss.label.ranker import RankerConfig
 from nearmiss.label.ranker import fit as fit_ranker
 from nearmiss.label.ranker import show as show_ranker
-from nearmiss.mine.base import help_of
+from nearmiss.settings import build
 
 rank_app = typer.Typer(help="The ranker learned from labels: fit it, show it.", no_args_is_help=True)
 app.add_typer(rank_app, name="rank")
-
-R = RankerConfig
 
 
 def _interval(q: dict[str, Any], name: str) -> str:
@@ -40,19 +39,12 @@ def _describe(r: dict[str, Any]) -> list[str]:
 
 
 @rank_app.command("fit")
-def fit(ctx: typer.Context,
+@config_options(RankerConfig, "model", "scope", "min_labels", "min_per_class", "folds", "refit_every", "seed")
+def fit(ctx: typer.Context, settings: dict[str, Any],
         dataset: str = typer.Option(None, help="Dataset whose labels teach the ranker (not needed with --scope all)."),
-        model: str = typer.Option(R.model, help=help_of(R, "model")),
-        scope: str = typer.Option(R.scope, help=help_of(R, "scope")),
-        min_labels: int = typer.Option(R.min_labels, help=help_of(R, "min_labels")),
-        min_per_class: int = typer.Option(R.min_per_class, help=help_of(R, "min_per_class")),
-        folds: int = typer.Option(R.folds, help=help_of(R, "folds")),
-        refit_every: int = typer.Option(R.refit_every, help=help_of(R, "refit_every")),
-        seed: int = typer.Option(R.seed, help=help_of(R, "seed")),
         as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object.")) -> None:
     """Fit the ranker on the final labels and write p_near on every candidate of its scope."""
-    cfg = RankerConfig(model=model, scope=scope, min_labels=min_labels, min_per_class=min_per_class, folds=folds,
-                       refit_every=refit_every, seed=seed)
+    cfg = build(RankerConfig, settings)
     store = store_of(ctx)
     with tqdm(total=100, desc="rank fit", disable=as_json) as bar:
         def progress(fraction: float, text: str) -> None:
@@ -69,13 +61,12 @@ def fit(ctx: typer.Context,
 
 
 @rank_app.command("show")
-def show(ctx: typer.Context,
+@config_options(RankerConfig, "scope")
+def show(ctx: typer.Context, settings: dict[str, Any],
          dataset: str = typer.Option(None, help="Dataset whose ranker to show (not needed with --scope all)."),
-         scope: str = typer.Option(R.scope, help=help_of(R, "scope")),
          as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """The ranker serving a dataset (learned, or the fixed blend) and its cross-validated quality."""
-    RankerConfig(scope=scope)  # checks the value
-    shown = show_ranker(store_of(ctx), dataset, scope)
+    shown = show_ranker(store_of(ctx), dataset, build(RankerConfig, settings).scope)
     if as_json:
         typer.echo(json.dumps(shown))
         return

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from nearmiss.errors import ConfigError
 from nearmiss.export.config import ExportConfig, ExportFilters
 from nearmiss.export.files import TableWriters, atomic_folder, check_target, flatten
-from nearmiss.export.formats import Format, get_format, resolve_style
+from nearmiss.export.formats import FORMATS, Format, resolve_style
 from nearmiss.export.manifest import MANIFEST, TableCounts, build_manifest
 from nearmiss.export.select import Selection, select_examples
 from nearmiss.export.spill import Part
@@ -117,7 +117,7 @@ def export(store: Store, cfg: ExportConfig, progress: Progress | None = None) ->
         if progress:
             progress(fraction, message)
 
-    fmt = get_format(cfg.format)
+    fmt = FORMATS.lookup(cfg.format, "format")
     style = resolve_style(cfg.format, cfg.style)
     check_target(cfg.out, cfg.overwrite)
     step(0.0, "selecting")

@@ -30,12 +30,15 @@ from nearmiss.label.labels import (
     undo,
 )
 from nearmiss.label.queue import QueueConfig, holds_lease, renew, serve_next, take_claim
+from nearmiss.registry import Registry
 from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
 from nearmiss.store.schema import NEGATIVE_LABELS
 from nearmiss.store.tables import Candidate, Guideline, Item, utcnow
 
 ACCEPT = "accept"  # the action of Enter: the label suggested on the card
+LABEL_ACTIONS = Registry.of_names("action", ("undo", *LABELS, ACCEPT))  # the Label page's keys
+REVIEW_ACTIONS = Registry.of_names("action", ("undo", "skip", *VOTING_LABELS))  # the Review page's keys
 
 
 @dataclass(frozen=True)
@@ -142,14 +145,14 @@ class LabelDesk:
                     back = take_claim(s, self.annotator_id, undone, self.cfg)
                     self._show(s, undone if back else serve_next(s, self.annotator_id, self.cfg))
             return receipt
-        if p.action not in (*LABELS, ACCEPT):
-            return _refused(f"unknown action '{p.action}'", p.candidate_id)
+        if p.action not in LABEL_ACTIONS:
+            return _refused(LABEL_ACTIONS.unknown(p.action), p.candidate_id)
         if p.candidate_id is None or p.candidate_id != self.current():
             return find_request(self.store, p.request_id, self.annotator_id) or _refused(
                 "that candidate is no longer on screen", p.candidate_id)
         card = self._card or {}
         label = card.get("suggested") if p.action == ACCEPT else p.action
-        if label not in LABELS:
+        if label is None or label not in LABELS:
             return _refused("this candidate has no suggested label; press 1-4", p.candidate_id)
         step = p.step if card.get("kind") == "trace" else None  # a step marked on an earlier card is no step here
         if problem := step_problem(card, label, step):
@@ -222,8 +225,8 @@ class ReviewDesk:
             self.skipped.add(p.candidate_id)
             self.shown = None
             return Receipt("passed", p.candidate_id, label="skip")
-        if p.action not in VOTING_LABELS:
-            return _refused(f"unknown action '{p.action}'", p.candidate_id)
+        if p.action not in REVIEW_ACTIONS:
+            return _refused(REVIEW_ACTIONS.unknown(p.action), p.candidate_id)
         receipt = adjudicate(self.store, self.admin_id, p.candidate_id, p.action, request_id=p.request_id)
         self.shown = None
         return receipt

@@ -95,7 +95,7 @@ def change_decision(store: Store, annotator_id: int, label_id: int, label: str, 
         if row is None or row.annotator_id != annotator_id or row.kind != "decision":
             raise NotFoundError(f"no decision #{label_id} of yours")
         if label not in LABELS:
-            return Receipt("refused", row.candidate_id, reason=f"unknown label '{label}'")
+            return Receipt("refused", row.candidate_id, reason=LABELS.unknown(label))
         standing = s.scalar(select(_OLD).where(_OLD.candidate_id == row.candidate_id,
                                                _OLD.annotator_id == annotator_id, _OLD.kind == "decision",
                                                is_active(_OLD)))

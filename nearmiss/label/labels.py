@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.label.final_labels import FinalLabel, load_final_labels
+from nearmiss.registry import Registry
 from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
 from nearmiss.store.schema import LABELS
@@ -66,11 +67,6 @@ DECIDED_LABEL = cast("InstrumentedAttribute[str]", Label.label)
 def is_active(row=Label) -> ColumnElement[bool]:
     """True for a label row (``Label`` or an alias of it) that no retraction points at."""
     return ~exists().where(_UNDO.retracts == row.id)
-
-
-def _check_label(label: str, allowed: tuple[str, ...]) -> None:
-    if label not in allowed:
-        raise ConfigError(f"unknown label '{label}'; expected one of {', '.join(allowed)}")
 
 
 def check_request_id(request_id: object) -> str:
@@ -115,7 +111,7 @@ def record_decision(session: Session, annotator_id: int, candidate_id: str, labe
     (``release_claims=False``: a change made elsewhere, the card on screen keeps its lease).
     ``note``: the annotator's comment; ``flagged``: needs discussion; ``late``: made on an
     expired lease; ``guideline_version``: the dataset's guidelines it was made under."""
-    _check_label(label, LABELS)
+    LABELS.lookup(label)
     check_request_id(request_id)
     note = check_comment(note)
     prior = (select(Label.request_id, Label.annotator_id, Label.candidate_id, Label.id, Label.label)
@@ -182,7 +178,7 @@ def undo(store: Store, annotator_id: int, *, request_id: str, kind: str = "decis
 def adjudicate(store: Store, admin_id: int, candidate_id: str, label: str, *, request_id: str,
                note: str | None = None) -> Receipt:
     """An admin's final label for a candidate (the latest active adjudication wins)."""
-    _check_label(label, VOTING_LABELS)
+    Registry.of_names("label", VOTING_LABELS).lookup(label)
     check_request_id(request_id)
     with annotator_transaction(store, admin_id) as (s, _):
         require_role(s, admin_id, "admin")

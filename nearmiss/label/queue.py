@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -35,15 +36,18 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.label.labels import is_active
+from nearmiss.registry import Registry
+from nearmiss.settings import check_choices, setting
 from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
 from nearmiss.store.schema import ORIGINS
 from nearmiss.store.tables import Candidate, Claim, Item, Label, LabelSettings, as_utc, utcnow
+from nearmiss.store.writes import rows_changed
 
 DEFAULT_OVERLAP = 1
 
@@ -63,7 +67,7 @@ class Order:
     rank: Callable[[Row, QueueConfig], float] = lambda row, cfg: 0.0
 
 
-def _closest(q: Select, column: ColumnElement, threshold: float) -> list[Select]:
+def _closest(q: Select, column: ColumnElement[Any] | InstrumentedAttribute[Any], threshold: float) -> list[Select]:
     """The eligible row just above and just below ``threshold`` on ``column``."""
     return [q.where(column >= threshold).order_by(column.asc()), q.where(column < threshold).order_by(column.desc())]
 
@@ -92,29 +96,26 @@ def _random(q: Select, cfg: QueueConfig) -> list[list[Select]]:
             [q.where(Candidate.id < _PIVOT).order_by(Candidate.id)]]
 
 
-QUEUE_ORDERS: dict[str, Order] = {
+QUEUE_ORDERS: Registry[Order] = Registry("queue order", {
     "uncertain": Order(_uncertain, _uncertainty),  # p_near (else nearness) closest to the threshold first
     "nearness": Order(_nearest),  # highest nearness first
     "random": Order(_random),
-}
+})
 
 
 @dataclass(frozen=True)
 class QueueConfig:
     """How an annotator's queue is ordered and filtered."""
 
-    order: str = field(default="uncertain", metadata={"help": f"One of: {', '.join(QUEUE_ORDERS)}."})
-    datasets: tuple[str, ...] = field(default=(), metadata={"help": "Only these datasets (empty: all)."})
-    origins: tuple[str, ...] = field(default=(), metadata={"help": f"Only these origins: {', '.join(ORIGINS)} (empty: all)."})
-    threshold: float = field(default=0.5, metadata={"help": "p_near (or nearness) where the suggestion flips near/far ('uncertain' order)."})
-    lease_seconds: int = field(default=300, metadata={"help": "How long a served candidate stays reserved for its annotator."})
+    order: str = setting("uncertain", "Which candidate comes next: uncertain (p_near, else nearness, closest to "
+                                      "the threshold first), nearness (highest first) or random.", QUEUE_ORDERS)
+    datasets: tuple[str, ...] = setting((), "Only these datasets (empty: all).")
+    origins: tuple[str, ...] = setting((), "Only these origins (empty: all).", ORIGINS)
+    threshold: float = setting(0.5, "p_near (or nearness) where the suggestion flips near/far ('uncertain' order).")
+    lease_seconds: int = setting(300, "How long a served candidate stays reserved for its annotator.")
 
     def __post_init__(self) -> None:
-        if self.order not in QUEUE_ORDERS:
-            raise ConfigError(f"order: unknown queue order '{self.order}'; expected one of {', '.join(QUEUE_ORDERS)}")
-        bad = [o for o in self.origins if o not in ORIGINS]
-        if bad:
-            raise ConfigError(f"origins: unknown origin '{bad[0]}'; expected some of {', '.join(ORIGINS)}")
+        check_choices(self)
         if self.lease_seconds <= 0:
             raise ConfigError(f"lease_seconds: must be positive, got {self.lease_seconds}")
 
@@ -194,7 +195,8 @@ _HELD = (select(Claim.candidate_id, Claim.expires_at).where(Claim.annotator_id =
          .order_by(Claim.expires_at.desc()).limit(1))
 
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_INSERTS: dict[str, Callable[[type[Claim]], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def _take(session: Session, annotator_id: int, candidate_id: str, now: datetime, lease: timedelta) -> bool:
@@ -286,9 +288,8 @@ def renew(store: Store, annotator_id: int, candidate_id: str, cfg: QueueConfig) 
     if as_utc(expires) - utcnow() > lease / 2:
         return True
     with annotator_transaction(store, annotator_id) as (s, _):
-        done = s.execute(update(Claim).where(Claim.candidate_id == candidate_id, Claim.annotator_id == annotator_id)
-                         .values(expires_at=utcnow() + lease))
-        return done.rowcount == 1
+        return rows_changed(s, update(Claim).where(Claim.candidate_id == candidate_id, Claim.annotator_id == annotator_id)
+                            .values(expires_at=utcnow() + lease)) == 1
 
 
 def holds_lease(session: Session, annotator_id: int, candidate_id: str) -> bool:

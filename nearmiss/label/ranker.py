@@ -26,31 +26,31 @@ from threadpoolctl import threadpool_limits
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.label import ranker_model as rm
 from nearmiss.label.final_labels import load_final_labels
-from nearmiss.mine.base import gold_text, setting
+from nearmiss.mine.base import gold_text
+from nearmiss.registry import Registry
+from nearmiss.settings import check_choices, setting
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item, Label, Ranker
 
 ALL = "*"  # scope of a ranker fitted across datasets
-SCOPES = ("dataset", "all")
+SCOPES = Registry.of_names("scope", ("dataset", "all"))
 Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
 class RankerConfig:
-    model: str = setting(f"Classifier: {', '.join(rm.MODELS)} (calibrated with Platt scaling).", "logistic")
-    scope: str = setting("'dataset': one ranker per dataset; 'all': one ranker across every dataset.", "dataset")
-    min_labels: int = setting("Near/far final labels needed before the learned ranker replaces the fixed blend.", 40)
-    min_per_class: int = setting("Of which at least this many near_miss and this many far_miss.", 10)
-    folds: int = setting("Cross-validation folds for the quality estimate.", 5)
-    refit_every: int = setting("Refit in the background after this many new labels.", 20)
-    seed: int = setting("Seed of the folds, the model and the bootstrap (same labels + seed = same ranker).", 0)
-    batch_size: int = setting("Candidates whose p_near one short write transaction updates.", 500)
+    model: str = setting("logistic", "Classifier, calibrated with Platt scaling.", rm.MODELS)
+    scope: str = setting("dataset", "'dataset': one ranker per dataset; 'all': one ranker across every dataset.",
+                         SCOPES)
+    min_labels: int = setting(40, "Near/far final labels needed before the learned ranker replaces the fixed blend.")
+    min_per_class: int = setting(10, "Of which at least this many near_miss and this many far_miss.")
+    folds: int = setting(5, "Cross-validation folds for the quality estimate.")
+    refit_every: int = setting(20, "Refit in the background after this many new labels.")
+    seed: int = setting(0, "Seed of the folds, the model and the bootstrap (same labels + seed = same ranker).")
+    batch_size: int = setting(500, "Candidates whose p_near one short write transaction updates.")
 
     def __post_init__(self) -> None:
-        if self.model not in rm.MODELS:
-            raise ConfigError(f"model: unknown model '{self.model}'; expected one of {', '.join(rm.MODELS)}")
-        if self.scope not in SCOPES:
-            raise ConfigError(f"scope: unknown scope '{self.scope}'; expected one of {', '.join(SCOPES)}")
+        check_choices(self)
         if self.folds < 2:
             raise ConfigError(f"folds: must be at least 2, got {self.folds}")
         if self.min_per_class < self.folds:
@@ -184,7 +184,7 @@ def _fit(store: Store, dataset: str | None, cfg: RankerConfig, progress: Progres
     if needed:
         message = (f"fixed blend (nearness) still ranks {scope}: {n_near} near-miss + {n_far} far-miss labels so far; "
                    f"the learned ranker needs {needed} more (at least {cfg.min_labels}, {cfg.min_per_class} of each)")
-        quality = {"near": n_near, "far": n_far, "needed": needed}
+        quality: dict[str, Any] = {"near": n_near, "far": n_far, "needed": needed}
         rid = _store_ranker(store, kind="fixed", quality=quality, **common)
         progress(1.0, message)
         return FitResult(rid, scope, "fixed", len(y), needed, quality, message)
@@ -255,6 +255,8 @@ def serving_note(store: Store, candidate_id: str | None) -> str:
             return ""
         if row.ranker_id is not None:
             r = s.get(Ranker, row.ranker_id)
+            if r is None:  # rankers are never deleted; a stale id reads as no ranker
+                return ""
             auc = r.quality.get("learned_auc", {}).get("value")
             return (f"Ranker v{r.id} ({r.config.get('model')}, {r.labels} labels, CV AUC {auc:.2f}) · "
                     f"p_near {row.p_near:.2f}")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nearmiss.registry import Registry
 from nearmiss.store.schema import ORIGINS
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _boosting(seed: int) -> ClassifierMixin:
                                           random_state=seed)  # leaves of 5: labels come by the dozen
 
 
-MODELS: dict[str, Callable[[int], ClassifierMixin]] = {"logistic": _logistic, "boosting": _boosting}
+MODELS: Registry[Callable[[int], ClassifierMixin]] = Registry("model", {"logistic": _logistic, "boosting": _boosting})
 
 
 def make_model(kind: str, seed: int) -> ClassifierMixin:

@@ -14,12 +14,14 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from nearmiss.errors import NotFoundError
+from nearmiss.registry import Registry
 
 log = logging.getLogger(__name__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -32,6 +34,7 @@ for _cache in ("LRU_CACHE_CAPACITY", "ONEDNN_PRIMITIVE_CACHE_CAPACITY"):
 
 DEFAULT_LM = "smollm2-135m"
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+DTYPES = Registry.of_names("dtype", ("auto", "bfloat16", "float32"))  # auto: see auto_dtype
 
 
 def cache_dir() -> Path:
@@ -67,10 +70,10 @@ class BundledLM:
     chat: bool  # has a chat template (instruct model)
 
 
-LMS: dict[str, BundledLM] = {
+LMS: Registry[BundledLM] = Registry("LM", {
     "smollm2-135m": BundledLM(_smollm2_gguf, chat=True),
     "gemma-3-270m": BundledLM(_gemma_gguf, chat=False),
-}
+})
 
 
 def _minilm(_: Path) -> Path:
@@ -96,7 +99,8 @@ def _mpnet(workdir: Path) -> Path:
     return found
 
 
-EMBEDDERS: dict[str, Callable[[Path], Path]] = {"all-MiniLM-L6-v2": _minilm, "all-mpnet-base-v2": _mpnet}
+EMBEDDERS: Registry[Callable[[Path], Path]] = Registry("embedder", {"all-MiniLM-L6-v2": _minilm,
+                                                                    "all-mpnet-base-v2": _mpnet})
 
 
 def _convert_gguf(gguf: Path, out: Path) -> None:
@@ -131,7 +135,7 @@ def hub_offline() -> bool:
     return value.upper() in {"1", "ON", "YES", "TRUE"}
 
 
-def model_folder(name: str, kind: str, bundled: Collection[str], markers: tuple[str, ...]) -> Path:
+def model_folder(name: str, kind: str, bundled: Registry[Any], markers: tuple[str, ...]) -> Path:
     """The folder of a model that is not bundled: ``name`` itself where it is a model folder (holds one of
     ``markers``), else the snapshot of hub id ``org/name`` in the Hugging Face cache (downloaded first
     unless offline). Raises NotFoundError, one line naming ``name``, where neither is found."""
@@ -139,8 +143,8 @@ def model_folder(name: str, kind: str, bundled: Collection[str], markers: tuple[
     if any((path / marker).exists() for marker in markers):
         return path
     if path.is_dir() or not HUB_ID.fullmatch(name):
-        raise NotFoundError(f"unknown {kind} '{name}': use one of {', '.join(bundled)}, a hub id org/name or a "
-                            f"local folder holding {' or '.join(markers)}")
+        raise NotFoundError(f"{bundled.unknown(name)}, a hub id org/name or a local folder holding "
+                            f"{' or '.join(markers)}")
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
 

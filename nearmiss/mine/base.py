@@ -1,21 +1,11 @@
 """What pools and scorers share: the item view they work on and the small interfaces."""
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from nearmiss.store.schema import CandidateRecord, normalize_answer
 from nearmiss.store.tables import Item
-
-
-def setting(help: str, default: Any = MISSING, **kw) -> Any:
-    """A config dataclass field carrying its help text (CLI options and docs read it)."""
-    return field(default=default, metadata={"help": help}, **kw)
-
-
-def help_of(cls: type, name: str) -> str:
-    """The help text of field ``name`` of config dataclass ``cls``."""
-    return next(f.metadata["help"] for f in fields(cls) if f.name == name)
 
 
 class HasGold(Protocol):

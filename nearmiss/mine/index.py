@@ -10,31 +10,17 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nearmiss.errors import ConfigError
-from nearmiss.mine.base import setting
+from nearmiss.registry import Registry
+from nearmiss.settings import check_choices, setting
 
 if TYPE_CHECKING:
     import faiss
 
 log = logging.getLogger(__name__)
-IndexKind = Literal["auto", "flat", "hnsw", "ivf"]
-
-
-@dataclass(frozen=True)
-class IndexConfig:
-    kind: IndexKind = setting("Index kind: flat (exact), hnsw, ivf, or auto (flat up to exact_limit vectors, hnsw past it).", "auto")
-    exact_limit: int = setting("Largest set searched exactly under kind=auto.", 100_000)
-    hnsw_m: int = setting("HNSW graph degree.", 32)
-    ef_search: int = setting("HNSW search breadth (higher: better recall, slower).", 128)
-    nprobe: int = setting("IVF lists visited per query.", 16)
-
-    def __post_init__(self) -> None:
-        if self.kind not in BUILDERS and self.kind != "auto":
-            raise ConfigError(f"index kind {self.kind!r}: use one of auto, {', '.join(BUILDERS)}")
 
 
 def _flat(vectors: np.ndarray, _: IndexConfig) -> faiss.Index:
@@ -65,7 +51,22 @@ def _ivf(vectors: np.ndarray, cfg: IndexConfig) -> faiss.Index:
     return index
 
 
-BUILDERS: dict[str, Callable[[np.ndarray, IndexConfig], faiss.Index]] = {"flat": _flat, "hnsw": _hnsw, "ivf": _ivf}
+BUILDERS: Registry[Callable[[np.ndarray, IndexConfig], faiss.Index]] = Registry("index kind", {
+    "flat": _flat, "hnsw": _hnsw, "ivf": _ivf})
+KINDS = Registry.of_names("index kind", ("auto", *BUILDERS))
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    kind: str = setting("auto", "Index kind: flat (exact), hnsw, ivf, or auto (flat up to exact_limit vectors, hnsw "
+                                "past it).", KINDS)
+    exact_limit: int = setting(100_000, "Largest set searched exactly under kind=auto.")
+    hnsw_m: int = setting(32, "HNSW graph degree.")
+    ef_search: int = setting(128, "HNSW search breadth (higher: better recall, slower).")
+    nprobe: int = setting(16, "IVF lists visited per query.")
+
+    def __post_init__(self) -> None:
+        check_choices(self)
 
 
 def choose_kind(n: int, cfg: IndexConfig) -> str:

@@ -17,19 +17,19 @@ import math
 from dataclasses import dataclass
 
 from nearmiss.errors import ConfigError
-from nearmiss.mine.base import setting
+from nearmiss.settings import setting
 
 
 @dataclass(frozen=True)
 class RankConfig:
-    w_gold: float = setting("Weight of the embedding similarity to gold.", 0.5)
-    w_question: float = setting("Weight of the embedding similarity to the question.", 0.2)
-    w_lm: float = setting("Weight of the LM's preference, sigmoid of the per-token margin to gold.", 0.3)
-    lm_scale: float = setting("Nats per token that move the LM term from 0.5 to 0.73.", 1.0)
-    near_threshold: float = setting("Nearness from which near_miss is suggested.", 0.5)
-    relative_margin: float = setting("Guard: flag when sim_gold >= 1 - relative_margin.", 0.05)
-    lm_guard: bool = setting("Guard: flag when the LM prefers the candidate to gold.", True)
-    lm_guard_margin: float = setting("Guard: nats per character by which the LM must prefer the candidate.", 0.0)
+    w_gold: float = setting(0.5, "Weight of the embedding similarity to gold.")
+    w_question: float = setting(0.2, "Weight of the embedding similarity to the question.")
+    w_lm: float = setting(0.3, "Weight of the LM's preference, sigmoid of the per-token margin to gold.")
+    lm_scale: float = setting(1.0, "Nats per token that move the LM term from 0.5 to 0.73.")
+    near_threshold: float = setting(0.5, "Nearness from which near_miss is suggested.")
+    relative_margin: float = setting(0.05, "Guard: flag when sim_gold >= 1 - relative_margin.")
+    lm_guard: bool = setting(True, "Guard: flag when the LM prefers the candidate to gold.")
+    lm_guard_margin: float = setting(0.0, "Guard: nats per character by which the LM must prefer the candidate.")
 
     def __post_init__(self) -> None:
         for name in ("w_gold", "w_question", "w_lm"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -21,15 +21,16 @@ from tqdm import tqdm
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.jobs.owners import dataset_lock
 from nearmiss.jobs.runs import claim, finish
-from nearmiss.lm.models import DEFAULT_EMBEDDER, DEFAULT_LM, auto_dtype
+from nearmiss.lm.models import DEFAULT_EMBEDDER, DEFAULT_LM, DTYPES, auto_dtype
 from nearmiss.load.ingest import candidate_row
 from nearmiss.mine.backends.base import Backend
 from nearmiss.mine.backends.local import LocalBackend
-from nearmiss.mine.base import Proposal, setting
-from nearmiss.mine.index import IndexConfig
+from nearmiss.mine.base import Proposal
 from nearmiss.mine.pools.lm import LMSampleConfig
 from nearmiss.mine.pools.neighbours import NeighbourPool, NeighboursConfig
 from nearmiss.mine.rank import RankConfig, rank
+from nearmiss.mine.registry import POOLS, SCORERS
+from nearmiss.settings import build, check_choices, setting
 from nearmiss.store import Store
 from nearmiss.store.schema import stable_id
 from nearmiss.store.tables import Candidate, Item, MinedItem, Run
@@ -40,35 +41,28 @@ NOT_HASHED = ("limit", "batch_size")  # settings that do not change what an item
 
 @dataclass(frozen=True)
 class MineConfig:
-    dataset: str = setting("Dataset to mine (as stored by `nearmiss load`).")
-    split: str | None = setting("Split to mine (default: every split of the dataset).", None)
-    pools: tuple[str, ...] = setting("Candidate pools, in priority order.", ("distractors", "neighbours"))
-    scorers: tuple[str, ...] = setting("Scorers: embedding (similarity to gold and question), lm (log-likelihood).",
-                                       ("embedding", "lm"))
-    limit: int | None = setting("Mine at most the first N items of the dataset (stable order).", None)
-    lm: str = setting("Causal LM for the lm pool and scorer: bundled name, hub id org/name or local HF folder.",
-                      DEFAULT_LM)
-    dtype: str = setting("LM weights: bfloat16, float32, or auto (bfloat16 on a GPU or a CPU with native bf16, "
-                         "else float32: emulated bf16 is several times slower).", "auto")
-    embedder: str = setting("Sentence embedder: bundled name, hub id org/name or local folder.", DEFAULT_EMBEDDER)
-    batch_size: int = setting("Items per batch (one transaction each).", 32)
-    neighbours: NeighboursConfig = setting("Neighbour pool settings.", default_factory=NeighboursConfig)
-    lm_samples: LMSampleConfig = setting("LM sample pool settings.", default_factory=LMSampleConfig)
-    rank: RankConfig = setting("Nearness formula settings.", default_factory=RankConfig)
+    dataset: str = setting(help="Dataset to mine (as stored by `nearmiss load`).")
+    split: str | None = setting(None, "Split to mine (default: every split of the dataset).")
+    pools: tuple[str, ...] = setting(("distractors", "neighbours"), "Candidate pools, in priority order.", POOLS)
+    scorers: tuple[str, ...] = setting(("embedding", "lm"), "Scorers: embedding (similarity to gold and question), "
+                                                            "lm (log-likelihood).", SCORERS)
+    limit: int | None = setting(None, "Mine at most the first N items of the dataset (stable order).")
+    lm: str = setting(DEFAULT_LM, "Causal LM for the lm pool and scorer: bundled name, hub id org/name or local HF folder.")
+    dtype: str = setting("auto", "LM weights: bfloat16, float32, or auto (bfloat16 on a GPU or a CPU with native "
+                                 "bf16, else float32: emulated bf16 is several times slower).", DTYPES)
+    embedder: str = setting(DEFAULT_EMBEDDER, "Sentence embedder: bundled name, hub id org/name or local folder.")
+    batch_size: int = setting(32, "Items per batch (one transaction each).")
+    neighbours: NeighboursConfig = setting(NeighboursConfig(), "Neighbour pool settings.")
+    lm_samples: LMSampleConfig = setting(LMSampleConfig(), "LM sample pool settings.")
+    rank: RankConfig = setting(RankConfig(), "Nearness formula settings.")
 
     def __post_init__(self) -> None:
-        from nearmiss.mine.registry import POOLS, SCORERS
-
         if not self.dataset:
             raise ConfigError("dataset: give the name of a loaded dataset")
-        for name, value, known in (("pools", self.pools, POOLS), ("scorers", self.scorers, SCORERS)):
-            if not value:
+        check_choices(self)
+        for name, known in (("pools", POOLS), ("scorers", SCORERS)):
+            if not getattr(self, name):
                 raise ConfigError(f"{name}: give at least one of {', '.join(known)}")
-            unknown = [v for v in value if v not in known]
-            if unknown:
-                raise ConfigError(f"{name}: unknown {', '.join(unknown)}; use {', '.join(known)}")
-        if self.dtype not in ("auto", "bfloat16", "float32"):
-            raise ConfigError(f"dtype: use auto, bfloat16 or float32, got {self.dtype!r}")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"limit must be >= 1, got {self.limit}")
         if self.batch_size < 1:
@@ -84,22 +78,8 @@ class MineConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MineConfig:
-        nested = {"neighbours": NeighboursConfig, "lm_samples": LMSampleConfig, "rank": RankConfig}
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"unknown mining settings: {', '.join(sorted(unknown))}")
-        kw = dict(data)
-        for name, sub in nested.items():
-            if isinstance(kw.get(name), dict):
-                value = dict(kw[name])
-                if sub is NeighboursConfig and isinstance(value.get("index"), dict):
-                    value["index"] = IndexConfig(**value["index"])
-                kw[name] = sub(**value)
-        for name in ("pools", "scorers"):
-            if name in kw:
-                kw[name] = tuple(kw[name])
-        return cls(**kw)
+        """A config from stored or given settings (nested configs as dicts)."""
+        return build(cls, data)
 
 
 @dataclass

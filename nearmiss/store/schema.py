@@ -12,16 +12,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from nearmiss.registry import Registry
+
 ItemKind = Literal["mcqa", "qa", "trace"]
 Origin = Literal["distractor", "given", "neighbour", "lm_sample", "failed_trace", "manual"]
 Outcome = Literal["success", "failure", "unknown"]
 LabelValue = Literal["near_miss", "far_miss", "actually_correct", "invalid", "skip"]
 
 ITEM_KINDS: tuple[str, ...] = ("mcqa", "qa", "trace")
-ORIGINS: tuple[str, ...] = ("distractor", "given", "neighbour", "lm_sample", "failed_trace", "manual")
-LABELS: tuple[str, ...] = ("near_miss", "far_miss", "actually_correct", "invalid", "skip")
-NEGATIVE_LABELS: tuple[str, ...] = ("near_miss", "far_miss")
-ROLES: tuple[str, ...] = ("annotator", "admin")
+ORIGINS = Registry.of_names("origin", ("distractor", "given", "neighbour", "lm_sample", "failed_trace", "manual"))
+LABELS = Registry.of_names("label", ("near_miss", "far_miss", "actually_correct", "invalid", "skip"))
+NEGATIVE_LABELS = Registry.of_names("label", ("near_miss", "far_miss"))
+ROLES = Registry.of_names("role", ("annotator", "admin"))
 
 
 def stable_id(*parts: object) -> str:

@@ -1,30 +1,34 @@
 """The one configuration of a training / learning-curve run, with help text per field.
 
-CLI flags and the Train page take their help from ``help_of(name)``, so the text lives here.
+CLI flags and the Train page take their help from ``nearmiss.settings.help_of``, so the text lives here.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from nearmiss.errors import ConfigError
-from nearmiss.lm.models import DEFAULT_LM, auto_dtype
+from nearmiss.lm.models import DEFAULT_LM, DTYPES, auto_dtype
 from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
+from nearmiss.registry import Registry
+from nearmiss.settings import build, check_choices, setting
+from nearmiss.store.schema import ORIGINS
+from nearmiss.train.methods import METHODS
+from nearmiss.train.negatives import NEGATIVE_SETS
 
+# Presets of training settings (``--recipe``); a setting given explicitly wins over its recipe.
+RECIPES: Registry[dict[str, Any]] = Registry("recipe", {
+    "default": {},
+    # github.com/Shamdan17/likra (hydratrain.py, Makefile): LoRA r=8, alpha=8 on the MLP projections,
+    # one epoch, constant learning rate, batch 32 (8 on CPU here: the default train_batch).
+    "likra-paper": {"lora_r": 8, "lora_alpha": 8, "lora_targets": "gate_proj,up_proj,down_proj", "epochs": 1,
+                    "min_steps": 1, "lr_schedule": "constant"},
+})
 
-def _f(default: Any, help: str) -> Any:
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
-
-
-NEGATIVE_SETS_HELP = ("hardest / easiest (the own wrong choice the base LM scores highest / lowest: the Likra "
-                      "paper's near / far miss), mined / mined_far (the stored candidate of highest / lowest "
-                      "nearness, never possibly-correct or labeled correct / invalid; run `nearmiss mine` first), "
-                      "near / far (labeled in the store), distractor (a random own wrong choice), unrelated "
-                      "(another item's correct answer).")
+SCHEDULES = Registry.of_names("schedule", ("linear", "constant"))
+RANKINGS = Registry.of_names("ranking", ("sum", "char"))
 
 
 @dataclass
@@ -32,80 +36,77 @@ class TrainConfig:
     """What to train, on what, and how; every learning-curve run stores one as JSON."""
 
     # data
-    dataset: str = _f("arc-easy", "Dataset name in the store (its items are trained on and evaluated).")
-    train_split: str = _f("test", "Split whose items are trained on.")
-    eval_split: str = _f("validation", "Held-out split evaluated after each size (disjoint items).")
-    eval_limit: int | None = _f(None, "Evaluate on the first N held-out items in a fixed shuffled order, the same for every seed "
-                                          "(default all).")
-    methods: list[str] = _f(["likra", "sft", "nat", "dpo"], "Training methods (see METHODS).")
-    negatives: list[str] = _f(["distractor"], "Negative sets (one wrong answer per item, the same items in the "
-                                              "same order for every set): " + NEGATIVE_SETS_HELP)
-    sizes: list[int] = _f([0, 16, 32, 64, 128], "Training set sizes of the curve (examples per head); 0 = zero-shot.")
-    seeds: list[int] = _f([0], "Seeds: each curve is trained once per seed (item order, negative picks, adapter "
-                               "init, batch order); intervals resample eval items and seeds.")
-    recipe: str = _f("default", "Preset of training settings: default, or likra-paper (LoRA r=8, alpha=8 on the "
-                                "MLP projections, one epoch, constant lr, as the Likra code). Explicit settings win.")
-    hardest_by: str = _f("sum", "hardest / easiest: rank own wrong choices by the base LM's summed log-likelihood "
-                                "(sum, the Likra paper's) or per character (char).")
-    mined_origins: list[str] = _f(["distractor", "neighbour", "lm_sample"],
-                                  "mined / mined_far: candidate origins (pools) to pick from.")
-    mined_nearness_min: float = _f(0.0, "mined / mined_far: lowest nearness allowed.")
-    mined_nearness_max: float = _f(1.0, "mined / mined_far: highest nearness allowed.")
+    dataset: str = setting("arc-easy", "Dataset name in the store (its items are trained on and evaluated).")
+    train_split: str = setting("test", "Split whose items are trained on.")
+    eval_split: str = setting("validation", "Held-out split evaluated after each size (disjoint items).")
+    eval_limit: int | None = setting(None, "Evaluate on the first N held-out items in a fixed shuffled order, the "
+                                           "same for every seed (default all).")
+    methods: list[str] = setting(["likra", "sft", "nat", "dpo"], "Training methods.", METHODS)
+    negatives: list[str] = setting(
+        ["distractor"], "Negative sets (one wrong answer per item, the same items in the same order for every set): "
+        "hardest / easiest (the own wrong choice the base LM scores highest / lowest: the Likra paper's near / far "
+        "miss), mined / mined_far (the stored candidate of highest / lowest nearness, never possibly-correct or "
+        "labeled correct / invalid; run `nearmiss mine` first), near / far (labeled in the store), distractor (a "
+        "random own wrong choice), unrelated (another item's correct answer).", NEGATIVE_SETS)
+    sizes: list[int] = setting([0, 16, 32, 64, 128], "Training set sizes of the curve (examples per head); 0 = "
+                                                     "zero-shot.")
+    seeds: list[int] = setting([0], "Seeds: each curve is trained once per seed (item order, negative picks, adapter "
+                                    "init, batch order); intervals resample eval items and seeds.")
+    recipe: str = setting("default", "Preset of training settings: default, or likra-paper (LoRA r=8, alpha=8 on the "
+                                     "MLP projections, one epoch, constant lr, as the Likra code). Explicit settings "
+                                     "win.", RECIPES)
+    hardest_by: str = setting("sum", "hardest / easiest: rank own wrong choices by the base LM's summed "
+                                     "log-likelihood (sum, the Likra paper's) or per character (char).", RANKINGS)
+    mined_origins: list[str] = setting(["distractor", "neighbour", "lm_sample"],
+                                       "mined / mined_far: candidate origins (pools) to pick from.", ORIGINS)
+    mined_nearness_min: float = setting(0.0, "mined / mined_far: lowest nearness allowed.")
+    mined_nearness_max: float = setting(1.0, "mined / mined_far: highest nearness allowed.")
     # model and LoRA
-    lm: str = _f(DEFAULT_LM, "Base causal LM: bundled name, hub id org/name or local HF folder.")
-    dtype: str = _f("auto", "Base weights dtype: auto (bfloat16 on CUDA and on CPUs with native bf16 "
-                            "matmuls, else float32), bfloat16 or float32. LoRA weights train in float32.")
-    lora_r: int = _f(16, "LoRA rank.")
-    lora_alpha: int = _f(32, "LoRA alpha (scale = alpha / r).")
-    lora_dropout: float = _f(0.0, "LoRA dropout.")
-    lora_targets: str = _f("all-linear", "Modules that get LoRA: all-linear, or a comma list of module names "
-                                         "(e.g. gate_proj,up_proj,down_proj).")
-    threads: int | None = _f(None, "CPU threads for torch (default: the cores not busy with other jobs, checked "
-                                   "before each head; oversubscribed threads were several times slower).")
+    lm: str = setting(DEFAULT_LM, "Base causal LM: bundled name, hub id org/name or local HF folder.")
+    dtype: str = setting("auto", "Base weights dtype: auto (bfloat16 on CUDA and on CPUs with native bf16 matmuls, "
+                                 "else float32), bfloat16 or float32. LoRA weights train in float32.", DTYPES)
+    lora_r: int = setting(16, "LoRA rank.")
+    lora_alpha: int = setting(32, "LoRA alpha (scale = alpha / r).")
+    lora_dropout: float = setting(0.0, "LoRA dropout.")
+    lora_targets: str = setting("all-linear", "Modules that get LoRA: all-linear, or a comma list of module names "
+                                              "(e.g. gate_proj,up_proj,down_proj).")
+    threads: int | None = setting(None, "CPU threads for torch (default: the cores not busy with other jobs, checked "
+                                        "before each head; oversubscribed threads were several times slower).")
     # optimisation
-    lr: float = _f(1e-3, "AdamW learning rate of the LoRA weights.")
-    lr_schedule: str = _f("linear", "Learning-rate schedule: linear (decay to 0) or constant.")
-    epochs: int = _f(4, "Passes over the n examples of each head.")
-    min_steps: int = _f(8, "At least this many optimizer steps per head, so the smallest sizes still train.")
-    batch_size: int | None = _f(None, "Training batch (default 8 on CPU, 32 on CUDA).")
-    eval_batch_tokens: int | None = _f(None, "Positions per scoring forward (default: the scorer's, 2048 on CPU, 16384 on CUDA).")
-    max_length: int = _f(256, "Longest training sequence in tokens (longer examples are dropped and counted).")
+    lr: float = setting(1e-3, "AdamW learning rate of the LoRA weights.")
+    lr_schedule: str = setting("linear", "Learning-rate schedule: linear (decay to 0) or constant.", SCHEDULES)
+    epochs: int = setting(4, "Passes over the n examples of each head.")
+    min_steps: int = setting(8, "At least this many optimizer steps per head, so the smallest sizes still train.")
+    batch_size: int | None = setting(None, "Training batch (default 8 on CPU, 32 on CUDA).")
+    eval_batch_tokens: int | None = setting(None, "Positions per scoring forward (default: the scorer's, 2048 on CPU, "
+                                                  "16384 on CUDA).")
+    max_length: int = setting(256, "Longest training sequence in tokens (longer examples are dropped and counted).")
     # methods
-    likra_w: float | str = _f("auto", "Likra: weight w of the negative head in L+ - w*L-; auto picks it per point "
-                                      "from w_grid by accuracy on a dev slice of the training split (ties: smaller w).")
-    w_grid: list[float] = _f([0, 0.125, 0.25, 0.5, 0.75, 1, 1.5, 2], "Likra w=auto: the values tried.")
-    dev_fraction: float = _f(0.1, "Likra w=auto: share of the training split held out as the dev slice ...")
-    dev_max: int = _f(200, "... at most this many items (never trained on at any size, never evaluated on).")
-    nat_correct: str = _f(NAT_CORRECT, "NAT: marker line before a correct example (and at evaluation).")
-    nat_incorrect: str = _f(NAT_INCORRECT, "NAT: marker line before an incorrect example.")
-    dpo_beta: float = _f(0.1, "DPO: beta (strength of the pull towards the base model).")
+    likra_w: float | str = setting("auto", "Likra: weight w of the negative head in L+ - w*L-; auto picks it per "
+                                           "point from w_grid by accuracy on a dev slice of the training split "
+                                           "(ties: smaller w).")
+    w_grid: list[float] = setting([0, 0.125, 0.25, 0.5, 0.75, 1, 1.5, 2], "Likra w=auto: the values tried.")
+    dev_fraction: float = setting(0.1, "Likra w=auto: share of the training split held out as the dev slice ...")
+    dev_max: int = setting(200, "... at most this many items (never trained on at any size, never evaluated on).")
+    nat_correct: str = setting(NAT_CORRECT, "NAT: marker line before a correct example (and at evaluation).")
+    nat_incorrect: str = setting(NAT_INCORRECT, "NAT: marker line before an incorrect example.")
+    dpo_beta: float = setting(0.1, "DPO: beta (strength of the pull towards the base model).")
     # reporting
-    low_data_max: int = _f(64, "Gain per example is the best (acc(n) - acc(0)) / n over sizes n up to this size.")
-    bootstrap: int = _f(2000, "Bootstrap resamples (eval items x seeds) for the 95% intervals.")
-    out_dir: str | None = _f(None, "Where adapters are saved: <out_dir>/run-<id>/<adapter>/ (default: runs/ beside "
-                                   "a SQLite store's file, else ~/.cache/nearmiss/runs).")
+    low_data_max: int = setting(64, "Gain per example is the best (acc(n) - acc(0)) / n over sizes n up to this "
+                                    "size.")
+    bootstrap: int = setting(2000, "Bootstrap resamples (eval items x seeds) for the 95% intervals.")
+    out_dir: str | None = setting(None, "Where adapters are saved: <out_dir>/run-<id>/<adapter>/ (default: runs/ "
+                                        "beside a SQLite store's file, else ~/.cache/nearmiss/runs).")
 
     def __post_init__(self) -> None:
-        from nearmiss.train.methods import METHODS
-        from nearmiss.train.negatives import NEGATIVE_SETS
-
+        check_choices(self)
         for name, allowed in (("methods", METHODS), ("negatives", NEGATIVE_SETS)):
-            values = getattr(self, name)
-            if not values:
+            if not getattr(self, name):
                 raise ConfigError(f"{name}: give at least one of {', '.join(allowed)}")
-            bad = [v for v in values if v not in allowed]
-            if bad:
-                raise ConfigError(f"{name}: unknown {', '.join(bad)}; allowed: {', '.join(allowed)}")
         if not self.sizes or any(s < 0 for s in self.sizes) or sorted(set(self.sizes)) != list(self.sizes):
             raise ConfigError(f"sizes: give increasing, distinct, non-negative numbers, got {self.sizes}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds: give distinct seeds, got {self.seeds}")
-        if self.recipe not in RECIPES:
-            raise ConfigError(f"recipe: unknown {self.recipe!r}; allowed: {', '.join(RECIPES)}")
-        choices = {"hardest_by": ("sum", "char"), "lr_schedule": ("linear", "constant")}
-        for name, options in choices.items():
-            if getattr(self, name) not in options:
-                raise ConfigError(f"{name}: one of {', '.join(options)}, got {getattr(self, name)!r}")
         tokens = self.eval_batch_tokens
         if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1):
             raise ConfigError(f"eval_batch_tokens: a whole number of positions >= 1, got {tokens!r}")
@@ -121,8 +122,6 @@ class TrainConfig:
                               f"{self.mined_nearness_min} / {self.mined_nearness_max}")
         if self.bootstrap < 100:
             raise ConfigError(f"bootstrap: at least 100 resamples, got {self.bootstrap}")
-        if self.dtype not in ("auto", "bfloat16", "float32"):
-            raise ConfigError(f"dtype: auto, bfloat16 or float32, got {self.dtype!r}")
         if self.train_split == self.eval_split and self.eval_limit is None:
             raise ConfigError("eval_limit: required when train_split == eval_split (the first eval_limit items "
                               "in seeded order are held out, the rest trained on)")
@@ -178,37 +177,5 @@ class TrainConfig:
         if "eval_batch_size" in d:
             rows = d.pop("eval_batch_size")
             d.setdefault("eval_batch_tokens", 128 * rows if rows else None)
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"unknown config field(s): {', '.join(sorted(unknown))}")
-        recipe = d.get("recipe", "default")
-        if recipe not in RECIPES:
-            raise ConfigError(f"recipe: unknown {recipe!r}; allowed: {', '.join(RECIPES)}")
-        return cls(**{**RECIPES[recipe], **d})
+        return build(cls, {**RECIPES.lookup(d.get("recipe", "default"), "recipe"), **d})
 
-
-# Presets of training settings (``--recipe``); a setting given explicitly wins over its recipe.
-RECIPES: dict[str, dict[str, Any]] = {
-    "default": {},
-    # github.com/Shamdan17/likra (hydratrain.py, Makefile): LoRA r=8, alpha=8 on the MLP projections,
-    # one epoch, constant learning rate, batch 32 (8 on CPU here: the default train_batch).
-    "likra-paper": {"lora_r": 8, "lora_alpha": 8, "lora_targets": "gate_proj,up_proj,down_proj", "epochs": 1,
-                    "min_steps": 1, "lr_schedule": "constant"},
-}
-
-
-def _field(name: str):
-    return next(f for f in fields(TrainConfig) if f.name == name)
-
-
-def help_of(name: str) -> str:
-    """The help text of a TrainConfig field."""
-    return _field(name).metadata["help"]
-
-
-def default_of(name: str) -> Any:
-    """The default value of a TrainConfig field (without building a config, which validates
-    method names against the registry and so imports torch)."""
-    f = _field(name)
-    return f.default_factory() if f.default is MISSING else f.default

@@ -22,16 +22,20 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nearmiss.errors import NotFoundError
 from nearmiss.label.final_labels import load_final_labels
+from nearmiss.registry import Registry
 from nearmiss.store.schema import normalize_answer
 from nearmiss.store.tables import Candidate
-from nearmiss.train.config import TrainConfig
 from nearmiss.train.data import Pair, TrainItem
+
+if TYPE_CHECKING:
+    from nearmiss.train.config import TrainConfig  # which imports this registry for its choices
 
 PAGE = 2000  # item ids per IN list
 
@@ -175,7 +179,7 @@ def _unrelated(inp: SetInputs) -> Negatives:
     return out
 
 
-NEGATIVE_SETS: dict[str, NegativeSet] = {
+NEGATIVE_SETS: Registry[NegativeSet] = Registry("negative set", {
     "hardest": _ranked(highest=True),
     "easiest": _ranked(highest=False),
     "mined": _mined(nearest=True),
@@ -184,7 +188,7 @@ NEGATIVE_SETS: dict[str, NegativeSet] = {
     "far": _labeled("far_miss"),
     "distractor": _distractor,
     "unrelated": _unrelated,
-}
+})
 
 
 def _pairs(items: list[TrainItem], negatives: Negatives) -> list[Pair]:
@@ -206,11 +210,10 @@ def build_sets(names: Sequence[str], session: Session, items: list[TrainItem], c
     found: dict[str, Negatives] = {}
     notes = [] if notes is None else notes
     for name in names:
-        if name not in NEGATIVE_SETS:
-            raise NotFoundError(f"unknown negative set {name!r}; allowed: {', '.join(NEGATIVE_SETS)}")
+        build = NEGATIVE_SETS.lookup(name)
         inputs = SetInputs(session, items, random.Random(f"{name}:{cfg.seed}"), cfg, base_scores, dataset, split,
                            notes)
-        found[name] = {k: v for k, v in NEGATIVE_SETS[name](inputs).items() if v}
+        found[name] = {k: v for k, v in build(inputs).items() if v}
         if not found[name]:
             hint = {"near": ": label some candidates first", "far": ": label some candidates first"}.get(name, "")
             raise NotFoundError(f"negative set {name!r} is empty for {dataset}/{split}{hint}")

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from nearmiss.errors import NotFoundError
 from nearmiss.jobs.owners import reap_dead_runs
 from nearmiss.lm.models import cache_dir
+from nearmiss.settings import default_of
 from nearmiss.store import Store
 from nearmiss.store.tables import CurvePoint, Run
-from nearmiss.train.config import TrainConfig, default_of
+from nearmiss.train.config import TrainConfig
 from nearmiss.train.stats import Draws, Key, best_gain, comparisons, interval
 
 ACC_NORM_DEF = "lm-eval"  # acc_norm divides by the choice text's characters (nearmiss.train.evaluate)
@@ -142,8 +143,8 @@ def curve_report(store: Store, run_id: int) -> dict:
     """A stored run's summary (:func:`summarise`) with its status."""
     run = run_summary(store, run_id)
     cfg = run["config"]
-    report = summarise(load_points(store, run_id), cfg.get("low_data_max", default_of("low_data_max")),
-                       cfg.get("bootstrap", default_of("bootstrap")))
+    report = summarise(load_points(store, run_id), cfg.get("low_data_max", default_of(TrainConfig, "low_data_max")),
+                       cfg.get("bootstrap", default_of(TrainConfig, "bootstrap")))
     return {"run": run_id, "status": run["status"], "message": run["message"], **report}
 
 

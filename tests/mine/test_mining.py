@@ -142,7 +142,7 @@ def test_ctrl_c_keeps_finished_batches_and_the_rerun_completes(sqlite_url, arc_i
 
 
 def test_bad_settings_are_refused_with_the_choices():
-    with pytest.raises(ConfigError, match="pools: unknown magic; use distractors, neighbours, lm"):
+    with pytest.raises(ConfigError, match="pools: unknown pool 'magic'; expected one of distractors, neighbours, lm"):
         MineConfig(dataset="arc-easy", pools=("distractors", "magic"))
     with pytest.raises(ConfigError, match="dtype"):
         MineConfig(dataset="arc-easy", dtype="int4")

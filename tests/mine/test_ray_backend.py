@@ -70,7 +70,7 @@ def test_a_bad_address_is_one_clear_error_line(cli, sqlite_url, arc_items):
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     local = cli("mine", "--dataset", "arc-easy", "--address", nobody, db=sqlite_url)
     assert local.returncode == 1 and "Error: --address and --actors need --backend ray" in local.stderr
-    with pytest.raises(ConfigError, match="backend: unknown 'spark'; use local, ray"):
+    with pytest.raises(ConfigError, match="unknown backend 'spark'; expected one of local, ray"):
         make_backend("spark")
 
 

@@ -160,4 +160,5 @@ def test_gain_per_example_is_the_best_low_data_gain_over_zero_shot():
 def test_cli_train_rejects_unknown_method_in_one_line(cli, sqlite_url):
     r = cli("train", "--methods", "likra,bogus", db=sqlite_url)
     assert r.returncode == 1
-    assert r.stderr.strip().splitlines() == ["Error: methods: unknown bogus; allowed: likra, likra_neg, sft, nat, dpo"]
+    assert r.stderr.strip().splitlines() == [
+        "Error: methods: unknown method 'bogus'; expected one of likra, likra_neg, sft, nat, dpo"]

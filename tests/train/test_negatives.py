@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nearmiss.auth.accounts import add_user
-from nearmiss.errors import NotFoundError
+from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.lm.loglik import score_continuations
 from nearmiss.lm.prompts import continuation
 from nearmiss.load.ingest import add_candidates, candidate_row, ingest
@@ -141,7 +141,8 @@ def test_unmined_items_and_unknown_sets_are_one_clear_error(tmp_path):
     items = _train(store)
     with store.session() as s, pytest.raises(NotFoundError, match=r"nearmiss mine --dataset arc-easy --split test"):
         build_sets(["mined"], s, items, TrainConfig(), _no_lm, "arc-easy", "test")
-    with store.session() as s, pytest.raises(NotFoundError, match="unknown negative set 'hardes'"):
+    unknown = "^unknown negative set 'hardes'; expected one of hardest, easiest"
+    with store.session() as s, pytest.raises(ConfigError, match=unknown):
         build_sets(["hardes"], s, items, TrainConfig(), _no_lm, "arc-easy", "test")
     store.dispose()
 
@@ -160,5 +161,5 @@ def test_cli_bad_negative_set_is_one_error_line(cli, sqlite_url):
     r = cli("train", "--negatives", "hardest,nearish", db=sqlite_url)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
-        "Error: negatives: unknown nearish; allowed: hardest, easiest, mined, mined_far, near, far, distractor, "
-        "unrelated"]
+        "Error: negatives: unknown negative set 'nearish'; expected one of hardest, easiest, mined, mined_far, near, "
+        "far, distractor, unrelated"]

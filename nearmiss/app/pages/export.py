@@ -16,7 +16,6 @@ from nearmiss.export import (
     ExportFilters,
     download_folder,
     export,
-    help_of,
     nearness_bounds,
     preview,
     zip_folder,
@@ -24,6 +23,7 @@ from nearmiss.export import (
 from nearmiss.export.config import HIR_TEMPLATE
 from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
 from nearmiss.load.datasets import dataset_stats
+from nearmiss.settings import help_of
 from nearmiss.store.schema import NEGATIVE_LABELS, ORIGINS
 
 F, C = ExportFilters, ExportConfig
@@ -37,11 +37,13 @@ if not stats:
 
 st.subheader("What to export")
 left, mid, right = st.columns(3)
-labels = left.multiselect("Final labels", NEGATIVE_LABELS, default=list(NEGATIVE_LABELS), key="export_labels",
+labels = left.multiselect("Final labels", list(NEGATIVE_LABELS), default=list(NEGATIVE_LABELS), key="export_labels",
                           help=help_of(F, "labels"))
-origins = left.multiselect("Origins (empty: all)", ORIGINS, key="export_origins", help=help_of(F, "origins"))
-datasets = mid.multiselect("Datasets (empty: all)", sorted({s.name for s in stats}), key="export_datasets")
-splits = mid.multiselect("Source splits (empty: all)", sorted({s.split for s in stats}), key="export_splits")
+origins = left.multiselect("Origins (empty: all)", list(ORIGINS), key="export_origins", help=help_of(F, "origins"))
+datasets = mid.multiselect("Datasets (empty: all)", sorted({s.name for s in stats}), key="export_datasets",
+                           help=help_of(F, "datasets"))
+splits = mid.multiselect("Source splits (empty: all)", sorted({s.split for s in stats}), key="export_splits",
+                         help=help_of(F, "splits"))
 min_annotators = right.number_input("Min annotators", 1, 50, 1, key="export_min_annotators",
                                     help=help_of(F, "min_annotators"))
 min_agreement = right.slider("Min agreement", 0.0, 1.0, 0.0, 0.05, key="export_min_agreement",
@@ -87,8 +89,10 @@ val_fraction = right.slider("Validation share (by item)", 0.0, 0.5, 0.1, 0.05, k
 seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="export_seed", help=help_of(C, "seed"))
 markers, template = (NAT_CORRECT, NAT_INCORRECT), HIR_TEMPLATE
 if fmt == "nat":
-    markers = (st.text_input("Correct marker", NAT_CORRECT, key="export_correct_marker"),
-               st.text_input("Incorrect marker", NAT_INCORRECT, key="export_incorrect_marker"))
+    markers = (st.text_input("Correct marker", NAT_CORRECT, key="export_correct_marker",
+                             help=help_of(C, "correct_marker")),
+               st.text_input("Incorrect marker", NAT_INCORRECT, key="export_incorrect_marker",
+                             help=help_of(C, "incorrect_marker")))
 if fmt == "hir":
     template = st.text_area("Relabel template", HIR_TEMPLATE, key="export_hir_template",
                             help=help_of(C, "hir_template"))

@@ -9,6 +9,7 @@ from nearmiss.label.progress import progress
 from nearmiss.label.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
 from nearmiss.label.ranker import serving_note
 from nearmiss.label.refit import start_refitter
+from nearmiss.settings import help_of
 
 HEARTBEAT_SECONDS = 60  # leases last QueueConfig.lease_seconds (300 s): a few missed beats do no harm
 ORDER_LABELS = {"uncertain": "most uncertain first", "nearness": "highest nearness first", "random": "random"}
@@ -20,10 +21,12 @@ start_refitter(store())  # the ranker learns from these labels in the background
 names, origins = datasets_and_origins(store())
 with st.sidebar:
     st.subheader("Queue")
-    order = st.selectbox("Order", list(QUEUE_ORDERS), key="label_order",
+    order = st.selectbox("Order", list(QUEUE_ORDERS), key="label_order", help=help_of(QueueConfig, "order"),
                          format_func=lambda o: ORDER_LABELS.get(o, o))
-    datasets = st.multiselect("Datasets", names, key="label_datasets", placeholder="all")
-    picked_origins = st.multiselect("Origins", origins, key="label_origins", placeholder="all")
+    datasets = st.multiselect("Datasets", names, key="label_datasets", placeholder="all",
+                              help=help_of(QueueConfig, "datasets"))
+    picked_origins = st.multiselect("Origins", origins, key="label_origins", placeholder="all",
+                                    help=help_of(QueueConfig, "origins"))
 cfg = QueueConfig(order=order, datasets=tuple(datasets), origins=tuple(picked_origins))
 
 held = st.session_state.get("label_desk")

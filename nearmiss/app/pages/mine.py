@@ -12,11 +12,11 @@ from nearmiss.label.ranker import fit as fit_ranker
 from nearmiss.label.ranker import quality_table, ranker_config, reliability_rows
 from nearmiss.label.ranker import show as show_ranker
 from nearmiss.load.datasets import dataset_stats
-from nearmiss.mine.base import help_of
 from nearmiss.mine.pools.neighbours import NeighboursConfig
 from nearmiss.mine.registry import POOLS, SCORERS
 from nearmiss.mine.report import mining_runs, nearness_histogram, top_candidates
 from nearmiss.mine.run import MineConfig
+from nearmiss.settings import default_of, help_of
 
 require_role("admin")
 st.title("Mine")
@@ -30,8 +30,9 @@ with st.form("mine_form"):
     dataset = cols[0].selectbox("Dataset", datasets, key="mine_dataset")
     limit = cols[1].number_input("Items (0: all)", min_value=0, value=50, step=10, key="mine_limit",
                                  help=help_of(MineConfig, "limit"))
-    k = cols[2].number_input("Neighbours k", min_value=1, value=3, key="mine_k", help=help_of(NeighboursConfig, "k"))
-    pools = st.multiselect("Pools", list(POOLS), default=["distractors", "neighbours"], key="mine_pools",
+    k = cols[2].number_input("Neighbours k", min_value=1, value=default_of(NeighboursConfig, "k"), key="mine_k",
+                             help=help_of(NeighboursConfig, "k"))
+    pools = st.multiselect("Pools", list(POOLS), default=list(default_of(MineConfig, "pools")), key="mine_pools",
                            help=help_of(MineConfig, "pools"))
     scorers = st.multiselect("Scorers", list(SCORERS), default=list(SCORERS), key="mine_scorers",
                              help=help_of(MineConfig, "scorers"))

@@ -9,7 +9,8 @@ from nearmiss.app.widgets import cancel_button
 from nearmiss.errors import NearmissError
 from nearmiss.jobs.train import launch, resume
 from nearmiss.load.datasets import dataset_stats
-from nearmiss.train.config import NEGATIVE_SETS_HELP, RECIPES, TrainConfig, default_of, help_of
+from nearmiss.settings import default_of, help_of
+from nearmiss.train.config import RECIPES, TrainConfig
 from nearmiss.train.methods import METHODS
 from nearmiss.train.negatives import NEGATIVE_SETS
 from nearmiss.train.runs import GAIN_DEFINITION, curve_report, list_runs, run_summary
@@ -26,7 +27,7 @@ datasets = sorted(splits, key=lambda d: (len(splits[d]) < 2, d))
 
 def field(widget, label: str, name: str, *args, **kwargs):
     """A widget for a TrainConfig field: keyed by the field, with the field's help text."""
-    return widget(label, *args, help=kwargs.pop("help", help_of(name)), key=f"train_{name}", **kwargs)
+    return widget(label, *args, help=help_of(TrainConfig, name), key=f"train_{name}", **kwargs)
 
 
 def _index(options: list[str], preferred: str, fallback: int = 0) -> int:
@@ -41,20 +42,21 @@ with st.expander("New learning-curve run", expanded=not list_runs(store(), limit
         options = sorted(splits[dataset])
         c1, c2 = st.columns(2)
         train_split = field(c1.selectbox, "Train split", "train_split", options,
-                            index=_index(options, default_of("train_split")))
+                            index=_index(options, default_of(TrainConfig, "train_split")))
         eval_split = field(c2.selectbox, "Eval split", "eval_split", options,
-                           index=_index(options, default_of("eval_split"), fallback=1))
+                           index=_index(options, default_of(TrainConfig, "eval_split"), fallback=1))
         with st.form("train_form"):
             methods = field(st.multiselect, "Methods", "methods", list(METHODS), ["likra", "sft"])
-            negatives = field(st.multiselect, "Negative sets", "negatives", list(NEGATIVE_SETS), ["hardest", "distractor"],
-                              help=f"One wrong answer per item, the same items for every set. {NEGATIVE_SETS_HELP}")
+            negatives = field(st.multiselect, "Negative sets", "negatives", list(NEGATIVE_SETS),
+                              ["hardest", "distractor"])
             c1, c2, c3, c4 = st.columns(4)
             sizes = field(c1.text_input, "Sizes", "sizes", "0,16,32,64")
             seeds = field(c2.text_input, "Seeds", "seeds", "0")
             eval_limit = field(c3.number_input, "Eval items (0 = all)", "eval_limit", 0, value=200)
             recipe = field(c4.selectbox, "Recipe", "recipe", list(RECIPES))
             c1, c2 = st.columns(2)
-            likra_w = field(c1.text_input, "Likra w (a number, or auto)", "likra_w", str(default_of("likra_w")))
+            likra_w = field(c1.text_input, "Likra w (a number, or auto)", "likra_w",
+                            str(default_of(TrainConfig, "likra_w")))
             epochs = field(c2.number_input, "Epochs (0 = the recipe's)", "epochs", 0, value=0)
             if st.form_submit_button("Start run", type="primary", key="train_start"):
                 try:

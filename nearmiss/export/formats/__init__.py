@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from nearmiss.errors import ConfigError
-from nearmiss.export.config import ExportConfig, Style
+from nearmiss.export.config import ExportConfig
 from nearmiss.export.formats import dpo, hf, hir, kto, likra, nat, sft
 from nearmiss.export.formats.rows import Check
 from nearmiss.export.select import Example
+from nearmiss.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,14 @@ class Format:
 
     tables: Callable[[list[Example], ExportConfig, str], dict[str, list[dict]]]
     columns: Callable[[str, str], dict[str, Check]]
-    styles: tuple[Style, ...]  # the first is the default
+    styles: tuple[str, ...]  # the first is the default
     help: str
     layout: Literal["files", "hf"] = "files"
     table: str | None = None  # layout hf: the one table, saved as a DatasetDict
     features: Callable[[], Any] | None = None  # layout hf: the datasets.Features of its rows
 
 
-FORMATS: dict[str, Format] = {
+FORMATS: Registry[Format] = Registry("format", {
     "dpo": Format(dpo.tables, dpo.columns, ("standard", "conversational"),
                   "TRL preference (DPOTrainer): prompt/chosen/rejected"),
     "kto": Format(kto.tables, kto.columns, ("standard", "conversational"),
@@ -48,18 +49,12 @@ FORMATS: dict[str, Format] = {
     "hf": Format(hf.tables, hf.columns, ("standard",),
                  "HF datasets DatasetDict on disk: one row per answer with all metadata", layout="hf",
                  table=hf.TABLE, features=hf.features),
-}
-
-
-def get_format(name: str) -> Format:
-    if name not in FORMATS:
-        raise ConfigError(f"unknown format '{name}'; choose from {', '.join(FORMATS)}")
-    return FORMATS[name]
+})
 
 
 def resolve_style(name: str, style: str | None) -> str:
     """The style to write: the one asked for, or the format's default; refused if unsupported."""
-    fmt = get_format(name)
+    fmt = FORMATS.lookup(name, "format")
     if style is None:
         return fmt.styles[0]
     if style not in fmt.styles:

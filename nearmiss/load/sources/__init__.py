@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nearmiss.errors import ConfigError, LoadError, NotFoundError, shown
+from nearmiss.errors import ConfigError, LoadError, NotFoundError
 from nearmiss.load.sources.bundled import BENCHMARKS, bundled_items, is_bundled
 from nearmiss.load.sources.champ import champ_items
 from nearmiss.load.sources.halueval import bundled_halueval, halueval_items, looks_like_halueval
 from nearmiss.load.sources.mcqa import FieldMap, mcqa_items
 from nearmiss.load.sources.rows import Row, checked_rows, read_rows
 from nearmiss.load.sources.traces import MESSAGE_FIELDS, looks_like_trace, trace_items
+from nearmiss.registry import Registry
 from nearmiss.store.schema import ItemRecord
 
 ItemsFn = Callable[[Iterator[Row], Path | str, str, str, FieldMap], Iterator[ItemRecord]]
@@ -33,7 +34,7 @@ class FileFormat:
     help: str
 
 
-ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+ROLES = Registry.of_names("role", ("system", "developer", "user", "assistant", "tool", "function"))
 
 
 def _roles_checked(rec: ItemRecord, path: Path | str, row: Row) -> ItemRecord:
@@ -42,8 +43,7 @@ def _roles_checked(rec: ItemRecord, path: Path | str, row: Row) -> ItemRecord:
     for messages in (rec.messages, *(c.messages for c in rec.candidates)):
         for i, m in enumerate(messages or []):
             if m.get("role") not in ROLES:
-                raise LoadError(path, number, f"{name}[{i}].role",
-                                f"unknown role {shown(m.get('role'))}; expected one of {', '.join(ROLES)}")
+                raise LoadError(path, number, f"{name}[{i}].role", ROLES.unknown(m.get("role")))
     return rec
 
 
@@ -64,20 +64,22 @@ def _halueval(rows: Iterator[Row], path: Path | str, dataset: str, split: str, _
 
 
 # Detection order matters: the first format whose detect() accepts the first row wins.
-FILE_FORMATS: dict[str, FileFormat] = {
+FILE_FORMATS: Registry[FileFormat] = Registry("file format", {
     "halueval": FileFormat(looks_like_halueval, _halueval, "HaluEval QA: question, right_answer, hallucinated_answer"),
-    "openai": FileFormat(looks_like_trace, _traces, "traces: {'messages': [{'role', 'content'}], 'success'|'outcome'|'reward'}"),
+    "openai": FileFormat(looks_like_trace, _traces,
+                         "traces: {'messages': [{'role', 'content'}], 'success'|'outcome'|'reward'}"),
     "sharegpt": FileFormat(looks_like_trace, _traces, "traces: {'conversations': [{'from', 'value'}], ...}"),
-    "nat": FileFormat(looks_like_trace, _traces, "NAT trajectories: {'id', 'conversations': [{'role', 'content', 'loss'}], "
-                                                   "'info': {'reward', 'acc', 'gt', 'pred'}}"),
-    "mcqa": FileFormat(lambda row: True, mcqa_items, "multiple choice (question, choices, answer fields mapped by name)"),
-}
+    "nat": FileFormat(looks_like_trace, _traces, "NAT trajectories: {'id', 'conversations': [{'role', 'content', "
+                                                 "'loss'}], 'info': {'reward', 'acc', 'gt', 'pred'}}"),
+    "mcqa": FileFormat(lambda row: True, mcqa_items,
+                       "multiple choice (question, choices, answer fields mapped by name)"),
+})
 
 # Bundled non-benchmark sources: name -> items(split).
-BUNDLED_SOURCES: dict[str, Callable[[str | None], Iterator[ItemRecord]]] = {
+BUNDLED_SOURCES: Registry[Callable[[str | None], Iterator[ItemRecord]]] = Registry("bundled source", {
     "halueval": bundled_halueval,
     "champ": champ_items,
-}
+})
 
 
 @dataclass
@@ -121,8 +123,7 @@ def detect_format(row: dict[str, Any], fmt: str | None = None) -> str:
     """The given format if known, else the first registered format that accepts ``row``."""
     if fmt is None:
         return next(k for k, f in FILE_FORMATS.items() if f.detect(row))
-    if fmt not in FILE_FORMATS:
-        raise ConfigError(f"unknown format '{fmt}'; expected one of {', '.join(FILE_FORMATS)}")
+    FILE_FORMATS.lookup(fmt)
     return fmt
 
 

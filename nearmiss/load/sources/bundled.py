@@ -17,6 +17,7 @@ from typing import Any
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.load.sources.mcqa import FieldMap, row_to_item
 from nearmiss.load.sources.rows import Row
+from nearmiss.registry import Registry
 from nearmiss.store.schema import ItemRecord
 
 Normalise = Callable[[int, dict[str, Any]], dict[str, Any]]
@@ -79,7 +80,7 @@ class Benchmark:
         return found + [s for s in self.oe_splits if s not in found]
 
 
-BENCHMARKS: dict[str, Benchmark] = {
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark", {
     "arc-easy": Benchmark("ai2_arc/ARC-Easy", _arc, {"test": "arc_easy/test_rc_5shot"}),
     "arc-challenge": Benchmark("ai2_arc/ARC-Challenge", _arc, {"test": "arc_challenge/test_rc_5shot"}),
     "openbookqa": Benchmark("openbookqa/main", _arc, {"test": "openbookqa/test_rc_5shot"}),
@@ -89,7 +90,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "piqa": Benchmark("piqa/plain_text", _piqa),
     "sciq": Benchmark("sciq/none", _sciq),
     "mmlu": Benchmark("hails/mmlu_no_train", _mmlu),
-}
+})
 
 
 def _arrow_rows(path: Path) -> Iterator[Row]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nearmiss.errors import LoadError
+from nearmiss.registry import Registry
 
 Row = tuple[int, dict[str, Any]]
 MAX_RECORD_BYTES = 16 << 20  # one line / JSON record / CSV field; the longest real trace rows are ~1 MB
@@ -211,18 +212,18 @@ def read_parquet(path: Path, batch_size: int = 4096) -> Iterator[Row]:
         raise LoadError(path, None, None, "file has no rows")
 
 
-READERS: dict[str, Callable[[Path], Iterator[Row]]] = {
+READERS: Registry[Callable[[Path], Iterator[Row]]] = Registry("file type", {
     ".jsonl": read_jsonl,
     ".ndjson": read_jsonl,
     ".json": read_json,
     ".csv": read_csv,
     ".parquet": read_parquet,
-}
+})
 
 
 def read_rows(path: Path) -> Iterator[Row]:
     """Rows of a data file, chosen by its extension."""
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise LoadError(path, None, None, f"unknown file type '{path.suffix}'; expected one of {', '.join(READERS)}")
-    return checked_rows(path, reader(path))
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise LoadError(path, None, None, READERS.unknown(path.suffix))
+    return checked_rows(path, READERS[suffix](path))

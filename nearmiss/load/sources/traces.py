@@ -19,11 +19,13 @@ from typing import Any
 
 from nearmiss.errors import LoadError
 from nearmiss.load.sources.rows import Row
+from nearmiss.registry import Registry
 from nearmiss.store.schema import CandidateRecord, ItemRecord, stable_id
 
-SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant",
-                  "bard": "assistant", "bing": "assistant", "system": "system", "function_call": "assistant",
-                  "observation": "tool", "tool": "tool", "function": "tool"}
+SHAREGPT_ROLES = Registry("speaker", {
+    "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant",
+    "bard": "assistant", "bing": "assistant", "system": "system", "function_call": "assistant", "observation": "tool",
+    "tool": "tool", "function": "tool"})
 MESSAGE_FIELDS = ("messages", "conversations", "conversation", "trajectory", "steps")
 TASK_FIELDS = ("task", "instruction", "goal", "question")
 TASK_ID_FIELDS = ("task_id", "problem_id", "question_id")
@@ -42,7 +44,7 @@ def _messages(path: Path | str, number: int, row: dict[str, Any]) -> tuple[str, 
         if "from" in m:  # ShareGPT
             role = SHAREGPT_ROLES.get(str(m["from"]).lower())
             if role is None:
-                raise LoadError(path, number, f"{name}[{i}].from", f"unknown speaker {m['from']!r}")
+                raise LoadError(path, number, f"{name}[{i}].from", SHAREGPT_ROLES.unknown(m["from"]))
             msg: dict[str, Any] = {"role": role, "content": str(m.get("value", ""))}
         elif "role" in m:
             msg = {k: v for k, v in m.items() if k in ("role", "content", "tool_calls", "name", "tool_call_id")}

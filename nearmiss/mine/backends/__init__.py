@@ -8,17 +8,17 @@ from nearmiss.errors import ConfigError
 from nearmiss.mine.backends.base import Backend
 from nearmiss.mine.backends.local import LocalBackend
 from nearmiss.mine.backends.ray_data import RayBackend
+from nearmiss.registry import Registry
 
-BACKENDS: dict[str, Callable[..., Backend]] = {
+BACKENDS: Registry[Callable[..., Backend]] = Registry("backend", {
     "local": lambda address=None, actors=1: LocalBackend(),
     "ray": RayBackend,
-}
+})
 
 
 def make_backend(name: str, address: str | None = None, actors: int = 1) -> Backend:
     """The backend called ``name``; ``address`` and ``actors`` are Ray's (a cluster, actors per stage)."""
-    if name not in BACKENDS:
-        raise ConfigError(f"backend: unknown {name!r}; use {', '.join(BACKENDS)}")
+    make = BACKENDS.lookup(name)
     if name != "ray" and (address or actors != 1):
         raise ConfigError("--address and --actors need --backend ray")
-    return BACKENDS[name](address=address, actors=actors)
+    return make(address=address, actors=actors)

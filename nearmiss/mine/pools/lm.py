@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nearmiss.lm.prompts import item_prompt
-from nearmiss.mine.base import Proposal, setting
+from nearmiss.mine.base import Proposal
+from nearmiss.settings import setting
 from nearmiss.store.schema import CandidateRecord, stable_id
 
 CHAT_INSTRUCTION = "Answer the question in a few words.\n\n"
@@ -16,11 +17,11 @@ CHAT_INSTRUCTION = "Answer the question in a few words.\n\n"
 
 @dataclass(frozen=True)
 class LMSampleConfig:
-    samples: int = setting("Answers sampled per item (duplicates and gold are dropped).", 4)
-    temperature: float = setting("Sampling temperature.", 1.0)
-    top_p: float = setting("Nucleus sampling.", 0.95)
-    max_new_tokens: int = setting("Longest answer generated, in tokens.", 24)
-    seed: int = setting("Sampling seed; with the item ids it makes every batch reproducible.", 0)
+    samples: int = setting(4, "Answers sampled per item (duplicates and gold are dropped).")
+    temperature: float = setting(1.0, "Sampling temperature.")
+    top_p: float = setting(0.95, "Nucleus sampling.")
+    max_new_tokens: int = setting(24, "Longest answer generated, in tokens.")
+    seed: int = setting(0, "Sampling seed; with the item ids it makes every batch reproducible.")
 
 
 def first_line(text: str, limit: int = 300) -> str:

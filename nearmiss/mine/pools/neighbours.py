@@ -5,19 +5,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nearmiss.mine.base import Proposal, gold_text, setting
+from nearmiss.mine.base import Proposal, gold_text
 from nearmiss.mine.embed import embed_texts
 from nearmiss.mine.index import IndexConfig, VectorIndex, build_index
+from nearmiss.registry import Registry
+from nearmiss.settings import check_choices, setting
 from nearmiss.store import Store
 from nearmiss.store.schema import CandidateRecord, normalize_answer
 from nearmiss.store.tables import Item
 
+ANSWERS = Registry.of_names("answer set", ("all", "gold"))
+
 
 @dataclass(frozen=True)
 class NeighboursConfig:
-    k: int = setting("Nearest other items whose answers are proposed.", 3)
-    answers: str = setting("Answers taken from a neighbour: all (every choice, gold and distractors) or gold.", "all")
-    index: IndexConfig = setting("Nearest-neighbour index settings.", default_factory=IndexConfig)
+    k: int = setting(3, "Nearest other items whose answers are proposed.")
+    answers: str = setting("all", "Answers taken from a neighbour: all (every choice, gold and distractors) or gold.",
+                           ANSWERS)
+    index: IndexConfig = setting(IndexConfig(), "Nearest-neighbour index settings.")
+
+    def __post_init__(self) -> None:
+        check_choices(self)
 
 
 def answers_of(item: Item, which: str) -> list[str]:
