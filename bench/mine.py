@@ -27,13 +27,14 @@ from sqlalchemy import func, select
 
 from nearmiss.lm.models import auto_dtype
 from nearmiss.lm.prompts import continuation, item_prompt
+from nearmiss.lm.speed import matmul_gflops  # noqa: E402
 from nearmiss.load.ingest import ingest
 from nearmiss.load.sources import open_source
 from nearmiss.mine.base import gold_text
 from nearmiss.mine.run import MineConfig, Resources, mine
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item
-from nearmiss.train.roof import FlopMeter, matmul_gflops
+from nearmiss.train.roof import FlopMeter
 
 
 def _baseline(store: Store, cfg: MineConfig, n: int) -> int:

@@ -262,19 +262,17 @@ def cpu_flags() -> set[str]:
 
 def auto_dtype(choice: str = "auto", on: str | None = None) -> str:
     """The dtype to load an LM in on device ``on`` (default: the best one): ``choice`` itself
-    unless ``auto``, which takes bfloat16 on CUDA (where supported) and on CPUs with native
-    bf16 matmuls (AVX512-BF16 or AMX) whose AVX-512 kernels are enabled, else float32. Without native
-    support bf16 is emulated:
-    ~7x slower than float32 (bench/score.py)."""
+    unless ``auto``, which takes bfloat16 on CUDA (where supported) and, on a CPU, the format
+    whose matmuls this machine runs faster, measured (``speed.faster_cpu_dtype``)."""
     if choice != "auto":
         return choice
     import torch
 
     if (on or device()) == "cuda":
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    if torch.backends.cpu.get_cpu_capability() != "AVX512":  # kernels capped below AVX-512 (ATEN_CPU_CAPABILITY)
-        return "float32"
-    return "bfloat16" if cpu_flags() & {"avx512_bf16", "amx_bf16"} else "float32"
+    from nearmiss.lm.speed import faster_cpu_dtype
+
+    return faster_cpu_dtype()
 
 
 @lru_cache(maxsize=4)

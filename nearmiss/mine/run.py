@@ -48,8 +48,9 @@ class MineConfig:
                                                             "lm (log-likelihood).", SCORERS)
     limit: int | None = setting(None, "Mine at most the first N items of the dataset (stable order).")
     lm: str = setting(DEFAULT_LM, "Causal LM for the lm pool and scorer: bundled name, hub id org/name or local HF folder.")
-    dtype: str = setting("auto", "LM weights: bfloat16, float32, or auto (bfloat16 on a GPU or a CPU with native "
-                                 "bf16, else float32: emulated bf16 is several times slower).", DTYPES)
+    dtype: str = setting("auto", "LM weights: bfloat16, float32, or auto (bfloat16 on a GPU; on a CPU the format "
+                                 "whose matmuls it runs faster, measured: emulated bf16 is several times slower).",
+                         DTYPES)
     embedder: str = setting(DEFAULT_EMBEDDER, "Sentence embedder: bundled name, hub id org/name or local folder.")
     batch_size: int = setting(32, "Items per batch (one transaction each).")
     neighbours: NeighboursConfig = setting(NeighboursConfig(), "Neighbour pool settings.")

@@ -63,8 +63,9 @@ class TrainConfig:
     mined_nearness_max: float = setting(1.0, "mined / mined_far: highest nearness allowed.")
     # model and LoRA
     lm: str = setting(DEFAULT_LM, "Base causal LM: bundled name, hub id org/name or local HF folder.")
-    dtype: str = setting("auto", "Base weights dtype: auto (bfloat16 on CUDA and on CPUs with native bf16 matmuls, "
-                                 "else float32), bfloat16 or float32. LoRA weights train in float32.", DTYPES)
+    dtype: str = setting("auto", "Base weights dtype: auto (bfloat16 on CUDA; on a CPU the format whose matmuls "
+                                 "it runs faster, measured at start), bfloat16 or float32. LoRA weights train in "
+                                 "float32.", DTYPES)
     lora_r: int = setting(16, "LoRA rank.")
     lora_alpha: int = setting(32, "LoRA alpha (scale = alpha / r).")
     lora_dropout: float = setting(0.0, "LoRA dropout.")

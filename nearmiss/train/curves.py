@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from nearmiss.jobs.runs import claim, finish
 from nearmiss.lm.prompts import continuation
+from nearmiss.lm.speed import matmul_gflops
 from nearmiss.store import Store
 from nearmiss.store.tables import CurvePoint
 from nearmiss.train.base import NLL, HeadSpec
@@ -29,7 +30,7 @@ from nearmiss.train.evaluate import Evaluator, Metrics, metrics
 from nearmiss.train.heads import Heads
 from nearmiss.train.methods import METHODS
 from nearmiss.train.negatives import build_sets
-from nearmiss.train.roof import FlopMeter, matmul_gflops
+from nearmiss.train.roof import FlopMeter
 from nearmiss.train.runs import ACC_NORM_DEF, create_run, load_points, run_dir, summarise, update_run
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,7 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
     gflops = matmul_gflops(heads.base.dtype, heads.device) if heads.device == "cpu" else None
     flops = {k: round(v) for k, v in meter.flops.items()}
     roof = {"flops": flops, "matmul_gflops": gflops, "threads": torch.get_num_threads(),
+            "dtype": str(heads.base.dtype).removeprefix("torch."),
             "seconds": round(seconds, 1),
             "roof_seconds": round(sum(flops.values()) / (gflops * 1e9), 1) if gflops else None}
     summary = summarise(load_points(store, run_id), cfg.low_data_max, cfg.bootstrap)

@@ -52,7 +52,9 @@ def roof_line(roof: dict | None) -> str:
     if not roof or not roof.get("matmul_gflops"):
         return ""
     total = sum(roof["flops"].values())
+    dtype = f"{roof['dtype']} " if roof.get("dtype") else ""  # runs before the format was recorded have none
     return (f"FLOPs: train {roof['flops']['train'] / 1e12:.2f} T, score {roof['flops']['score'] / 1e12:.2f} T; "
-            f"at the measured matmul speed ({roof['matmul_gflops']:.0f} GFLOP/s, {roof['threads']} threads) "
+            f"at the measured {dtype}matmul speed ({roof['matmul_gflops']:.0f} GFLOP/s, "
+            f"{roof['threads']} threads) "
             f"{roof['roof_seconds']:.0f} s against {roof['seconds']:.0f} s taken "
             f"({100 * roof['roof_seconds'] / max(roof['seconds'], 1e-9):.0f}% of the roof)" if total else "")

@@ -10,7 +10,6 @@ is not counted.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import torch
@@ -46,19 +45,3 @@ class FlopMeter:
     def detach(self) -> None:
         for h in self._handles:
             h.remove()
-
-
-def matmul_gflops(dtype: torch.dtype, device: str = "cpu", size: tuple[int, int, int] = (512, 576, 1536),
-                  seconds: float = 0.5) -> float:
-    """Measured matmul speed (GFLOP/s) at the current torch threads, on a shape like the bundled
-    model's MLP (tokens x hidden @ hidden x intermediate)."""
-    m, k, n = size
-    a, b = torch.randn(m, k, dtype=dtype, device=device), torch.randn(k, n, dtype=dtype, device=device)
-    a @ b  # warm up
-    done, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        a @ b
-        done += 1
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return 2.0 * m * k * n * done / (time.perf_counter() - t0) / 1e9

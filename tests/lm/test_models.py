@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 # A few MLP blocks at the scorer's CPU batch shape (16 rows x 126 nodes), run 10 times after a
 # first warm-up; prints the page faults those 10 took.
@@ -73,10 +74,25 @@ def test_many_batch_shapes_do_not_grow_memory_in_bf16():
     assert 4 * capped < unbounded, (capped, unbounded)
 
 
+@pytest.mark.parametrize(("bf16", "picked"), [(2.0, "bfloat16"), (1.1, "float32"), (0.15, "float32")])
+def test_auto_takes_the_number_format_measured_faster(monkeypatch, bf16, picked):
+    """bf16 only where its matmuls run at least 1.2x float32's (speeds relative to float32)."""
+    from nearmiss.lm import speed
+    from nearmiss.lm.models import auto_dtype
+
+    monkeypatch.setattr(speed, "matmul_gflops", lambda dtype, **_: 100.0 * (bf16 if dtype == torch.bfloat16 else 1))
+    speed.faster_cpu_dtype.cache_clear()
+    try:
+        assert auto_dtype("auto", "cpu") == picked
+        assert auto_dtype("float32", "cpu") == "float32"
+    finally:
+        speed.faster_cpu_dtype.cache_clear()
+
+
 @pytest.mark.parametrize("capability", ["avx2", "default"])
 def test_auto_takes_float32_when_the_kernels_are_capped_below_avx512(capability):
-    """Under ``./dev.sh test-avx2`` an AVX-512-BF16 CPU runs AVX2 kernels, where bf16 is emulated."""
+    """Under ``./dev.sh test-avx2`` an AVX-512-BF16 CPU runs AVX2 kernels, where bf16 is emulated: measured slower."""
     out = subprocess.run([sys.executable, "-c", "from nearmiss.lm.models import auto_dtype; print(auto_dtype())"],
-                         env={**os.environ, "ATEN_CPU_CAPABILITY": capability}, capture_output=True, text=True,
-                         check=True)
+                         env={**os.environ, "ATEN_CPU_CAPABILITY": capability, "ONEDNN_MAX_CPU_ISA": "AVX2"},
+                         capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["float32"]
