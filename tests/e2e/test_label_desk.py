@@ -1,7 +1,8 @@
 """The annotator's day in a real browser (Streamlit server + Debian Chromium): a first
 wrong step marked on a trace does not block the next MCQA card; keys after using a sidebar
 filter label the card on screen or are shown as not taken; Enter accepts the suggestion;
-the key legend is clickable; g opens the guidelines; a comment typed on the card shows on Review; a decision
+the key legend is clickable; g opens the guidelines; a comment typed on the card shows on Review, a pasted
+one over the limit is kept whole and refused naming the limit; a decision
 reopened from History changes the final label and the old one is retracted, not deleted."""
 import time
 from datetime import timedelta
@@ -200,6 +201,23 @@ def test_a_comment_typed_on_the_card_shows_on_review(browser, app_server, sqlite
     card.locator(".nm-votes").filter(has_text="ann: near-miss (“12 looks like the gold, but 1 is wrong”)").wait_for(
         timeout=30000)
     assert card.locator(".nm-status").inner_text() == ""  # no receipt carried over from another page
+
+
+def test_a_pasted_comment_over_the_limit_is_kept_whole_and_refused_naming_the_limit(browser, app_server, sqlite_url):
+    store = Store(sqlite_url)
+    add_candidates(store, 1, per_item=1)
+    users(store, "ann")
+    page = _open(browser, app_server(sqlite_url), "ann")
+    page.locator(".nm-candidate").wait_for(timeout=30000)
+    page.keyboard.press("c")
+    page.keyboard.insert_text("x" * 3000)  # a paste: one input event, never cut silently
+    assert len(page.locator("textarea.nm-comment").input_value()) == 3000
+    page.keyboard.press("Escape")
+    entry = _press(page, "1")
+    assert entry["status"] == "refused" and "comment: 3000 characters, at most 2000" in entry["reason"]
+    page.locator(".nm-status").filter(has_text="not taken: comment: 3000 characters, at most 2000").wait_for(
+        timeout=10000)
+    assert _rows(sqlite_url, Label.id) == []
 
 
 def test_a_decision_reopened_from_history_changes_the_final_label(browser, app_server, sqlite_url):
