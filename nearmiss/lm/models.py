@@ -285,7 +285,8 @@ def load_lm(name: str = DEFAULT_LM, dtype: str = "bfloat16"):
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype))
-    model = model.to(device()).eval()  # type: ignore[arg-type]  # transformers' stubs type .to as a decorator    return model, tok
+    model = model.to(device()).eval()  # type: ignore[arg-type]  # transformers' stubs type .to as a decorator
+    return model, tok
 
 
 @lru_cache(maxsize=2)
