@@ -39,6 +39,10 @@ class StoreBusy(NearmissError):
     serialization failure); nothing of this transaction was kept."""
 
 
+class DatasetBusy(StoreBusy):
+    """Another live run is mining the dataset; this one is refused before it writes anything."""
+
+
 def _plain(name: str) -> bool:
     """Whether a field name can be shown as it is, on one line."""
     return name.isprintable() and len(name) <= 80

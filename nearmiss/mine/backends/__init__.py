@@ -19,6 +19,6 @@ def make_backend(name: str, address: str | None = None, actors: int = 1) -> Back
     """The backend called ``name``; ``address`` and ``actors`` are Ray's (a cluster, actors per stage)."""
     if name not in BACKENDS:
         raise ConfigError(f"backend: unknown {name!r}; use {', '.join(BACKENDS)}")
-    if name != "ray" and (address or actors != 1):
+    if name != "ray" and (address is not None or actors != 1):
         raise ConfigError("--address and --actors need --backend ray")
     return BACKENDS[name](address=address, actors=actors)
