@@ -62,7 +62,7 @@ def reap_dead_runs(store: Store) -> int:
     return len(dead)
 
 
-def _holder(session: Session, dataset: str) -> Row[tuple[int, str | None]] | None:
+def _holder(session: Session, dataset: str) -> Row[int, str | None] | None:
     """(run id, owner) of the run holding ``dataset``'s lock, or None."""
     return session.execute(select(MiningLock.run_id, Run.owner).join(Run, Run.id == MiningLock.run_id)
                            .where(MiningLock.dataset == dataset)).first()
