@@ -1,7 +1,7 @@
 """The annotator's day in a real browser (Streamlit server + Debian Chromium): a first
 wrong step marked on a trace does not block the next MCQA card; keys after using a sidebar
 filter label the card on screen or are shown as not taken; Enter accepts the suggestion;
-the key legend is clickable; g opens the guidelines; a comment typed on the card shows on Review, a pasted
+the key legend is clickable; g opens the guidelines (images as links); a comment typed on the card shows on Review, a pasted
 one over the limit is kept whole and refused naming the limit; a decision
 reopened from History changes the final label and the old one is retracted, not deleted."""
 import time
@@ -153,13 +153,16 @@ def test_enter_accepts_the_suggestion_and_the_legend_is_clickable(browser, app_s
     store = Store(sqlite_url)
     add_candidates(store, 2, per_item=2)
     users(store, "ann")
-    save_guideline(store, users(store, "boss", role="admin")[0], "quiz", "Near-miss means **tempting** but wrong.")
+    save_guideline(store, users(store, "boss", role="admin")[0], "quiz",
+                   "Near-miss means **tempting** but wrong.\n\n![pixel](http://127.0.0.1:9/pixel.png)")
     page = _open(browser, app_server(sqlite_url), "ann")
     page.locator(".nm-candidate").wait_for(timeout=30000)
     rules = page.locator(".st-key-label_guidelines details")
     assert rules.get_attribute("open") is None
     page.keyboard.press("g")  # g opens the guidelines (admin-written Markdown, rendered)
     rules.locator("strong").filter(has_text="tempting").wait_for(timeout=10000)
+    assert rules.locator("img").count() == 0  # a remote image is a link, never fetched
+    assert rules.locator("a[href='http://127.0.0.1:9/pixel.png']").inner_text() == "pixel"
     suggested = page.locator(".nm-suggest").inner_text()
     first = page.locator(".nm-root").get_attribute("data-cid")
     assert page.locator(".nm-letter").all_inner_texts()[:3] == ["A.", "B.", "C."]

@@ -3,6 +3,7 @@ flags, guidelines, and adjudication of disagreements by key."""
 import pandas as pd
 import streamlit as st
 
+from nearmiss.app.boundary import fragment
 from nearmiss.app.components.keys import LABEL_KEYS, REVIEW_HELP, key_card
 from nearmiss.app.shared import guarded, require_role, store
 from nearmiss.app.text import plain
@@ -88,7 +89,7 @@ if desk is None or desk.datasets != datasets or desk.admin_id != user["id"]:
     desk = st.session_state["review_desk"] = ReviewDesk(store(), user["id"], datasets)
 
 
-@st.fragment
+@fragment()
 def adjudicate() -> None:
     st.caption("Adjudicate by key: the label you press is final for the candidate on the card.")
     view = desk.view()
