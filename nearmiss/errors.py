@@ -14,7 +14,7 @@ class LoadError(NearmissError):
     def __init__(self, file: str | PathLike[str], line: int | None, field: str | None, reason: str):
         self.file, self.line, self.field, self.reason = str(file), line, field, reason
         where = self.file if line is None else f"{self.file}:{line}"
-        what = f"field '{field}': " if field else ""
+        what = "" if not field else f"field '{field}': " if _plain(field) else f"field {shown(field, 80)}: "
         super().__init__(f"{where}: {what}{reason}")
 
 
@@ -37,6 +37,15 @@ class SignInRefused(NearmissError):
 class StoreBusy(NearmissError):
     """The store refused a write because another writer holds it (locked, conflicting or
     serialization failure); nothing of this transaction was kept."""
+
+
+class DatasetBusy(StoreBusy):
+    """Another live run is mining the dataset; this one is refused before it writes anything."""
+
+
+def _plain(name: str) -> bool:
+    """Whether a field name can be shown as it is, on one line."""
+    return name.isprintable() and len(name) <= 80
 
 
 def shown(value: object, limit: int = 60) -> str:

@@ -1,11 +1,13 @@
 """nearmiss app: routes only. Every page is routable, so a deep link survives sign-in; the
 menu shows the pages of the user's role, and each admin page checks the role itself, so a
-page asked for by URL is refused on the server.
+page asked for by URL is refused on the server. A failure no page handled shows one line with
+an error id (nearmiss/app/boundary.py).
 
 Run: nearmiss app   (or: streamlit run nearmiss/app/main.py with NEARMISS_DB set)
 """
 import streamlit as st
 
+from nearmiss.app.boundary import error_boundary
 from nearmiss.app.shared import current_user, keep_cookie, sign_out, store
 from nearmiss.app.sign_in import sign_in_form
 from nearmiss.auth.accounts import demo_accounts
@@ -26,20 +28,26 @@ def pages(role: str | None) -> list:
             for path, title, url in ANNOTATOR_PAGES + ADMIN_PAGES]
 
 
-st.set_page_config(page_title="nearmiss", layout="wide")
-user = current_user()
-demo = demo_accounts(store())
-if demo:
-    st.warning(f"{len(demo)} account(s) still have the demo password ({', '.join(demo)}). Anyone who can reach "
-               "this app can sign in with it: change it (nearmiss user passwd NAME).", icon="⚠️")
-keep_cookie()
-page = st.navigation(pages(user["role"] if user else None), position="sidebar" if user else "hidden")
-if user is None:
-    sign_in_form()
-else:
+def route() -> None:
+    """Sign in, the menu, and the page asked for (``page.run()`` raises what the page raises)."""
+    user = current_user()
+    demo = demo_accounts(store())
+    if demo:
+        st.warning(f"{len(demo)} account(s) still have the demo password ({', '.join(demo)}). Anyone who can "
+                   "reach this app can sign in with it: change it (nearmiss user passwd NAME).", icon="⚠️")
+    keep_cookie()
+    page = st.navigation(pages(user["role"] if user else None), position="sidebar" if user else "hidden")
+    if user is None:
+        sign_in_form()
+        return
     with st.sidebar:
         st.text(f"Signed in as {user['name']} ({user['role']})")  # a name is shown as text, never Markdown
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
     page.run()
+
+
+st.set_page_config(page_title="nearmiss", layout="wide")
+with error_boundary():  # whatever fails shows one line with an id; the traceback goes to the server log
+    route()

@@ -12,13 +12,16 @@ import subprocess
 from sqlalchemy import update
 
 from nearmiss.jobs.launch import detach
+from nearmiss.jobs.owners import ensure_free
 from nearmiss.mine.run import MineConfig, create_run, mine
 from nearmiss.store import Store, resolve_url
 from nearmiss.store.tables import Run, utcnow
 
 
 def start_mining(store: Store, cfg: MineConfig) -> int:
-    """Record a pending run for ``cfg`` and start a worker on it; returns the run id."""
+    """Record a pending run for ``cfg`` and start a worker on it; returns the run id. Refused
+    (DatasetBusy), with no run recorded, while another run mines the dataset."""
+    ensure_free(store, cfg.dataset)
     run_id = create_run(store, cfg)
     launch_worker(store, run_id)
     return run_id

@@ -2,8 +2,9 @@
 
 A run records its owner (host, pid and the process's start time, so a reused pid is not
 mistaken for it). ``dataset_lock`` lets one run at a time write a dataset: a second run
-is refused with the holder's run id and owner, unless the holder's process is gone, in
-which case its lock is taken over. ``reap_dead_runs`` marks runs still ``pending`` or
+is refused with the holder's run id and owner (``DatasetBusy``), unless the holder's process
+is gone, in which case its lock is taken over. ``ensure_free`` asks the same before a run
+row is written, so a refused run usually leaves none. ``reap_dead_runs`` marks runs still ``pending`` or
 ``running`` whose process on this host is gone as ``interrupted``; the run lists call it.
 """
 from __future__ import annotations
@@ -14,10 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psutil
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from nearmiss.errors import StoreBusy
+from nearmiss.errors import DatasetBusy
 from nearmiss.store import Store
 from nearmiss.store.tables import MiningLock, Run, utcnow
 
@@ -60,14 +62,31 @@ def reap_dead_runs(store: Store) -> int:
     return len(dead)
 
 
+def _holder(session: Session, dataset: str) -> Row[int, str | None] | None:
+    """(run id, owner) of the run holding ``dataset``'s lock, or None."""
+    return session.execute(select(MiningLock.run_id, Run.owner).join(Run, Run.id == MiningLock.run_id)
+                           .where(MiningLock.dataset == dataset)).first()
+
+
+def _busy(dataset: str, run_id: int, owner: str | None) -> DatasetBusy:
+    return DatasetBusy(f"dataset '{dataset}' is being mined by run {run_id} ({owner or 'owner unknown'}); "
+                       "wait for it to finish, then start again")
+
+
+def ensure_free(store: Store, dataset: str) -> None:
+    """Refuse (DatasetBusy) when a run whose process may still live holds ``dataset``'s lock."""
+    with store.session() as s:
+        held = _holder(s, dataset)
+    if held and owner_alive(held.owner) is not False:
+        raise _busy(dataset, held.run_id, held.owner)
+
+
 def _take(store: Store, dataset: str, run_id: int) -> None:
     with store.session() as s:
-        held = s.execute(select(MiningLock.run_id, Run.owner).join(Run, Run.id == MiningLock.run_id)
-                         .where(MiningLock.dataset == dataset)).first()
+        held = _holder(s, dataset)
         if held and held.run_id != run_id:
             if owner_alive(held.owner) is not False:
-                raise StoreBusy(f"dataset '{dataset}' is being mined by run {held.run_id} "
-                                f"({held.owner or 'owner unknown'}); wait for it to finish, then start again")
+                raise _busy(dataset, held.run_id, held.owner)
             s.execute(update(Run).where(Run.id == held.run_id, Run.status.in_(ACTIVE)).values(**_interrupted(held.owner)))
             s.execute(delete(MiningLock).where(MiningLock.dataset == dataset))
         if not held or held.run_id != run_id:
@@ -80,7 +99,7 @@ def dataset_lock(store: Store, dataset: str, run_id: int) -> Iterator[None]:
     try:
         _take(store, dataset, run_id)
     except IntegrityError:  # another run took it between our look and our insert
-        raise StoreBusy(f"dataset '{dataset}' is being mined by another run; wait for it to finish") from None
+        raise DatasetBusy(f"dataset '{dataset}' is being mined by another run; wait for it to finish") from None
     try:
         yield
     finally:

@@ -49,7 +49,7 @@ def reopen(store: Store, run_id: int) -> None:
 
 
 def finish(store: Store, run_id: int, status: str, **values: Any) -> bool:
-    """End a run with ``status`` (done, failed, interrupted) and ``values``, unless it ended
+    """End a run with ``status`` (done, failed, interrupted, refused) and ``values``, unless it ended
     already (a cancelled run stays cancelled); whether it was ended here."""
     with store.session() as s:
         return rows_changed(s, update(Run).where(Run.id == run_id, Run.status.in_(ACTIVE))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.store import Store
+from nearmiss.store.schema import text_problem
 from nearmiss.store.tables import Annotator, Guideline, Item
 
 GUIDELINE_CHARS = 50_000  # several pages of Markdown
@@ -34,6 +35,8 @@ def save_guideline(store: Store, admin_id: int, dataset: str, text: str) -> int:
     """Store ``text`` as the next version of ``dataset``'s guidelines (admins only); its version."""
     if len(text) > GUIDELINE_CHARS:
         raise ConfigError(f"guidelines: {len(text)} characters, at most {GUIDELINE_CHARS}")
+    if problem := text_problem(text):
+        raise ConfigError(f"guidelines: {problem}")
     try:
         with store.session() as s:
             require_role(s, admin_id, "admin")

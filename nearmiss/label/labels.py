@@ -29,7 +29,7 @@ from nearmiss.label.final_labels import FinalLabel, load_final_labels
 from nearmiss.registry import Registry
 from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
-from nearmiss.store.schema import LABELS
+from nearmiss.store.schema import LABELS, text_problem
 from nearmiss.store.tables import Annotator, Candidate, Claim, Item, Label
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # the browser sends 32 hex digits
@@ -78,13 +78,16 @@ def check_request_id(request_id: object) -> str:
 
 
 def check_comment(comment: object) -> str | None:
-    """A comment as stored: stripped text of at most COMMENT_CHARS characters (None when empty)."""
+    """A comment as stored: stripped text of at most COMMENT_CHARS characters (None when empty);
+    a longer one is refused, never cut, and so is text the store cannot keep (``text_problem``)."""
     if comment is None:
         return None
     if not isinstance(comment, str):
         raise ConfigError(f"comment: expected text, got {type(comment).__name__}")
     if len(comment) > COMMENT_CHARS:
-        raise ConfigError(f"comment: {len(comment)} characters, at most {COMMENT_CHARS}")
+        raise ConfigError(f"comment: {len(comment)} characters, at most {COMMENT_CHARS}; shorten it")
+    if problem := text_problem(comment):
+        raise ConfigError(f"comment: {problem}; remove it")
     return comment.strip() or None
 
 
@@ -180,6 +183,7 @@ def adjudicate(store: Store, admin_id: int, candidate_id: str, label: str, *, re
     """An admin's final label for a candidate (the latest active adjudication wins)."""
     Registry.of_names("label", VOTING_LABELS).lookup(label)
     check_request_id(request_id)
+    note = check_comment(note)
     with annotator_transaction(store, admin_id) as (s, _):
         require_role(s, admin_id, "admin")
         if prior := _repeat(s, request_id, admin_id):

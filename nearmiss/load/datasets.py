@@ -1,4 +1,8 @@
-"""What the store holds, per dataset and split; renaming and deleting a dataset (admins)."""
+"""What the store holds, per dataset and split; renaming and deleting a dataset (admins).
+
+What is kept per dataset name (labeling settings, guidelines, rankers) moves with a renamed
+dataset and goes with a deleted one, in the same transaction, so a dataset loaded later
+under a freed name starts clean."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -8,10 +12,12 @@ from sqlalchemy import delete, func, select, update
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.store import Store
-from nearmiss.store.tables import Candidate, Item, Label, LabelSettings
+from nearmiss.store.schema import text_problem
+from nearmiss.store.tables import Candidate, Guideline, Item, Label, LabelSettings, Ranker
 from nearmiss.store.writes import rows_changed
 
 NAME_LIMIT = 200  # items.dataset is String(200)
+KEPT_BY_NAME = (LabelSettings.dataset, Guideline.dataset, Ranker.scope)  # rows that belong to a dataset by its name
 
 
 @dataclass
@@ -50,13 +56,19 @@ def rename_dataset(store: Store, admin_id: int, old: str, new: str) -> None:
     new = new.strip()
     if not new or len(new) > NAME_LIMIT:
         raise ConfigError(f"a dataset name needs 1 to {NAME_LIMIT} characters")
+    if problem := text_problem(new):
+        raise ConfigError(f"dataset name: {problem}")
     with store.session() as s:
         require_role(s, admin_id, "admin")
         _require_dataset(s, old)
-        if new != old and s.scalar(select(Item.id).where(Item.dataset == new).limit(1)) is not None:
+        if new == old:
+            return
+        if s.scalar(select(Item.id).where(Item.dataset == new).limit(1)) is not None:
             raise ConfigError(f"a dataset named '{new}' exists already; choose another name")
         s.execute(update(Item).where(Item.dataset == old).values(dataset=new))
-        s.execute(update(LabelSettings).where(LabelSettings.dataset == old).values(dataset=new))
+        for column in KEPT_BY_NAME:  # rows left under the new name by no dataset (an older store) go first
+            s.execute(delete(column.class_).where(column == new))
+            s.execute(update(column.class_).where(column == old).values({column: new}))
 
 
 def label_count(store: Store, name: str) -> int:
@@ -78,5 +90,6 @@ def delete_dataset(store: Store, admin_id: int, name: str, *, delete_labels: boo
             raise ConfigError(f"dataset '{name}' has {labels} labels: export them first, then confirm that "
                               "they are deleted with it")
         done = rows_changed(s, delete(Item).where(Item.dataset == name))
-        s.execute(delete(LabelSettings).where(LabelSettings.dataset == name))
+        for column in KEPT_BY_NAME:
+            s.execute(delete(column.class_).where(column == name))
     return done

@@ -18,8 +18,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.jobs.owners import dataset_lock
+from nearmiss.errors import ConfigError, DatasetBusy, NotFoundError
+from nearmiss.jobs.owners import dataset_lock, ensure_free
 from nearmiss.jobs.runs import claim, finish
 from nearmiss.lm.models import DEFAULT_EMBEDDER, DEFAULT_LM, DTYPES, auto_dtype
 from nearmiss.load.ingest import candidate_row
@@ -182,10 +182,14 @@ def create_run(store: Store, cfg: MineConfig) -> int:
 def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: bool = True,
          backend: Backend | None = None) -> MineResult:
     """Mine ``cfg.dataset`` into the store; see the module docstring. ``run_id`` adopts a
-    pending run row (else one is created); ``backend`` runs the pools and scorers (default: in process)."""
+    pending run row (else one is created, unless another run mines the dataset: refused first);
+    ``backend`` runs the pools and scorers (default: in process). A run refused by the dataset's
+    lock ends ``refused``, never ``failed``."""
     started = time.perf_counter()
     universe = _universe(store, cfg)
-    run_id = run_id if run_id is not None else create_run(store, cfg)
+    if run_id is None:
+        ensure_free(store, cfg.dataset)
+        run_id = create_run(store, cfg)
     result = MineResult(run_id)
     targets = universe[:cfg.limit] if cfg.limit else universe
     try:
@@ -198,8 +202,10 @@ def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: 
             if todo:
                 _mine_items(Resources(store, cfg, universe), todo, result, progress, backend or LocalBackend())
     except BaseException as e:
-        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-        finish(store, run_id, status, message=f"{status}: {e!r}"[:2000], metrics=result.as_dict())
+        status = ("interrupted" if isinstance(e, KeyboardInterrupt) else "refused" if isinstance(e, DatasetBusy)
+                  else "failed")
+        reason = str(e) if status == "refused" else repr(e)
+        finish(store, run_id, status, message=f"{status}: {reason}"[:2000], metrics=result.as_dict())
         raise
     result.seconds = round(time.perf_counter() - started, 3)
     share = result.possibly_correct / max(result.candidates_added + result.candidates_rescored, 1)

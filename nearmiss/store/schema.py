@@ -32,6 +32,18 @@ def stable_id(*parts: object) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
 
 
+def text_problem(text: str) -> str | None:
+    """Why the store cannot keep ``text`` as given (None: it can): a NUL character (PostgreSQL
+    refuses it in text) or an unpaired surrogate (not valid Unicode, cannot be encoded)."""
+    if "\x00" in text:
+        return "text holds a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text holds an unpaired surrogate (\\ud800-\\udfff escape); not valid Unicode"
+    return None
+
+
 def normalize_answer(text: str) -> str:
     """Case- and space-insensitive form used to deduplicate answers."""
     return " ".join(text.casefold().split()).rstrip(".")

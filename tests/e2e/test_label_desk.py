@@ -1,7 +1,8 @@
 """The annotator's day in a real browser (Streamlit server + Debian Chromium): a first
 wrong step marked on a trace does not block the next MCQA card; keys after using a sidebar
 filter label the card on screen or are shown as not taken; Enter accepts the suggestion;
-the key legend is clickable; g opens the guidelines; a comment typed on the card shows on Review; a decision
+the key legend is clickable; g opens the guidelines (images as links); a comment typed on the card shows on Review, a pasted
+one over the limit is kept whole and refused naming the limit; a decision
 reopened from History changes the final label and the old one is retracted, not deleted."""
 import time
 from datetime import timedelta
@@ -152,13 +153,16 @@ def test_enter_accepts_the_suggestion_and_the_legend_is_clickable(browser, app_s
     store = Store(sqlite_url)
     add_candidates(store, 2, per_item=2)
     users(store, "ann")
-    save_guideline(store, users(store, "boss", role="admin")[0], "quiz", "Near-miss means **tempting** but wrong.")
+    save_guideline(store, users(store, "boss", role="admin")[0], "quiz",
+                   "Near-miss means **tempting** but wrong.\n\n![pixel](http://127.0.0.1:9/pixel.png)")
     page = _open(browser, app_server(sqlite_url), "ann")
     page.locator(".nm-candidate").wait_for(timeout=30000)
     rules = page.locator(".st-key-label_guidelines details")
     assert rules.get_attribute("open") is None
     page.keyboard.press("g")  # g opens the guidelines (admin-written Markdown, rendered)
     rules.locator("strong").filter(has_text="tempting").wait_for(timeout=10000)
+    assert rules.locator("img").count() == 0  # a remote image is a link, never fetched
+    assert rules.locator("a[href='http://127.0.0.1:9/pixel.png']").inner_text() == "pixel"
     suggested = page.locator(".nm-suggest").inner_text()
     first = page.locator(".nm-root").get_attribute("data-cid")
     assert page.locator(".nm-letter").all_inner_texts()[:3] == ["A.", "B.", "C."]
@@ -200,6 +204,23 @@ def test_a_comment_typed_on_the_card_shows_on_review(browser, app_server, sqlite
     card.locator(".nm-votes").filter(has_text="ann: near-miss (“12 looks like the gold, but 1 is wrong”)").wait_for(
         timeout=30000)
     assert card.locator(".nm-status").inner_text() == ""  # no receipt carried over from another page
+
+
+def test_a_pasted_comment_over_the_limit_is_kept_whole_and_refused_naming_the_limit(browser, app_server, sqlite_url):
+    store = Store(sqlite_url)
+    add_candidates(store, 1, per_item=1)
+    users(store, "ann")
+    page = _open(browser, app_server(sqlite_url), "ann")
+    page.locator(".nm-candidate").wait_for(timeout=30000)
+    page.keyboard.press("c")
+    page.keyboard.insert_text("x" * 3000)  # a paste: one input event, never cut silently
+    assert len(page.locator("textarea.nm-comment").input_value()) == 3000
+    page.keyboard.press("Escape")
+    entry = _press(page, "1")
+    assert entry["status"] == "refused" and "comment: 3000 characters, at most 2000" in entry["reason"]
+    page.locator(".nm-status").filter(has_text="not taken: comment: 3000 characters, at most 2000").wait_for(
+        timeout=10000)
+    assert _rows(sqlite_url, Label.id) == []
 
 
 def test_a_decision_reopened_from_history_changes_the_final_label(browser, app_server, sqlite_url):

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from nearmiss.errors import StoreBusy
+from nearmiss.jobs.mine import start_mining
 from nearmiss.jobs.owners import dataset_lock, owner_alive, owner_tag
 from nearmiss.mine.report import mining_runs
 from nearmiss.mine.run import MineConfig, create_run, mine
@@ -47,9 +48,16 @@ def test_a_second_run_of_a_dataset_is_refused_naming_the_holder(store):
     with dataset_lock(store, "quiz", holder):
         with pytest.raises(StoreBusy, match=f"dataset 'quiz' is being mined by run {holder} "):
             mine(store, cfg, progress=False)
+        with pytest.raises(StoreBusy, match=f"dataset 'quiz' is being mined by run {holder} "):
+            start_mining(store, cfg)  # the page's way: refused before a run is recorded or a worker started
+        with store.session() as s:
+            assert s.scalars(select(Run.id)).all() == [holder]  # no failed (or any) row for the refused runs
+        adopted = create_run(store, cfg)  # a worker's run recorded before the holder took the lock
+        with pytest.raises(StoreBusy, match="being mined by run"):
+            mine(store, cfg, run_id=adopted, progress=False)
     with store.session() as s:
-        refused = s.scalars(select(Run).where(Run.id != holder)).one()
-        assert refused.status == "failed" and "being mined by run" in refused.message
+        refused = s.get(Run, adopted)
+        assert refused.status == "refused" and refused.message.startswith("refused: dataset 'quiz' is being mined")
         assert s.scalars(select(MiningLock)).all() == []  # released when the holder finished
 
 

@@ -12,7 +12,7 @@ from nearmiss.errors import ConfigError
 from nearmiss.label.desk import LabelDesk, Press, ReviewDesk
 from nearmiss.label.final_labels import load_final_labels
 from nearmiss.label.guidelines import save_guideline
-from nearmiss.label.labels import decide, settled_by
+from nearmiss.label.labels import adjudicate, decide, settled_by
 from nearmiss.label.queue import QueueConfig, set_overlap
 from nearmiss.store.tables import Candidate, Label
 from tests.labeling import add_candidates, users
@@ -93,6 +93,22 @@ def test_request_ids_and_comments_are_validated(sqlite_store):
         Press(cid, "near_miss", "ok", comment="x" * 2001)
     assert Press(cid, "near_miss", "f" * 64, comment="  fine  ").comment == "fine"
     assert _labels(sqlite_store) == []
+
+
+@pytest.mark.parametrize("comment,says", [("a\x00b", "comment: text holds a NUL character"),
+                                          ("a\udc80b", "comment: text holds an unpaired surrogate"),
+                                          ("x" * 3000, "comment: 3000 characters, at most 2000")])
+def test_a_comment_the_store_cannot_keep_is_refused_with_the_reason(store, comment, says):
+    add_candidates(store, 1)
+    (ann,), (boss,) = users(store, "ann"), users(store, "boss", role="admin")
+    cid = LabelDesk(store, ann).current()
+    for write in (lambda: Press(cid, "near_miss", "p1", comment=comment),
+                  lambda: decide(store, ann, cid, "near_miss", request_id="d1", note=comment),
+                  lambda: adjudicate(store, boss, cid, "near_miss", request_id="a1", note=comment)):
+        with pytest.raises(ConfigError, match=says):
+            write()
+    assert _labels(store) == []
+    assert LabelDesk(store, ann).press(Press(cid, "near_miss", "p2", comment="fine")).status == "stored"
 
 
 def test_a_step_marked_on_a_trace_does_not_stick_to_the_next_card(sqlite_store):

@@ -11,13 +11,15 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from nearmiss.errors import ConfigError, LoadErrors, PermissionDenied
+from nearmiss.label.guidelines import guideline, guideline_history, save_guideline
 from nearmiss.label.labels import decide
 from nearmiss.label.queue import set_overlap
+from nearmiss.label.ranker import RankerConfig, fit, latest
 from nearmiss.load.datasets import dataset_stats, delete_dataset, rename_dataset
 from nearmiss.load.mappings import remember_mapping, remembered_mapping
 from nearmiss.load.run import discard_staged, load_upload, stage_upload
 from nearmiss.load.sources.mcqa import FieldMap
-from nearmiss.store.tables import Candidate, Item, Label, LabelSettings
+from nearmiss.store.tables import Candidate, Guideline, Item, Label, LabelSettings, Ranker
 from tests.labeling import add_candidates, signed_in, users
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +44,44 @@ def test_rename_keeps_labels_and_refuses_a_taken_name(store):
     assert [(s.name, s.items, s.labels) for s in dataset_stats(store)] == [("other", 1, 0), ("quiz v2", 2, 1)]
     with store.session() as s:
         assert s.get(LabelSettings, "quiz v2").overlap == 2
+
+
+def test_guidelines_and_rankers_move_with_a_rename_and_go_with_a_delete(store):
+    add_candidates(store, 2, dataset="quiz")
+    (boss,) = users(store, "boss", role="admin")
+    save_guideline(store, boss, "quiz", "Near: plausible but wrong.")
+    set_overlap(store, boss, "quiz", 2)
+    fit(store, "quiz")
+    fit(store, None, RankerConfig(scope="all"))
+    with store.session() as s:  # what an older store left under a name no dataset has now
+        s.add(Guideline(dataset="quiz v2", version=1, text="stale", author_id=boss))
+        s.add(Ranker(scope="quiz v2", kind="fixed", labels=0, label_mark=0))
+    rename_dataset(store, boss, "quiz", "quiz v2")
+    assert [(g.version, g.text) for g in guideline_history(store, "quiz v2")] == [(1, "Near: plausible but wrong.")]
+    assert latest(store, "quiz v2")["labels"] == 0 and _scopes(store) == ["*", "quiz v2"]
+    add_candidates(store, 1, dataset="quiz")  # a new dataset under the old name starts clean
+    assert guideline(store, "quiz") is None and latest(store, "quiz") is None
+    with store.session() as s:
+        assert s.get(LabelSettings, "quiz") is None
+    delete_dataset(store, boss, "quiz v2")
+    assert guideline_history(store, "quiz v2") == [] and _scopes(store) == ["*"]
+    with store.session() as s:
+        assert s.get(LabelSettings, "quiz v2") is None
+
+
+def _scopes(store) -> list[str]:
+    with store.session() as s:
+        return sorted(set(s.scalars(select(Ranker.scope))))
+
+
+def test_names_and_guidelines_the_store_cannot_keep_are_refused(store):
+    add_candidates(store, 1, dataset="quiz")
+    (boss,) = users(store, "boss", role="admin")
+    with pytest.raises(ConfigError, match="dataset name: text holds a NUL"):
+        rename_dataset(store, boss, "quiz", "q\x00z")
+    with pytest.raises(ConfigError, match="guidelines: text holds an unpaired surrogate"):
+        save_guideline(store, boss, "quiz", "rule \ud800")
+    assert [s.name for s in dataset_stats(store)] == ["quiz"] and guideline(store, "quiz") is None
 
 
 def test_delete_is_refused_while_labels_exist_unless_confirmed(store):

@@ -9,7 +9,7 @@ from nearmiss.load.ingest import ingest
 from nearmiss.load.sources import open_source
 from nearmiss.load.sources.bundled import BENCHMARKS
 from nearmiss.load.sources.mcqa import FieldMap
-from nearmiss.load.sources.rows import MAX_RECORD_BYTES
+from nearmiss.load.sources.rows import MAX_DEPTH, MAX_RECORD_BYTES, deep_field
 
 
 def items(source, **kw):
@@ -80,6 +80,17 @@ def test_parquet_and_hf_dataset_on_disk(tmp_path):
     assert [i.answer for i in loaded] == ["blue", "green"] and loaded[0].split == "dev"
 
 
+def test_parquet_with_a_repeated_column_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    f = tmp_path / "dup.parquet"
+    pq.write_table(pa.table([pa.array(["q?"]), pa.array([["a", "b"]]), pa.array(["z"])],
+                            names=["question", "choices", "question"]), f)
+    with pytest.raises(LoadError, match="field 'question': column given 2 times"):
+        items(str(f))
+
+
 def test_halueval_hallucinated_answer_is_a_given_candidate():
     it = items("halueval", limit=1)[0]
     assert it.kind == "qa" and it.answer == "Arthur's Magazine"
@@ -115,6 +126,13 @@ def test_bad_map_entry_is_a_config_error():
 
 
 GOOD = '{"question": "ok?", "choices": ["a", "b"], "answer": 0}\n'
+
+
+def _nested(depth: int, open_: str = "[", close: str = "]") -> str:
+    """A good row whose field ``x`` holds ``depth`` lists (or objects) inside each other."""
+    return '{"question": "q?", "choices": ["a", "b"], "answer": 0, "x": ' + open_ * depth + "0" + close * depth + "}\n"
+
+
 TRACE = [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "5"}]
 HALU = json.dumps({"question": "q?", "right_answer": "r", "hallucinated_answer": "h"}) + "\n"
 BAD_INPUTS = {
@@ -159,6 +177,27 @@ BAD_INPUTS = {
     "line_over_cap_without_newline": ("big.jsonl", b"x" * (MAX_RECORD_BYTES + 10), 1, None, "longer than"),
     "csv_field_over_cap": ("big.csv", "question,choices,answer\n\"" + ("y" * (1 << 20) + "\n") * 17 + "\",x,0\n", 2,
                            None, "CSV field is longer than"),
+    "nested_600_deep": ("deep.jsonl", GOOD + _nested(600), 2, "x", "nested deeper than 64 levels"),
+    "nested_past_the_decoder": ("deep.jsonl", _nested(5000), 1, "x", "nested deeper than 64 levels"),
+    "nested_65_objects": ("deep.jsonl", _nested(65, "{\"a\": ", "}"), 1, "x", "nested deeper than 64 levels"),
+    "nested_in_a_json_array": ("deep.json", "[\n" + GOOD + ",\n" + _nested(600) + "]\n", 4, "x",
+                               "nested deeper than 64 levels"),
+    "nested_past_the_decoder_in_a_json_array": ("deep.json", "[\n" + _nested(5000) + "]\n", 2, "x",
+                                                "nested deeper than 64 levels"),
+    "repeated_csv_header": ("dup.csv", "question,choices,answer,question\nq?,\"[\"\"a\"\",\"\"b\"\"]\",0,z\n", 1,
+                            "question", "column given 2 times in the header"),
+    "repeated_json_key": ("dup.jsonl", '{"question": "q?", "choices": ["a", "b"], "answer": 0, "answer": 1}\n', 1,
+                          "answer", "key given twice"),
+    "message_content_object": ("t.jsonl", json.dumps({"messages": [TRACE[0], {"role": "assistant", "content": {"a": 1}}],
+                                                      "success": True}) + "\n", 1, "messages[1].content",
+                               "expected text or a list of text parts, got dict"),
+    "sharegpt_value_number": ("t.jsonl", json.dumps({"conversations": [{"from": "human", "value": "q?"},
+                                                                       {"from": "gpt", "value": 42}],
+                                                     "success": True}) + "\n", 1, "conversations[1].value",
+                              "expected text or a list of text parts, got int"),
+    "message_image_part": ("t.jsonl", json.dumps({"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}, TRACE[1]], "success": True}) + "\n", 1,
+        "messages[0].content[0]", "only text is kept"),
 }
 
 
@@ -172,6 +211,32 @@ def test_bad_input_names_file_line_and_field(tmp_path, case):
     e = err.value
     assert e.file == str(f) and e.line == line and e.field == field and reason in e.reason
     assert str(e).startswith(f"{f}:{line}: " if line else f"{f}: ")
+
+
+def test_nesting_is_capped_at_64_levels_by_the_walk_and_by_the_token_scan(tmp_path):
+    f = tmp_path / "edge.jsonl"
+    f.write_text(_nested(MAX_DEPTH - 1))  # the row and 63 lists: 64 levels
+    assert len(items(str(f))) == 1 and deep_field(_nested(MAX_DEPTH - 1)) is None
+    f.write_text(_nested(MAX_DEPTH))
+    with pytest.raises(LoadError, match="nested deeper than 64 levels"):
+        items(str(f))
+    assert deep_field(_nested(MAX_DEPTH)) == "x"
+    assert deep_field('{"a": "[[[[", "b\\"": {"c": ' + "[" * 70) == 'b"'  # brackets inside strings do not count
+
+
+def test_message_content_is_text_in_every_trace_format(tmp_path):
+    parts = [{"type": "text", "text": "Name a prime."}, {"text": "Quickly."}]
+    openai = {"task_id": "t", "messages": [{"role": "user", "content": parts},
+                                           {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]},
+                                           {"role": "assistant", "content": "7"}], "success": True}
+    sharegpt = {"task_id": "t", "conversations": [{"from": "human", "value": parts}, {"from": "gpt", "value": None},
+                                                  {"from": "gpt", "value": "7"}], "success": True}
+    texts = []
+    for name, row in (("o.jsonl", openai), ("s.jsonl", sharegpt)):
+        (tmp_path / name).write_text(json.dumps(row))
+        it = items(str(tmp_path / name))[0]
+        texts.append([m["content"] for m in it.messages])
+    assert texts[0] == texts[1] == ["Name a prime.\nQuickly.", "", "7"]
 
 
 def test_large_file_streams_in_bounded_batches(tmp_path, sqlite_store):

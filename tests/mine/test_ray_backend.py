@@ -64,12 +64,14 @@ def test_a_bad_address_is_one_clear_error_line(cli, sqlite_url, arc_items):
     base = ("mine", "--dataset", "arc-easy", "--scorers", "embedding", "--backend", "ray")
     nobody = f"127.0.0.1:{free_port()}"
     for address, says in ((nobody, f"--address {nobody}: no Ray cluster answers there"),
-                          ("headnode", "--address 'headnode': give host:port")):
+                          ("headnode", "--address 'headnode': give host:port"),
+                          ("", "--address is empty: give host:port"), (" ", "--address is empty")):
         out = cli(*base, "--address", address, db=sqlite_url)
         assert out.returncode == 1 and out.stderr.strip().startswith(f"Error: {says}"), out.stderr
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
-    local = cli("mine", "--dataset", "arc-easy", "--address", nobody, db=sqlite_url)
-    assert local.returncode == 1 and "Error: --address and --actors need --backend ray" in local.stderr
+    for address in (nobody, ""):
+        local = cli("mine", "--dataset", "arc-easy", "--address", address, db=sqlite_url)
+        assert local.returncode == 1 and "Error: --address and --actors need --backend ray" in local.stderr
     with pytest.raises(ConfigError, match="unknown backend 'spark'; expected one of local, ray"):
         make_backend("spark")
 

@@ -1,8 +1,10 @@
 """Label: one candidate at a time, keyboard first."""
 import streamlit as st
 
+from nearmiss.app.boundary import fragment
 from nearmiss.app.components.keys import DESK_KEYS, key_card
 from nearmiss.app.shared import guarded, require_role, store
+from nearmiss.app.text import without_images
 from nearmiss.label.desk import LabelDesk
 from nearmiss.label.guidelines import guideline
 from nearmiss.label.progress import progress
@@ -37,18 +39,19 @@ desk.configure(cfg)
 
 
 def guidelines(view: dict | None) -> None:
-    """The guidelines of the dataset on the card (admin-written Markdown: rendered as such)."""
+    """The guidelines of the dataset on the card (admin-written Markdown: rendered as such, but
+    images only as links, so no reader is tracked by a remote image)."""
     version = view.get("guideline_version") if view else None
     rules = guideline(store(), view["dataset"], version) if view and version else None
     with st.container(key="label_guidelines"), st.expander("Guidelines (g)"):
         if rules:
             st.text(f"{rules.dataset}, version {rules.version}")  # a dataset name is user text: plain
-            st.markdown(rules.text)
+            st.markdown(without_images(rules.text))
         else:
             st.caption("No guidelines for this dataset yet.")
 
 
-@st.fragment
+@fragment()
 def work() -> None:
     """Only the card reruns on a key: its progress line is part of it (fewer elements, faster)."""
     view, p = desk.view(), progress(store(), user["id"], cfg)

@@ -3,6 +3,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from nearmiss.app.boundary import fragment
 from nearmiss.app.shared import progress_bar, require_role, store
 from nearmiss.app.text import plain
 from nearmiss.app.widgets import cancel_button
@@ -47,7 +48,7 @@ if "mine_started" in st.session_state:
     st.success(f"Run {st.session_state['mine_started']} started in the background.")
 
 
-@st.fragment(run_every=2)
+@fragment(run_every=2)
 def runs_panel() -> None:
     runs = mining_runs(store(), limit=5)
     active = {r["id"] for r in runs if r["status"] in ("pending", "running")}

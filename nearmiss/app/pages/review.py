@@ -3,6 +3,7 @@ flags, guidelines, and adjudication of disagreements by key."""
 import pandas as pd
 import streamlit as st
 
+from nearmiss.app.boundary import fragment
 from nearmiss.app.components.keys import LABEL_KEYS, REVIEW_HELP, key_card
 from nearmiss.app.shared import guarded, require_role, store
 from nearmiss.app.text import plain
@@ -89,7 +90,7 @@ if held is None or held.datasets != datasets or held.admin_id != user["id"]:
 desk: ReviewDesk = held
 
 
-@st.fragment
+@fragment()
 def adjudicate() -> None:
     st.caption("Adjudicate by key: the label you press is final for the candidate on the card.")
     view = desk.view()

@@ -3,6 +3,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from nearmiss.app.boundary import fragment
 from nearmiss.app.shared import guarded, require_role, store
 from nearmiss.app.text import plain
 from nearmiss.app.widgets import cancel_button
@@ -145,4 +146,4 @@ def show_run(run_id: int) -> None:
 
 
 active = next(r["status"] for r in runs if r["id"] == chosen) in ("pending", "running")
-st.fragment(run_every=3 if active else None)(show_run)(chosen)
+fragment(run_every=3 if active else None)(show_run)(chosen)

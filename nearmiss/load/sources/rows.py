@@ -4,22 +4,48 @@ Each yields ``(line_or_row_number, dict)`` and raises ``LoadError`` naming the f
 line for malformed input, so a bad row deep in a file is reported precisely. Lines, JSON
 records and CSV fields are capped at ``MAX_RECORD_BYTES`` (read with a cap, so a huge
 file without a newline is refused without being read whole), and a NaN or infinite number
-anywhere in a row is refused with the path of its field.
+anywhere in a row is refused with the path of its field. Rows nest at most ``MAX_DEPTH`` lists
+and objects, and a name given twice (a JSON key in one object, a CSV header) is refused, never
+silently resolved to its last value.
 """
 from __future__ import annotations
 
 import csv
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from nearmiss.errors import LoadError
 from nearmiss.registry import Registry
+from nearmiss.store.schema import text_problem
 
 Row = tuple[int, dict[str, Any]]
 MAX_RECORD_BYTES = 16 << 20  # one line / JSON record / CSV field; the longest real trace rows are ~1 MB
+MAX_DEPTH = 64  # lists and objects inside each other in one row; real rows (traces with tool calls) nest < 10
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels (lists or objects inside each other)"
+JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}:]')  # strings, brackets and colons
+
+
+class RepeatedKey(Exception):
+    """A JSON object names the same key twice."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    row = dict(pairs)
+    if len(row) != len(pairs):
+        keys = [k for k, _ in pairs]
+        raise RepeatedKey(next(k for i, k in enumerate(keys) if k in keys[:i]))
+    return row
+
+
+DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
 
 
 def _too_long(path: Path, number: int | None, what: str) -> LoadError:
@@ -29,28 +55,59 @@ def _too_long(path: Path, number: int | None, what: str) -> LoadError:
 def _bad_scalar(value: Any) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN or infinite number; give a finite value or leave the field out"
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "text holds a NUL character (\\u0000)"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "text holds an unpaired surrogate (\\ud800-\\udfff escape); not valid Unicode"
-    return None
+    return text_problem(value) if isinstance(value, str) else None
 
 
 def bad_field(value: Any, name: str = "") -> tuple[str, str] | None:
     """(field path, reason) of the first value in ``value`` the store cannot keep as given:
-    NaN/Infinity (stored as "nan" text or invalid JSON), NUL characters (refused by
-    PostgreSQL) and unpaired surrogates (not encodable). None: all fine."""
-    if isinstance(value, dict):
-        items = ((f"{name}.{k}" if name else str(k), v) for k, v in value.items())
-    elif isinstance(value, (list, tuple)):
-        items = ((f"{name}[{i}]", v) for i, v in enumerate(value))
-    else:
-        reason = _bad_scalar(value)
-        return (name, reason) if reason else None
-    return next((hit for key, v in items if (hit := bad_field(v, key)) is not None), None)
+    NaN/Infinity (stored as "nan" text or invalid JSON), text it refuses (``text_problem``),
+    or lists and objects nested deeper than ``MAX_DEPTH`` (named by their top-level field).
+    None: all fine. Walks with a stack, so no nesting can exhaust Python's recursion limit."""
+    stack: list[tuple[str, Any, int, str]] = [(name, value, 0, name)]
+    while stack:
+        key, v, depth, top = stack.pop()
+        if isinstance(v, dict):
+            children = [(f"{key}.{k}" if key else str(k), c) for k, c in v.items()]
+        elif isinstance(v, (list, tuple)):
+            children = [(f"{key}[{i}]", c) for i, c in enumerate(v)]
+        else:
+            reason = _bad_scalar(v)
+            if reason:
+                return key, reason
+            continue
+        if depth >= MAX_DEPTH:
+            return top, TOO_DEEP
+        stack.extend((k, c, depth + 1, top if depth else k) for k, c in reversed(children))
+    return None
+
+
+def deep_field(text: str, start: int = 0) -> str | None:
+    """The top-level key under which the JSON object at ``text[start:]`` nests deeper than
+    ``MAX_DEPTH`` (None: not under a key). A token scan, for records too deep for the decoder."""
+    depth, key, last = 0, None, None
+    for token in JSON_TOKENS.finditer(text, start):
+        t = token.group()
+        if t in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return key
+        elif t in "]}":
+            depth -= 1
+            if depth == 0:
+                return None
+        elif t == ":" and depth == 1:
+            key = last
+        elif t.startswith('"'):
+            last = json.loads(t)
+    return None
+
+
+def _refusal(path: Path, number: int, e: RepeatedKey | RecursionError, text: str, start: int = 0) -> LoadError:
+    """A JSON record the decoder refused (a key given twice) or could not descend into (the
+    decoder stops near 1000 levels), as a LoadError naming its field."""
+    if isinstance(e, RepeatedKey):
+        return LoadError(path, number, e.key, "key given twice in one object; keep one")
+    return LoadError(path, number, deep_field(text, start), TOO_DEEP)
 
 
 def checked_rows(path: Path | str, rows: Iterator[Row]) -> Iterator[Row]:
@@ -87,9 +144,11 @@ def read_jsonl(path: Path) -> Iterator[Row]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = DECODER.decode(line)
         except json.JSONDecodeError as e:
             raise LoadError(path, number, None, f"malformed JSON: {e.msg} (column {e.colno})") from None
+        except (RepeatedKey, RecursionError) as e:
+            raise _refusal(path, number, e, line) from None
         if not isinstance(row, dict):
             raise LoadError(path, number, None, f"expected a JSON object, got {type(row).__name__}")
         seen = True
@@ -102,7 +161,6 @@ def read_json(path: Path, chunk_chars: int = 1 << 20) -> Iterator[Row]:
     """A JSON array of objects, decoded record by record (bounded memory; tolerates a
     truncated tail only by reporting where it stops)."""
     _check_nonempty(path)
-    decoder = json.JSONDecoder()
     line, buf, pos, seen = 1, "", 0, False
     with path.open("r", encoding="utf-8", errors="strict") as f:
 
@@ -135,16 +193,18 @@ def read_json(path: Path, chunk_chars: int = 1 << 20) -> Iterator[Row]:
                 continue
             if buf[pos] == "]":
                 break
+            at = line + buf.count("\n", 0, pos)
             try:
-                row, end = decoder.raw_decode(buf, pos)
+                row, end = DECODER.raw_decode(buf, pos)
             except json.JSONDecodeError as e:
                 if len(buf) - pos > MAX_RECORD_BYTES:
-                    raise _too_long(path, line + buf.count("\n", 0, pos), "JSON record is") from None
+                    raise _too_long(path, at, "JSON record is") from None
                 if fill():
                     continue
                 at = line + buf.count("\n", 0, e.pos)
                 raise LoadError(path, at, None, f"malformed JSON: {e.msg}") from None
-            at = line + buf.count("\n", 0, pos)
+            except (RepeatedKey, RecursionError) as e:
+                raise _refusal(path, at, e, buf, pos) from None
             if not isinstance(row, dict):
                 raise LoadError(path, at, None, f"expected a JSON object, got {type(row).__name__}")
             seen = True
@@ -163,9 +223,13 @@ def read_csv(path: Path) -> Iterator[Row]:
     lines = (text for _, text in _text_lines(path))
     reader = csv.reader(lines)
     rows = _csv_records(path, reader)
-    _, header = next(rows, (1, None))
+    header_line, header = next(rows, (1, None))
     if not header:
         raise LoadError(path, 1, None, "CSV has no header row")
+    repeated = next((h for i, h in enumerate(header) if h in header[:i]), None)
+    if repeated is not None:
+        raise LoadError(path, header_line, repeated,
+                        f"column given {header.count(repeated)} times in the header; give each column its own name")
     seen = False
     for number, values in rows:
         if not values:
@@ -203,6 +267,10 @@ def read_parquet(path: Path, batch_size: int = 4096) -> Iterator[Row]:
         pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError, ValueError) as e:  # what pyarrow raises for a corrupt file
         raise LoadError(path, None, None, f"not a readable Parquet file: {e}") from None
+    names = pf.schema_arrow.names
+    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if repeated is not None:
+        raise LoadError(path, None, repeated, f"column given {names.count(repeated)} times; give each column its own name")
     number = 0
     for batch in pf.iter_batches(batch_size=batch_size):
         for row in batch.to_pylist():

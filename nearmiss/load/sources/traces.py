@@ -10,6 +10,10 @@ the outcome: ``info.reward`` (else ``info.acc``), the reference answer ``info.gt
 trajectory's final answer ``info.pred``; ``id`` names the task, shared by its trajectories.
 The same ``info`` object is read on OpenAI and ShareGPT rows. Per-message ``loss`` flags
 are kept, so a NAT export writes them back.
+
+A message's content (OpenAI ``content``, ShareGPT ``value``) is stored as text in every
+format: text as given, null as empty, a list of OpenAI text parts joined by newlines; any
+other value (a number, an object, an image part) is refused naming the message.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nearmiss.errors import LoadError
+from nearmiss.errors import LoadError, shown
 from nearmiss.load.sources.rows import Row
 from nearmiss.registry import Registry
 from nearmiss.store.schema import CandidateRecord, ItemRecord, stable_id
@@ -45,24 +49,32 @@ def _messages(path: Path | str, number: int, row: dict[str, Any]) -> tuple[str, 
             role = SHAREGPT_ROLES.get(str(m["from"]).lower())
             if role is None:
                 raise LoadError(path, number, f"{name}[{i}].from", SHAREGPT_ROLES.unknown(m["from"]))
-            msg: dict[str, Any] = {"role": role, "content": str(m.get("value", ""))}
+            msg: dict[str, Any] = {"role": role,
+                                   "content": _content(path, number, f"{name}[{i}].value", m.get("value"))}
         elif "role" in m:
-            msg = {k: v for k, v in m.items() if k in ("role", "content", "tool_calls", "name", "tool_call_id")}
-            msg["content"] = "" if msg.get("content") is None else msg["content"]
+            msg = {k: v for k, v in m.items() if k in ("role", "tool_calls", "name", "tool_call_id")}
+            msg["content"] = _content(path, number, f"{name}[{i}].content", m.get("content"))
         else:
             raise LoadError(path, number, f"{name}[{i}]", "a message needs 'role' (OpenAI) or 'from' (ShareGPT)")
         if "loss" in m:
             if not isinstance(m["loss"], bool):
-                raise LoadError(path, number, f"{name}[{i}].loss", f"expected true or false, got {m['loss']!r}")
+                raise LoadError(path, number, f"{name}[{i}].loss", f"expected true or false, got {shown(m['loss'])}")
             msg["loss"] = m["loss"]
         out.append(msg)
     return name, out
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, list):  # OpenAI content parts
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return str(content)
+def _content(path: Path | str, number: int, field: str, value: Any) -> str:
+    """A message's content as text (see the module docstring)."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    if not isinstance(value, list):
+        raise LoadError(path, number, field, f"expected text or a list of text parts, got {type(value).__name__}")
+    for j, part in enumerate(value):
+        if not (isinstance(part, dict) and part.get("type", "text") == "text" and isinstance(part.get("text"), str)):
+            raise LoadError(path, number, f"{field}[{j}]", "expected a text part {'type': 'text', 'text': ...}; "
+                                                            "only text is kept")
+    return "\n".join(part["text"] for part in value)
 
 
 def _answer_text(value: Any) -> str:
@@ -84,7 +96,7 @@ def _judged(path: Path | str, number: int, field: str, value: Any) -> tuple[str,
         return ("success" if value else "failure"), float(value)
     if isinstance(value, (int, float)) and value == value:  # NaN is no outcome
         return ("success" if value > 0 else "failure"), float(value)
-    raise LoadError(path, number, field, f"expected true, false or a number, got {value!r}")
+    raise LoadError(path, number, field, f"expected true, false or a number, got {shown(value)}")
 
 
 def _outcome(path: Path | str, number: int, row: dict[str, Any], info: dict[str, Any]) -> tuple[str, float | None]:
@@ -92,12 +104,12 @@ def _outcome(path: Path | str, number: int, row: dict[str, Any], info: dict[str,
     reward = row.get("reward")
     if "success" in row:
         if not isinstance(row["success"], bool):
-            raise LoadError(path, number, "success", f"expected true or false, got {row['success']!r}")
+            raise LoadError(path, number, "success", f"expected true or false, got {shown(row['success'])}")
         return ("success" if row["success"] else "failure"), reward
     if "outcome" in row:
         value = str(row["outcome"]).lower()
         if value not in ("success", "failure", "unknown"):
-            raise LoadError(path, number, "outcome", f"expected success, failure or unknown, got {row['outcome']!r}")
+            raise LoadError(path, number, "outcome", f"expected success, failure or unknown, got {shown(row['outcome'])}")
         return value, reward
     if reward is not None:
         return _judged(path, number, "reward", reward)
@@ -113,7 +125,7 @@ def _task(row: dict[str, Any], messages: list[dict[str, Any]]) -> str | None:
     task = next((str(row[f]) for f in TASK_FIELDS if row.get(f)), None)
     if task is None:
         opening = next((m for m in messages if m["role"] in ("user", "assistant")), None)
-        task = _text(opening["content"]) if opening and opening["role"] == "user" else None
+        task = opening["content"] if opening and opening["role"] == "user" else None
     return task.strip() if task and task.strip() else None
 
 
@@ -140,7 +152,7 @@ def trace_item(path: Path | str, number: int, row: dict[str, Any], dataset: str,
     if not messages:
         item.tally = "empty"
         return item
-    answers = [_text(m["content"]) for m in messages if m["role"] == "assistant" and _text(m["content"]).strip()]
+    answers = [m["content"] for m in messages if m["role"] == "assistant" and m["content"].strip()]
     final = _answer_text(info["pred"]) if info.get("pred") is not None else (answers[-1] if answers else "")
     if not final:
         raise LoadError(path, number, field, "no assistant message with content")

@@ -19,6 +19,6 @@ BACKENDS: Registry[Callable[..., Backend]] = Registry("backend", {
 def make_backend(name: str, address: str | None = None, actors: int = 1) -> Backend:
     """The backend called ``name``; ``address`` and ``actors`` are Ray's (a cluster, actors per stage)."""
     make = BACKENDS.lookup(name)
-    if name != "ray" and (address or actors != 1):
+    if name != "ray" and (address is not None or actors != 1):
         raise ConfigError("--address and --actors need --backend ray")
     return make(address=address, actors=actors)

@@ -178,6 +178,9 @@ class RayBackend:
     def __post_init__(self) -> None:
         if self.actors < 1:
             raise ConfigError(f"actors must be >= 1, got {self.actors}")
+        if self.address is not None and not self.address.strip():  # never a silent local Ray instead
+            raise ConfigError("--address is empty: give host:port of a Ray head (or ray://host:port, or auto), "
+                              "or leave it out to start Ray on this machine")
         self.address = self.address or os.environ.get("RAY_ADDRESS") or None
         if self.address:  # refused before a run row is written
             _check_reachable(self.address)

@@ -245,8 +245,7 @@ function renderNote() {
   if (S.flag) box.append(badge("flagged: needs discussion", "nm-warn nm-flag"));
   if (S.commentOpen) {
     const area = el("textarea", "nm-comment");
-    area.rows = 2;
-    area.maxLength = 2000;
+    area.rows = 2; // no maxLength: a paste is kept whole, and one over the limit is refused with the limit named
     area.placeholder = "Comment, sent with your next label (Esc: back to the keys)";
     area.value = S.comment;
     area.addEventListener("input", () => { S.comment = area.value; });
