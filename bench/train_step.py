@@ -60,7 +60,7 @@ def main() -> None:
     diff = max(abs(a - b) / abs(a) for name in jobs for a, b in zip(alone[name], together[name]))
     print(f"cpu: {' '.join(sorted(cpu_flags() & {'avx2', 'avx512f', 'avx512_bf16', 'amx_bf16'}))}; "
           f"threads {args.threads}; load average {os.getloadavg()[0]:.2f}")
-    print(f"{args.heads} heads x {args.examples} examples, {steps} steps of {cfg.train_batch(heads.device)}, "
+    print(f"{args.heads} heads x {args.examples} examples, {steps} steps of {min(cfg.train_batch(heads.device), args.examples)} per head, "
           f"{cfg.torch_dtype(heads.device)}, LoRA r={cfg.lora_r} on {cfg.lora_targets}")
     print(f"{'mode':<12} {'seconds':>8} {'s/head-step':>12}")
     for mode, sec in (("one by one", one_by_one), ("together", grouped)):
