@@ -2,11 +2,12 @@
 menu shows the pages of the user's role, and each admin page checks the role itself, so a
 page asked for by URL is refused on the server.
 
-Run: nearmiss app   (or: streamlit run nearmiss/app/main.py with NEARMISS_DB set)
+Run: nearmiss app   (it serves this script through nearmiss/app/server.py: the upload gate
+and the proxy settings)
 """
 import streamlit as st
 
-from nearmiss.app.shared import current_user, keep_cookie, sign_out, store
+from nearmiss.app.shared import awaiting_token, current_user, keep_token, sign_out, store
 from nearmiss.app.sign_in import sign_in_form
 from nearmiss.auth.accounts import demo_accounts
 
@@ -32,9 +33,11 @@ demo = demo_accounts(store())
 if demo:
     st.warning(f"{len(demo)} account(s) still have the demo password ({', '.join(demo)}). Anyone who can reach "
                "this app can sign in with it: change it (nearmiss user passwd NAME).", icon="⚠️")
-keep_cookie()
+keep_token()
 page = st.navigation(pages(user and user["role"]), position="sidebar" if user else "hidden")
 if user is None:
+    if awaiting_token():  # a reload or a new tab: the browser sends its stored token first
+        st.stop()
     sign_in_form()
 else:
     with st.sidebar:
