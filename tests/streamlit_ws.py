@@ -8,7 +8,6 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -30,12 +29,10 @@ def text(widget_id: str, value: str) -> WidgetState:
     return WidgetState(id=widget_id, string_value=value)
 
 
-def component_event(component_id: str, event: str, value: object) -> list[WidgetState]:
-    """A custom component's (``st.components.v2``) ``setTriggerValue(event, value)``: the
-    event, and the component's (empty) state, which the frontend sends along."""
-    return [WidgetState(id=component_id, json_value="{}"),
-            WidgetState(id=_make_trigger_id(component_id, "events"),
-                        json_trigger_value=json.dumps([{"event": event, "value": value}]))]
+def stored_token(component_id: str, token: str) -> list[WidgetState]:
+    """The session-token component's answer to the server's question: the token the browser
+    stores ("" for none), as its ``setStateValue("stored", ...)`` sends it."""
+    return [WidgetState(id=component_id, json_value=json.dumps({"stored": {"token": token, "at": time.time()}}))]
 
 
 @dataclass

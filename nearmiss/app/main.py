@@ -33,8 +33,8 @@ demo = demo_accounts(store())
 if demo:
     st.warning(f"{len(demo)} account(s) still have the demo password ({', '.join(demo)}). Anyone who can reach "
                "this app can sign in with it: change it (nearmiss user passwd NAME).", icon="⚠️")
-keep_token()
 page = st.navigation(pages(user and user["role"]), position="sidebar" if user else "hidden")
+keep_token()  # after the navigation: the browser's answer must rerun the page it asked for
 if user is None:
     if awaiting_token():  # a reload or a new tab: the browser sends its stored token first
         st.stop()

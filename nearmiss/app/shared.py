@@ -86,7 +86,10 @@ def current_user() -> dict | None:
 
 
 def _take_stored() -> None:
-    """The browser answered: remember that, and the token it holds unless this tab dropped it."""
+    """The browser answered: remember that, and the token it holds unless this tab dropped it.
+    Only its first answer counts (the component's state is sent again after a sign-out)."""
+    if st.session_state.get("auth_asked"):
+        return
     st.session_state["auth_asked"] = True
     token = stored_token()
     if token and token != st.session_state.get("auth_dropped"):
@@ -102,9 +105,10 @@ def awaiting_token() -> bool:
 
 def keep_token() -> None:
     """Keep the browser's stored token in step with this tab: store its token, remove one
-    dropped here, or ask for the stored one while ``awaiting_token``."""
-    session_token(st.session_state.get("auth_token"), st.session_state.get("auth_dropped"), ask=awaiting_token(),
-                  on_stored=_take_stored)
+    dropped here, or ask for the stored one while ``awaiting_token``. A foreign connection is
+    never sent a token."""
+    token = None if foreign_origin() else st.session_state.get("auth_token")
+    session_token(token, st.session_state.get("auth_dropped"), ask=awaiting_token(), on_stored=_take_stored)
 
 
 def sign_in(user_id: int) -> None:

@@ -27,7 +27,7 @@ from nearmiss.store import Store
 from nearmiss.store.tables import Annotator
 from tests.conftest import ROOT, sign_in_page
 from tests.labeling import users
-from tests.streamlit_ws import Run, StreamClient, component_event, press, rerun_message, text
+from tests.streamlit_ws import Run, StreamClient, press, rerun_message, stored_token, text
 
 pytestmark = pytest.mark.e2e
 FOREIGN = "own address, so it cannot sign in"  # the sign-in form's refusal of a foreign Origin
@@ -42,13 +42,13 @@ def _signed_in_client(url: str, token: str, *, origin: str, page: str = "") -> t
     """A raw connection that hands the server a stored token, as the app's own page does."""
     client = StreamClient(url, origin=origin)
     first = client.run(page)
-    return client, client.run(page, component_event(first.component_id(), "stored", token))
+    return client, client.run(page, stored_token(first.component_id(), token))
 
 
 def _sign_in_form(url: str, headers: dict[str, str] | None = None) -> tuple[StreamClient, tuple[str, str, str]]:
     """A raw connection showing the sign-in form, and the ids of its name, password and button."""
     client = StreamClient(url, origin=url, headers=headers)
-    form = client.run("", component_event(client.run("").component_id(), "stored", ""))
+    form = client.run("", stored_token(client.run("").component_id(), ""))
     return client, (form.widget_id("text_input", "Name"), form.widget_id("text_input", "Password"),
                     form.widget_id("button", "Sign in"))
 

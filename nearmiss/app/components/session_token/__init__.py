@@ -29,4 +29,5 @@ def session_token(token: str | None, dropped: str | None, *, ask: bool, on_store
 def stored_token() -> str:
     """The token the browser sent back (in ``on_stored``): "" when it holds none."""
     value = (st.session_state.get(_KEY) or {}).get("stored")
-    return value if isinstance(value, str) else ""
+    token = value.get("token") if isinstance(value, dict) else None
+    return token if isinstance(token, str) else ""
