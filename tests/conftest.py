@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 import pytest
 
+from nearmiss.app.serving import server_env
 from nearmiss.cli.serve import streamlit_command
 from nearmiss.store import Store
 
@@ -153,7 +154,7 @@ class AppServer:
                  cwd: Path = ROOT, env: dict[str, str] | None = None):
         self.db_url, self.log, self.port, self.proc = db_url, log, free_port(), None
         self.command, self.cwd = command or (lambda port: streamlit_command("127.0.0.1", port)), cwd
-        self.env = env if env is not None else {**os.environ, "NEARMISS_DB": db_url, "PYTHONPATH": str(ROOT)}
+        self.env = env if env is not None else {**server_env(db_url or ""), "PYTHONPATH": str(ROOT)}
 
     @property
     def url(self) -> str:

@@ -65,7 +65,8 @@ def test_the_app_runs_from_a_built_wheel(tmp_path, app_server, browser):
     assert {n.split("/")[0] for n in names} == {"nearmiss", *info} and len(info) == 1
     shipped = {n for n in names if n.startswith("nearmiss/")}
     assert shipped == _checkout_files(), (_checkout_files() - shipped, shipped - _checkout_files())
-    assert {"nearmiss/app/main.py", "nearmiss/app/pages/home.py", "nearmiss/app/components/keys/keys.js",
+    assert {"nearmiss/app/main.py", "nearmiss/app/server.py", "nearmiss/app/pages/home.py",
+            "nearmiss/app/components/keys/keys.js", "nearmiss/app/components/session_token/token.js",
             "nearmiss/store/migrations/script.py.mako"} <= shipped
 
     python = _venv_with(wheel, tmp_path / "venv")
@@ -86,7 +87,7 @@ def test_the_app_runs_from_a_built_wheel(tmp_path, app_server, browser):
 
     server = app_server(None, command=lambda port: [nearmiss, "app", "--port", str(port)], cwd=work, env=env)
     served = Path(f"/proc/{server.proc.pid}/cmdline").read_bytes().split(b"\0")  # `nearmiss app` execs streamlit
-    assert str(Path(found[0]).with_name("app") / "main.py").encode() in served
+    assert str(Path(found[0]).with_name("app") / "server.py").encode() in served  # main.py behind the upload gate
     page = sign_in_page(browser, server, "admin", "admin")
     page.locator("[data-testid='stMain'] h1").filter(has_text="Welcome, admin").wait_for(timeout=30000)
     page.context.close()

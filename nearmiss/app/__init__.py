@@ -2,4 +2,5 @@
 widgets; ``nearmiss app`` serves it."""
 from pathlib import Path
 
-MAIN = Path(__file__).with_name("main.py")  # the script `streamlit run` starts
+MAIN = Path(__file__).with_name("main.py")  # the script every session runs
+SERVER = Path(__file__).with_name("server.py")  # what `streamlit run` starts: MAIN inside nearmiss's st.App

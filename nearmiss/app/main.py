@@ -3,12 +3,13 @@ menu shows the pages of the user's role, and each admin page checks the role its
 page asked for by URL is refused on the server. A failure no page handled shows one line with
 an error id (nearmiss/app/boundary.py).
 
-Run: nearmiss app   (or: streamlit run nearmiss/app/main.py with NEARMISS_DB set)
+Run: nearmiss app   (it serves this script through nearmiss/app/server.py: the upload gate
+and the proxy settings)
 """
 import streamlit as st
 
 from nearmiss.app.boundary import error_boundary
-from nearmiss.app.shared import current_user, keep_cookie, sign_out, store
+from nearmiss.app.shared import awaiting_token, current_user, keep_token, sign_out, store
 from nearmiss.app.sign_in import sign_in_form
 from nearmiss.auth.accounts import demo_accounts
 
@@ -35,10 +36,11 @@ def route() -> None:
     if demo:
         st.warning(f"{len(demo)} account(s) still have the demo password ({', '.join(demo)}). Anyone who can "
                    "reach this app can sign in with it: change it (nearmiss user passwd NAME).", icon="⚠️")
-    keep_cookie()
     page = st.navigation(pages(user["role"] if user else None), position="sidebar" if user else "hidden")
+    keep_token()  # after the navigation: the browser's answer must rerun the page it asked for
     if user is None:
-        sign_in_form()
+        if not awaiting_token():  # a reload or a new tab: the browser sends its stored token first
+            sign_in_form()
         return
     with st.sidebar:
         st.text(f"Signed in as {user['name']} ({user['role']})")  # a name is shown as text, never Markdown

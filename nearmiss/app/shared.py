@@ -1,8 +1,12 @@
 """What every page needs: the store, the signed-in user and the role guard.
 
 The user is resolved from the session token on every page run and every key press (the
-token from this tab's state, else from the browser's cookie), so sign-out elsewhere, an
-expired or revoked session, a disabled account or a changed role apply at once."""
+token from this tab's state, else the one the browser stored, see
+``components/session_token``), so sign-out elsewhere, an expired or revoked session, a
+disabled account or a changed role apply at once. A connection whose Origin is not the app's
+own (``nearmiss.auth.origin``: a page on another port or site that opened the app's
+websocket) is signed out, whatever it sends. A signed-in admin's Streamlit session may upload
+(``nearmiss.app.uploads``); no other may."""
 from __future__ import annotations
 
 import os
@@ -10,9 +14,13 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import streamlit as st
+from streamlit import config
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from nearmiss.app.components.session_cookie import COOKIE, session_cookie
+from nearmiss.app import uploads
+from nearmiss.app.components.session_token import session_token, stored_token
+from nearmiss.auth.origin import is_own_origin, public_url
 from nearmiss.auth.sessions import SignedIn, open_session, resolve, revoke
 from nearmiss.errors import PermissionDenied
 from nearmiss.store import Store, resolve_url
@@ -28,19 +36,46 @@ def store() -> Store:
     return Store(resolve_url(os.environ.get("NEARMISS_DB")))
 
 
+def foreign_origin() -> str | None:
+    """The Origin of this tab's connection when it is not the app's own (the header's value, or
+    "none"); None for the app's own, and where there is no browser connection (AppTest)."""
+    headers = st.context.headers
+    if not headers:
+        return None
+    origin = headers.get("Origin")
+    own = is_own_origin(origin, headers.get("Host"), tls=bool(config.get_option("server.sslCertFile")),
+                        public=public_url())
+    return None if own else origin or "none"
+
+
+def _session_id() -> str | None:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else None
+
+
 def _signed_in() -> SignedIn | None:
-    token = st.session_state.get("auth_token")
-    if token is None:
-        cookie = st.context.cookies.get(COOKIE)
-        token = cookie if isinstance(cookie, str) and cookie and cookie != st.session_state.get("auth_dropped") else None
+    """The session of this tab, from a connection of the app's own origin; admits this
+    Streamlit session to uploads for an admin, else forgets it."""
+    who = None if foreign_origin() else _resolve_token()
+    session_id = _session_id()
+    if session_id is not None:
+        if who is not None and who.role == "admin":
+            uploads.admit(session_id, store(), st.session_state["auth_token"])
+        else:
+            uploads.forget(session_id)
+    return who
+
+
+def _resolve_token() -> SignedIn | None:
+    token = st.session_state.get("auth_token") or st.session_state.pop("auth_stored", None)
     if token is None:
         return None
     who = resolve(store(), token)
-    if who is None:  # never try this token again in this tab (the cookie stays until the browser drops it)
+    if who is None:  # never try this token again in this tab (the browser removes it on this run)
         st.session_state.clear()
-        st.session_state.update(auth_dropped=token, auth_notice=ENDED)
+        st.session_state.update(auth_dropped=token, auth_notice=ENDED, auth_asked=True)
         return None
-    st.session_state.update(auth_token=token, auth_expires=who.expires_at.timestamp())
+    st.session_state["auth_token"] = token
     return who
 
 
@@ -50,26 +85,47 @@ def current_user() -> dict | None:
     return None if who is None else {"id": who.user_id, "name": who.name, "role": who.role}
 
 
-def keep_cookie() -> None:
-    """Write this tab's token into the browser's cookie, or delete a token dropped here."""
-    session_cookie(st.session_state.get("auth_token"), st.session_state.get("auth_expires"),
-                   st.session_state.get("auth_dropped"))
+def _take_stored() -> None:
+    """The browser answered: remember that, and the token it holds unless this tab dropped it.
+    Only its first answer counts (the component's state is sent again after a sign-out)."""
+    if st.session_state.get("auth_asked"):
+        return
+    st.session_state["auth_asked"] = True
+    token = stored_token()
+    if token and token != st.session_state.get("auth_dropped"):
+        st.session_state["auth_stored"] = token
+
+
+def awaiting_token() -> bool:
+    """Whether this tab's browser has yet to say which token it holds (so the sign-in form
+    would show for a moment before its page); never on a foreign origin or without a browser."""
+    return (not st.session_state.get("auth_asked") and "auth_token" not in st.session_state
+            and bool(st.context.headers) and foreign_origin() is None)
+
+
+def keep_token() -> None:
+    """Keep the browser's stored token in step with this tab: store its token, remove one
+    dropped here, or ask for the stored one while ``awaiting_token``. A foreign connection is
+    never sent a token."""
+    token = None if foreign_origin() else st.session_state.get("auth_token")
+    session_token(token, st.session_state.get("auth_dropped"), ask=awaiting_token(), on_stored=_take_stored)
 
 
 def sign_in(user_id: int) -> None:
-    """Open a server-side session for ``user_id`` in this tab (the cookie follows on the next run)."""
-    token, expires = open_session(store(), user_id)
+    """Open a server-side session for ``user_id`` in this tab (the browser stores it on the next run)."""
     st.session_state.pop("auth_dropped", None)
-    st.session_state.update(auth_token=token, auth_expires=expires.timestamp())
+    st.session_state["auth_token"] = open_session(store(), user_id)[0]
 
 
 def sign_out() -> None:
-    """Revoke this session in the store (every tab holding it is signed out) and drop the cookie."""
+    """Revoke this session in the store (every tab holding it is signed out); the browser removes it."""
     token = st.session_state.get("auth_token")
     if token:
         revoke(store(), token)
+    if (session_id := _session_id()) is not None:
+        uploads.forget(session_id)
     st.session_state.clear()
-    st.session_state["auth_dropped"] = token
+    st.session_state.update(auth_dropped=token, auth_asked=True)
 
 
 def check_user(role: str = "annotator") -> dict:

@@ -1,31 +1,49 @@
 """Sign-in form, shown in place of whatever page was asked for (the URL stays, so that page
-opens once signed in)."""
+opens once signed in). The attempt runs in the button's callback, which empties the password
+field (and an over-long name) at once, so neither stays in this tab's state; a connection from
+a foreign origin gets no form at all (``shared.foreign_origin``)."""
 import streamlit as st
 
-from nearmiss.app.shared import sign_in, store
+from nearmiss.app.shared import foreign_origin, sign_in, store
+from nearmiss.app.text import plain
 from nearmiss.auth.accounts import sign_in as check_sign_in
+from nearmiss.auth.names import MAX_NAME, MAX_PASSWORD
 from nearmiss.errors import SignInRefused
 
 
 def client_address() -> str:
-    """Who is trying, for the throttle: the connection's address (None on localhost)."""
+    """Who is trying, for the throttle: the connection's address (a trusted proxy's client,
+    see ``nearmiss.app.serving``), "localhost" on loopback."""
     return st.context.ip_address or "localhost"
+
+
+def _attempt() -> None:
+    name, password = st.session_state.get("signin_name", ""), st.session_state.get("signin_password", "")
+    st.session_state["signin_password"] = ""
+    if len(name) > MAX_NAME:
+        st.session_state["signin_name"] = ""
+    try:
+        user = check_sign_in(store(), name, password, client_address())
+    except SignInRefused as e:
+        st.session_state["signin_error"] = str(e)
+        return
+    sign_in(user.id)
 
 
 def sign_in_form() -> None:
     st.title("nearmiss")
+    foreign = foreign_origin()
+    if foreign is not None:
+        st.error(f"This page was opened from {plain(foreign)}, not from this app's own address, so it cannot sign "
+                 "in: open the app at its own address (behind a proxy, start it with nearmiss app --public-url URL).")
+        return
     notice = st.session_state.pop("auth_notice", None)
     if notice:
         st.info(notice)
     with st.form("signin"):
-        name = st.text_input("Name", key="signin_name")
-        password = st.text_input("Password", type="password", key="signin_password")
-        submitted = st.form_submit_button("Sign in")
-    if submitted:
-        try:
-            user = check_sign_in(store(), name, password, client_address())
-        except SignInRefused as e:
-            st.error(str(e))
-            return
-        sign_in(user.id)
-        st.rerun()
+        st.text_input("Name", key="signin_name", max_chars=MAX_NAME + 1)  # longer: cut to this, then refused
+        st.text_input("Password", type="password", key="signin_password", max_chars=MAX_PASSWORD + 1)
+        st.form_submit_button("Sign in", on_click=_attempt)
+    error = st.session_state.pop("signin_error", None)
+    if error:
+        st.error(error)

@@ -91,10 +91,12 @@ def revoke_sessions(store: Store, ids: list[int]) -> int:
                             .values(revoked_at=utcnow()))
 
 
-def revoke_user_sessions(s: Session, user_id: int) -> int:
-    """Revoke every open session of an account, inside the caller's transaction."""
-    return rows_changed(s, update(LoginSession).where(LoginSession.annotator_id == user_id,
-                                                      LoginSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+def revoke_user_sessions(s: Session, user_id: int, keep: int | None = None) -> int:
+    """Revoke every open session of an account but ``keep`` (a session id), inside the caller's transaction."""
+    q = update(LoginSession).where(LoginSession.annotator_id == user_id, LoginSession.revoked_at.is_(None))
+    if keep is not None:
+        q = q.where(LoginSession.id != keep)
+    return rows_changed(s, q.values(revoked_at=utcnow()))
 
 
 def list_sessions(store: Store, user: str | None = None, active_only: bool = True) -> list[SessionInfo]:

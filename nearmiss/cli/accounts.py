@@ -25,7 +25,8 @@ def user_add(ctx: typer.Context, name: str,
              role: str = typer.Option("annotator", help=f"One of: {', '.join(ROLES)}."),
              password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
                                           help=PASSWORD_HELP)) -> None:
-    """Create an account (or reset its role and password, enabling it again)."""
+    """Create an account (or reset its role and password, enabling it again and revoking its sessions).
+    Names: no invisible or control characters, no outer spaces, unique ignoring case."""
     user = add_user(store_of(ctx), name, role, password)
     typer.echo(f"user {user.name} ({user.role}) saved")
 
@@ -34,9 +35,9 @@ def user_add(ctx: typer.Context, name: str,
 def user_passwd(ctx: typer.Context, name: str,
                 password: str = typer.Option(..., prompt="New password", hide_input=True, confirmation_prompt=True,
                                              help=PASSWORD_HELP)) -> None:
-    """Give an account a new password."""
-    set_password(store_of(ctx), name, password)
-    typer.echo(f"password of {name} changed")
+    """Give an account a new password; its sessions are revoked (its browsers sign in again)."""
+    revoked = set_password(store_of(ctx), name, password)
+    typer.echo(f"password of {name} changed; {revoked} session(s) revoked")
 
 
 @user_app.command("role")

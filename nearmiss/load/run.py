@@ -5,7 +5,6 @@ streaming transaction whose errors name the uploaded file and list every bad row
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import tempfile
 import time
@@ -16,11 +15,11 @@ from typing import Any, BinaryIO
 
 from nearmiss.errors import LoadError, LoadErrors
 from nearmiss.load.ingest import LoadResult, ingest
+from nearmiss.load.limits import MAX_UPLOAD_MB
 from nearmiss.load.sources import BUNDLED_SOURCES, FILE_FORMATS, FieldMap, detect_format, file_rows, open_source
 from nearmiss.load.sources.bundled import BENCHMARKS, mmlu_subjects, package_root
 from nearmiss.store import Store
 
-MAX_UPLOAD_MB = int(os.environ.get("NEARMISS_MAX_UPLOAD_MB", "200"))  # the page also obeys server.maxUploadSize
 ERRORS_LISTED = 50  # bad rows listed per failed upload
 STAGING_PREFIX = "nearmiss-upload-"
 STALE_SECONDS = 24 * 3600  # staged uploads older than this are removed when the next one is staged

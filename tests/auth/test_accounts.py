@@ -1,5 +1,7 @@
 """Accounts and sign-in sessions: hashed tokens, expiry and revocation, disabled and demoted
-accounts, the password policy, the throttle and the unknown-name path; secrets never in argv."""
+accounts, the password policy, a password change signing out the account's other sessions,
+account names that look like what they are, over-long sign-in input refused before any work,
+the unknown-name path; secrets never in argv."""
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +27,7 @@ from nearmiss.auth.accounts import (
     set_role,
     sign_in,
 )
+from nearmiss.auth.names import MAX_NAME, MAX_PASSWORD
 from nearmiss.auth.sessions import list_sessions, open_session, resolve, revoke, revoke_sessions
 from nearmiss.auth.throttle import Throttle
 from nearmiss.errors import ConfigError, SignInRefused
@@ -82,6 +85,58 @@ def test_new_passwords_need_ten_characters_demo_accounts_are_flagged(sqlite_stor
     assert [(a.name, a.demo_password, a.enabled) for a in list_users(sqlite_store)] == [("admin", False, True)]
 
 
+def test_a_password_change_revokes_the_other_sessions(store):
+    uid = add_user(store, "ann", "annotator", "long-enough-pw").id
+    (a, _), (b, _), (c, _) = (open_session(store, uid) for _ in range(3))
+    other = open_session(store, add_user(store, "bob", "annotator", "long-enough-pw").id)[0]
+    assert set_password(store, "ann", "a-new-password", keep_session=resolve(store, a).session_id) == 2
+    assert resolve(store, a) is not None and resolve(store, b) is None and resolve(store, c) is None
+    assert resolve(store, other) is not None  # another account's sessions stay
+    assert set_password(store, "ann", "a-newer-password") == 1 and resolve(store, a) is None  # from the CLI: all
+    d, _ = open_session(store, uid)
+    add_user(store, "ann", "admin", "reset-password")  # a reset (nearmiss user add) is a password change too
+    assert resolve(store, d) is None
+    with pytest.raises(ConfigError, match=f"at most {MAX_PASSWORD} characters"):
+        set_password(store, "ann", "x" * (MAX_PASSWORD + 1))
+
+
+@pytest.mark.parametrize(("name", "rule"), [
+    ("adm\u200bin", "invisible or control characters \\(found U\\+200B ZERO WIDTH SPACE\\)"),
+    ("\u202enimda", "invisible or control characters \\(found U\\+202E RIGHT-TO-LEFT OVERRIDE\\)"),
+    ("ann\tb", "invisible or control characters \\(found U\\+0009\\)"),
+    ("ann\u2028b", "invisible or control characters \\(found U\\+2028 LINE SEPARATOR\\)"),
+    (" ann", "must not start or end with a space"), ("ann ", "must not start or end with a space"),
+    ("   ", "account name is empty"), ("a" * (MAX_NAME + 1), f"at most {MAX_NAME} characters"),
+    ("ADMIN", "'ADMIN' is taken by 'admin' \\(names are compared ignoring case\\)"),
+])
+def test_account_names_that_do_not_look_like_what_they_are_are_refused(store, name, rule):
+    add_user(store, "admin", "admin", "long-enough-pw")
+    with pytest.raises(ConfigError, match=rule):
+        add_user(store, name, "annotator", "long-enough-pw")
+    assert [a.name for a in list_users(store)] == ["admin"]
+
+
+def test_account_names_are_stored_nfc_and_found_by_either_form(store):
+    decomposed, composed = "Jose\u0301", "Jos\u00e9"
+    add_user(store, decomposed, "annotator", "long-enough-pw")
+    assert [a.name for a in list_users(store)] == [composed]
+    assert authenticate(store, decomposed, "long-enough-pw").name == composed
+    with pytest.raises(ConfigError, match="is taken by"):
+        add_user(store, "JOS\u00c9", "annotator", "long-enough-pw")
+
+
+def test_over_long_sign_in_input_is_refused_before_any_work(sqlite_store, monkeypatch):
+    add_user(sqlite_store, "ann", "annotator", "long-enough-pw")
+    hasher, throttle = RecordingHasher(), Throttle()
+    monkeypatch.setattr(accounts, "_hasher", hasher)
+    started = time.perf_counter()
+    for name, password in [("n" * (5 << 20), "long-enough-pw"), ("ann", "p" * (MAX_PASSWORD + 1))]:
+        with pytest.raises(SignInRefused, match="too long"):
+            sign_in(sqlite_store, name, password, "10.0.0.1", throttle)
+    assert time.perf_counter() - started < 0.5 and hasher.verified == [] and throttle.failures() == []
+    assert sign_in(sqlite_store, "ann", "long-enough-pw", "10.0.0.1", throttle).name == "ann"
+
+
 class RecordingHasher(PasswordHasher):
     """The real argon2 hasher, noting which hash each verification was against."""
 
@@ -104,27 +159,50 @@ def test_unknown_names_verify_the_dummy_hash(sqlite_store, monkeypatch):
     assert len(hasher.verified) == 2 and hasher.verified[1] != accounts._DUMMY_HASH
 
 
-def test_throttle_backs_off_per_name_and_per_client():
+def test_throttle_backs_off_per_name_and_address():
     now = [0.0]
-    t = Throttle(free=3, base=1.0, cap=8.0, client_factor=2, clock=lambda: now[0])
+    t = Throttle(free=3, address_free=6, base=1.0, cap=8.0, clock=lambda: now[0])
     for _ in range(3):
         t.failed("ann", "10.0.0.1")
     assert t.wait("ann", "10.0.0.1") == 0  # the free failures
     t.failed("ann", "10.0.0.1")
-    assert t.wait("ann", "10.0.0.2") == 1.0  # the name waits, from any client
+    assert t.wait("ann", "10.0.0.1") == 1.0 and t.wait("ann", "10.0.0.2") == 0  # that pair waits, not the name
     t.failed("ann", "10.0.0.1")
-    assert t.wait("ann", "10.0.0.9") == 2.0
+    assert t.wait("ann", "10.0.0.1") == 2.0
     for _ in range(5):
         t.failed("ann", "10.0.0.9")
-    assert t.wait("ann", "10.0.0.9") == 8.0  # capped
-    assert t.wait("bob", "10.0.0.1") == 0  # the client has 2 x 3 free failures: 5 so far
-    t.failed("bob", "10.0.0.1")
-    assert t.wait("bob", "10.0.0.1") == 0  # the sixth, still free
-    t.failed("carl", "10.0.0.1")
-    assert t.wait("bob", "10.0.0.1") == 1.0 and t.wait("bob", "10.0.0.3") == 0  # the client waits, not bob
+    assert t.wait("ann", "10.0.0.9") == 2.0 and t.wait("bob", "10.0.0.1") == 0
+    t.failed("bob", "10.0.0.1")  # the address's 6th failure over all names: still free
+    assert t.wait("bob", "10.0.0.1") == 0
+    t.failed("carl", "10.0.0.1")  # the 7th: every name waits from that address
+    assert t.wait("bob", "10.0.0.1") == 1.0 and t.wait("bob", "10.0.0.3") == 0
+    assert [(f.name, f.address, f.failures) for f in t.failures()] == [
+        ("ann", "10.0.0.1", 5), ("ann", "10.0.0.9", 5), ("bob", "10.0.0.1", 1), ("carl", "10.0.0.1", 1)]
     now[0] = 100.0
     t.succeeded("ann", "10.0.0.9")
-    assert t.wait("ann", "10.0.0.9") == 0
+    assert t.wait("ann", "10.0.0.9") == 0 and [f.address for f in t.failures() if f.name == "ann"] == ["10.0.0.1"]
+    now[0] = 100.0 + t.forget + 1  # idle failures are forgotten
+    assert t.wait("ann", "10.0.0.1") == 0 and t.failures() == []
+
+
+def test_a_stranger_cannot_lock_the_owner_out(sqlite_store):
+    add_user(sqlite_store, "ann", "annotator", "long-enough-pw")
+    now = [0.0]
+    throttle = Throttle(free=3, name_addresses=4, clock=lambda: now[0])
+    for _ in range(50):  # one stranger, as fast as they are let
+        try:
+            sign_in(sqlite_store, "ann", "guess-guess", "203.0.113.7", throttle)
+        except SignInRefused:
+            now[0] += 10.0
+    assert throttle.wait("ann", "203.0.113.7") > 0  # the stranger waits ...
+    assert sign_in(sqlite_store, "ann", "long-enough-pw", "10.0.0.5", throttle).name == "ann"  # ... the owner not
+    for n in range(20):  # a wider attack: many addresses on one name
+        with pytest.raises(SignInRefused):
+            sign_in(sqlite_store, "ann", "guess-guess", f"198.51.100.{n}", throttle)
+    with pytest.raises(SignInRefused, match="try again in"):  # a new address now waits, even with the password
+        sign_in(sqlite_store, "ann", "long-enough-pw", "192.0.2.1", throttle)
+    assert sign_in(sqlite_store, "ann", "long-enough-pw", "10.0.0.5", throttle).name == "ann"  # the owner's does not
+    assert throttle.failures(limit=1)[0].address == "203.0.113.7"
 
 
 def test_sign_in_is_throttled_even_for_the_right_password(sqlite_store, monkeypatch):
@@ -137,10 +215,10 @@ def test_sign_in_is_throttled_even_for_the_right_password(sqlite_store, monkeypa
     hasher = RecordingHasher()
     monkeypatch.setattr(accounts, "_hasher", hasher)
     with pytest.raises(SignInRefused, match=r"try again in 1 s"):
-        sign_in(sqlite_store, "ann", "long-enough-pw", "5.6.7.8", throttle)
+        sign_in(sqlite_store, "ann", "long-enough-pw", "1.2.3.4", throttle)
     assert hasher.verified == []  # refused before any password work
     now[0] = 1.5
-    assert sign_in(sqlite_store, "ann", "long-enough-pw", "5.6.7.8", throttle).name == "ann"
+    assert sign_in(sqlite_store, "ann", "long-enough-pw", "1.2.3.4", throttle).name == "ann"
 
 
 def _page(store: Store) -> AppTest:

@@ -85,3 +85,12 @@ def test_app_listens_on_loopback_unless_told(sqlite_url):
         assert _listening(port) == {"00000000"}
     finally:
         assert "Warning: listening on 0.0.0.0: other machines can reach this app" in _stop(proc)
+
+
+def test_app_refuses_a_bad_public_url_or_proxy_in_one_line(cli, sqlite_url):
+    out = cli("app", "--public-url", "app.example.org", db=sqlite_url)
+    assert out.returncode == 1 and out.stderr.strip() == (
+        "Error: --public-url: 'app.example.org' is not an http(s) URL (e.g. https://nearmiss.example.org)")
+    out = cli("app", "--trusted-proxy", "proxy.local", db=sqlite_url)
+    assert out.returncode == 1 and "'proxy.local' is not an IP address or network" in out.stderr
+    assert "Traceback" not in out.stderr

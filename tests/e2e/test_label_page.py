@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 OBSERVER = """
 window.__observed = [];
 window.addEventListener("keydown", (e) => {
-  // the key card's host (the page also holds the session-cookie component)
+  // the key card's host (the page also holds the session-token component)
   const host = [...document.querySelectorAll("[data-testid='stBidiComponentIsolated']")]
     .find((h) => h.shadowRoot && h.shadowRoot.querySelector(".nm-root"));
   const shown = host && host.shadowRoot && host.shadowRoot.querySelector(".nm-candidate");
@@ -163,6 +163,6 @@ def test_annotator_cannot_reach_admin_pages_by_url(browser, app_server, sqlite_u
         assert main.get_by_text("Agreement").count() == 0 and main.get_by_text("Upload a file").count() == 0
         visit("label")
         page.locator(".nm-root").wait_for(timeout=20000)
-    page.goto(f"{server.url}/review")  # a fresh load arrives signed in (the session cookie) and is refused too
+    page.goto(f"{server.url}/review")  # a fresh load arrives signed in (the stored token) and is refused too
     main.get_by_text("This page is for admins only.").wait_for(timeout=20000)
     assert main.get_by_text("Agreement").count() == 0 and nav.get_by_text("Review").count() == 0

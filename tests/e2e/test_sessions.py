@@ -1,12 +1,12 @@
 """Sign-in sessions in a real browser: a deep link survives sign-in, a reload and a new tab
-stay signed in (the session cookie), sign-out in one tab signs out the other, revoked and
+stay signed in (the token the browser stores), sign-out in one tab signs out the other, revoked and
 expired sessions are refused, an annotator's deep link to an admin page is refused."""
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from nearmiss.app.components.session_cookie import COOKIE
+from nearmiss.app.components.session_token import STORAGE_KEY
 from nearmiss.auth.accounts import add_user
 from nearmiss.auth.sessions import list_sessions, revoke_sessions
 from nearmiss.store import Store
@@ -25,13 +25,13 @@ def _sign_in(page, name: str, password: str) -> None:
     page.get_by_text("Signed in as").wait_for(timeout=20000)
 
 
-def _cookie_set(page) -> None:
-    """Wait until the browser holds the session cookie (written by the app after sign-in)."""
+def _token_stored(page) -> None:
+    """Wait until the browser holds the session token (stored by the app after sign-in)."""
     for _ in range(100):
-        if any(c["name"] == COOKIE for c in page.context.cookies()):
+        if page.evaluate(f"window.localStorage.getItem('{STORAGE_KEY}')"):
             return
         page.wait_for_timeout(100)
-    raise AssertionError("the session cookie was never set")
+    raise AssertionError("the session token was never stored")
 
 
 def _title(page, text: str) -> None:
@@ -56,7 +56,7 @@ def test_reload_new_tab_deep_link_and_sign_out(browser, app_server, sqlite_url):
     _sign_in(tab, "boss", "boss-password")
     _title(tab, "Review")
     assert tab.url.endswith("/review")
-    _cookie_set(tab)
+    _token_stored(tab)
 
     tab.reload()  # F5: same page, still signed in
     _title(tab, "Review")
@@ -72,7 +72,7 @@ def test_reload_new_tab_deep_link_and_sign_out(browser, app_server, sqlite_url):
     _signed_out(second)
     assert second.get_by_text("Welcome, boss").count() == 0 and list_sessions(store, "boss") == []
     second.screenshot(path=str(ARTIFACTS / "signed-out-second-tab.png"))
-    second.reload()  # the cookie is gone too
+    second.reload()  # the stored token is gone too
     _signed_out(second)
     context.close()
 
@@ -104,7 +104,7 @@ def test_revoked_session_refuses_keys_and_expired_session_reloads_signed_out(bro
     page.get_by_text("Your session ended").wait_for(timeout=20000)
 
     _sign_in(page, "ann", "ann-password")
-    _cookie_set(page)
+    _token_stored(page)
     with store.session() as s:  # the new session runs out
         s.execute(update(LoginSession).where(LoginSession.revoked_at.is_(None))
                   .values(expires_at=utcnow() - timedelta(seconds=1)))

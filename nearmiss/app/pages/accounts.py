@@ -1,9 +1,9 @@
-"""Accounts (admin): roles, enabled state and sign-in sessions; revoke sessions."""
+"""Accounts (admin): roles, enabled state and sign-in sessions; revoke sessions; recent failed sign-ins."""
 import pandas as pd
 import streamlit as st
 
 from nearmiss.app.shared import require_role, store
-from nearmiss.auth.accounts import list_users, set_enabled, set_role
+from nearmiss.auth.accounts import failed_sign_ins, list_users, set_enabled, set_role
 from nearmiss.auth.sessions import list_sessions, revoke_sessions
 from nearmiss.errors import NearmissError
 
@@ -45,3 +45,13 @@ if sessions:
         st.rerun()
 else:
     st.info("No active sessions.")
+
+st.subheader("Failed sign-ins")
+failures = failed_sign_ins()
+if failures:
+    st.dataframe(pd.DataFrame([{"name": f.name, "address": f.address, "failures": f.failures,
+                                "last (s ago)": round(f.seconds_ago), "waits (s)": round(f.wait)} for f in failures]),
+                 hide_index=True, key="accounts_failures")
+    st.caption("Per name and address, in this server process, most first; forgotten after an idle hour.")
+else:
+    st.caption("No recent failed sign-ins.")

@@ -8,9 +8,9 @@ from nearmiss.app.shared import require_role, store
 from nearmiss.app.text import plain
 from nearmiss.errors import LoadErrors, NearmissError
 from nearmiss.load.datasets import dataset_stats, delete_dataset, label_count, rename_dataset
+from nearmiss.load.limits import MAX_UPLOAD_MB
 from nearmiss.load.mappings import remember_mapping, remembered_mapping
 from nearmiss.load.run import (
-    MAX_UPLOAD_MB,
     bundled_sources,
     bundled_splits,
     discard_staged,
