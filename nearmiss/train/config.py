@@ -29,6 +29,7 @@ RECIPES: Registry[dict[str, Any]] = Registry("recipe", {
 
 SCHEDULES = Registry.of_names("schedule", ("linear", "constant"))
 RANKINGS = Registry.of_names("ranking", ("sum", "char"))
+TOGETHER = Registry.of_names("heads_together choice", ("auto", "yes", "no"))
 
 
 @dataclass
@@ -82,6 +83,9 @@ class TrainConfig:
     eval_batch_tokens: int | None = setting(None, "Positions per scoring forward (default: the scorer's, 2048 on CPU, "
                                                   "16384 on CUDA).")
     max_length: int = setting(256, "Longest training sequence in tokens (longer examples are dropped and counted).")
+    heads_together: str = setting("auto", "Train a point's maximum-likelihood heads in one grouped pass (yes), one "
+                                          "by one (no), or auto: together on CUDA, one by one on a CPU, where the "
+                                          "grouped pass measured 0.95x (bench/train_step.py).", TOGETHER)
     # methods
     likra_w: float | str = setting("auto", "Likra: weight w of the negative head in L+ - w*L-; auto picks it per "
                                            "point from w_grid by accuracy on a dev slice of the training split "
@@ -162,6 +166,10 @@ class TrainConfig:
     def torch_dtype(self, device: str) -> str:
         """The dtype to load the base model in on ``device``."""
         return auto_dtype(self.dtype, device)
+
+    def together(self, device: str) -> bool:
+        """Whether a point's maximum-likelihood heads train in one grouped pass on ``device``."""
+        return self.heads_together == "yes" or (self.heads_together == "auto" and device == "cuda")
 
     def train_batch(self, device: str) -> int:
         return self.batch_size or (32 if device == "cuda" else 8)

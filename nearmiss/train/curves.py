@@ -166,7 +166,7 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
             t = time.perf_counter()
             specs = method.heads(sets[neg][:max(size, 1)])
             progress.label = f"seed {seed} · n={size} {neg} {method.name}"
-            if size and (i == 0 or jobs[i - 1][0] != size):  # a new size: its heads train together
+            if size and cfg.together(heads.device) and (i == 0 or jobs[i - 1][0] != size):  # a new size
                 together = [spec for z, n, m in jobs if z == size for spec in m.heads(sets[n][:z]).values()]
                 progress.label = f"seed {seed} · n={size}: {len({s.key for s in together})} heads together"
                 trainer.ensure_together(together, seed, f"n={size} heads")

@@ -62,3 +62,22 @@ def test_heads_of_different_lengths_train_together_to_the_same_losses(heads):
         assert together[name][0] == pytest.approx(alone[name][0], rel=1e-5)
         assert together[name] == pytest.approx(alone[name], rel=1e-3)
     assert together["short"] != together["long"]
+
+
+def test_a_curve_point_trains_its_heads_together_when_asked(tmp_path):
+    from sqlalchemy import select
+
+    from nearmiss.store import Store
+    from nearmiss.store.tables import CurvePoint
+    from nearmiss.train.curves import run_curves
+    from tests.train.test_curves import TINY, _load
+
+    store = _load(Store(f"sqlite:///{tmp_path / 'store.db'}"))
+    cfg = TrainConfig(**{**TINY, "sizes": [0, 2], "heads_together": "yes"}, out_dir=str(tmp_path / "runs"))
+    run_id = run_curves(store, cfg)
+    with store.session() as s:
+        heads = {p.method: p.meta["heads"] for p in s.scalars(select(CurvePoint).where(
+            CurvePoint.run_id == run_id, CurvePoint.size == 2))}
+    assert {role: h["trained_with"] for role, h in heads["likra"].items()} == {"pos": 2, "neg": 2}
+    assert heads["sft"]["pos"] == heads["likra"]["pos"]  # the shared positive head, trained once
+    store.dispose()
