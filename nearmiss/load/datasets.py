@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
+from nearmiss.jobs.owners import ensure_free
 from nearmiss.store import Store
 from nearmiss.store.schema import text_problem
 from nearmiss.store.tables import Candidate, Guideline, Item, Label, LabelSettings, Ranker
@@ -58,6 +59,7 @@ def rename_dataset(store: Store, admin_id: int, old: str, new: str) -> None:
         raise ConfigError(f"a dataset name needs 1 to {NAME_LIMIT} characters")
     if problem := text_problem(new):
         raise ConfigError(f"dataset name: {problem}")
+    ensure_free(store, old)  # a running miner writes under the old name
     with store.session() as s:
         require_role(s, admin_id, "admin")
         _require_dataset(s, old)
@@ -80,7 +82,9 @@ def label_count(store: Store, name: str) -> int:
 
 def delete_dataset(store: Store, admin_id: int, name: str, *, delete_labels: bool = False) -> int:
     """Delete a dataset with its candidates, claims and labels; returns the items deleted.
-    A dataset with labels is refused unless ``delete_labels`` (the admin confirms, after an export)."""
+    A dataset with labels is refused unless ``delete_labels`` (the admin confirms, after an export),
+    and so is one a mining run is writing."""
+    ensure_free(store, name)
     with store.session() as s:
         require_role(s, admin_id, "admin")
         _require_dataset(s, name)

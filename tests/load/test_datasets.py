@@ -10,7 +10,8 @@ import streamlit as st
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from nearmiss.errors import ConfigError, LoadErrors, PermissionDenied
+from nearmiss.errors import ConfigError, DatasetBusy, LoadErrors, PermissionDenied
+from nearmiss.jobs.owners import dataset_lock
 from nearmiss.label.guidelines import guideline, guideline_history, save_guideline
 from nearmiss.label.labels import decide
 from nearmiss.label.queue import set_overlap
@@ -19,6 +20,7 @@ from nearmiss.load.datasets import dataset_stats, delete_dataset, rename_dataset
 from nearmiss.load.mappings import remember_mapping, remembered_mapping
 from nearmiss.load.run import discard_staged, load_upload, stage_upload
 from nearmiss.load.sources.mcqa import FieldMap
+from nearmiss.mine.run import MineConfig, create_run
 from nearmiss.store.tables import Candidate, Guideline, Item, Label, LabelSettings, Ranker
 from tests.labeling import add_candidates, signed_in, users
 
@@ -175,3 +177,16 @@ def test_page_renames_and_deletes_only_after_confirmation(page, sqlite_store):
     page.button(key="ds_delete").click().run()
     assert [s.name for s in dataset_stats(sqlite_store)] == ["other"]
     assert not page.exception and not page.error
+
+
+def test_a_dataset_being_mined_is_neither_renamed_nor_deleted(store):
+    add_candidates(store, 2, dataset="quiz")
+    (boss,) = users(store, "boss", role="admin")
+    run_id = create_run(store, MineConfig(dataset="quiz"))
+    with dataset_lock(store, "quiz", run_id):  # this process mines it
+        with pytest.raises(DatasetBusy, match=f"being mined by run {run_id} .*nearmiss runs cancel {run_id}"):
+            rename_dataset(store, boss, "quiz", "quiz2")
+        with pytest.raises(DatasetBusy, match=f"being mined by run {run_id}"):
+            delete_dataset(store, boss, "quiz")
+    rename_dataset(store, boss, "quiz", "quiz2")  # the lock is given back
+    assert delete_dataset(store, boss, "quiz2") == 2
