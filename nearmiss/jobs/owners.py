@@ -32,6 +32,11 @@ def owner_tag(pid: int | None = None) -> str:
     return f"{socket.gethostname()}:{proc.pid}:{proc.create_time():.2f}"
 
 
+def owner_pid(owner: str) -> int:
+    """The process id in an owner tag (``host:pid:start``)."""
+    return int(owner.rsplit(":", 2)[1])
+
+
 def owner_alive(owner: str | None) -> bool | None:
     """Whether the owner's process still runs; None when it cannot be told (another host, no owner)."""
     if not owner or owner.count(":") < 2:

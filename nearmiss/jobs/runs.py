@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.jobs.owners import ACTIVE, owner_alive, owner_tag, reap_dead_runs
+from nearmiss.jobs.owners import ACTIVE, owner_alive, owner_pid, owner_tag, reap_dead_runs
 from nearmiss.store import Store
 from nearmiss.store.tables import Run, utcnow
 from nearmiss.store.writes import rows_changed
@@ -68,7 +68,7 @@ def cancel(store: Store, run_id: int) -> str:
         s.execute(update(Run).where(Run.id == run_id)
                   .values(status="cancelled", finished_at=utcnow(), message="cancelled"))
     if owner and owner_alive(owner):
-        os.kill(int(owner.rsplit(":", 2)[1]), signal.SIGTERM)
+        os.kill(owner_pid(owner), signal.SIGTERM)
         return f"run {run_id} cancelled; its process was stopped"
     return f"run {run_id} cancelled"
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from nearmiss.errors import ConfigError
+from nearmiss.jobs.owners import owner_pid
 from nearmiss.jobs.runs import reopen
 from nearmiss.jobs.train import launch
 from nearmiss.store import Store
@@ -34,7 +35,7 @@ def test_a_run_killed_mid_curve_resumes_with_only_its_missing_points(cli, tmp_pa
         time.sleep(0.2)
     with store.session() as s:
         owner = s.get(Run, run_id).owner
-    os.kill(int(owner.rsplit(":", 2)[1]), signal.SIGKILL)
+    os.kill(owner_pid(owner), signal.SIGKILL)
     time.sleep(1)
     before = _points(store, run_id)
     assert 2 <= len(before) < 6
