@@ -17,9 +17,12 @@ from sqlalchemy import select, update
 
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.jobs.owners import ACTIVE, owner_alive, owner_pid, owner_tag, reap_dead_runs
+from nearmiss.registry import Registry
 from nearmiss.store import Store
 from nearmiss.store.tables import Run, utcnow
 from nearmiss.store.writes import rows_changed
+
+RUN_KINDS = Registry.of_names("run kind", ("mine", "train"))
 
 
 def claim(store: Store, run_id: int, message: str) -> None:
@@ -76,6 +79,8 @@ def cancel(store: Store, run_id: int) -> str:
 def list_runs(store: Store, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The newest runs (of ``kind``, else every kind), runs whose process died marked
     interrupted first: id, kind, status, progress, message, dataset, start and end."""
+    if kind is not None:
+        RUN_KINDS.lookup(kind, "kind")
     reap_dead_runs(store)
     with store.session() as s:
         q = select(Run).order_by(Run.id.desc()).limit(limit)
