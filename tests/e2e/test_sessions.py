@@ -40,6 +40,8 @@ def _title(page, text: str) -> None:
 
 def _signed_out(page, timeout: int = 20000) -> None:
     page.get_by_role("button", name="Sign in").wait_for(timeout=timeout)
+    # the sidebar of the signed-in render stays on screen (stale) until the signed-out run finishes
+    page.get_by_text("Signed in as").wait_for(state="detached", timeout=timeout)
     assert page.get_by_text("Signed in as").count() == 0
 
 
