@@ -27,12 +27,13 @@ from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.label import ranker_model as rm
 from nearmiss.label.final_labels import load_final_labels
 from nearmiss.mine.base import gold_text
+from nearmiss.names import ALL_DATASETS
 from nearmiss.registry import Registry
 from nearmiss.settings import check_choices, setting
 from nearmiss.store import Store
 from nearmiss.store.tables import Candidate, Item, Label, Ranker
 
-ALL = "*"  # scope of a ranker fitted across datasets
+ALL = ALL_DATASETS  # scope of a ranker fitted across datasets
 SCOPES = Registry.of_names("scope", ("dataset", "all"))
 Progress = Callable[[float, str], None]
 

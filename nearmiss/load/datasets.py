@@ -12,8 +12,8 @@ from sqlalchemy import delete, func, select, update
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.jobs.owners import ensure_free
+from nearmiss.names import check_dataset_name
 from nearmiss.store import Store
-from nearmiss.store.schema import text_problem
 from nearmiss.store.tables import Candidate, Guideline, Item, Label, LabelSettings, Ranker
 from nearmiss.store.writes import rows_changed
 
@@ -54,11 +54,9 @@ def _require_dataset(session, name: str) -> None:
 
 def rename_dataset(store: Store, admin_id: int, old: str, new: str) -> None:
     """Give a dataset another name (items keep their ids, so labels and runs stay attached)."""
-    new = new.strip()
-    if not new or len(new) > NAME_LIMIT:
+    new = check_dataset_name(new.strip())
+    if len(new) > NAME_LIMIT:
         raise ConfigError(f"a dataset name needs 1 to {NAME_LIMIT} characters")
-    if problem := text_problem(new):
-        raise ConfigError(f"dataset name: {problem}")
     ensure_free(store, old)  # a running miner writes under the old name
     with store.session() as s:
         require_role(s, admin_id, "admin")

@@ -108,12 +108,20 @@ def test_a_password_change_revokes_the_other_sessions(store):
     (" ann", "must not start or end with a space"), ("ann ", "must not start or end with a space"),
     ("   ", "account name is empty"), ("a" * (MAX_NAME + 1), f"at most {MAX_NAME} characters"),
     ("ADMIN", "'ADMIN' is taken by 'admin' \\(names are compared ignoring case\\)"),
+    ("\u0430dmin", "mixes scripts with look-alike letters"),  # a Cyrillic а before Latin "dmin"
+    ("p\u0430ypal", "mixes scripts with look-alike letters"),
 ])
 def test_account_names_that_do_not_look_like_what_they_are_are_refused(store, name, rule):
     add_user(store, "admin", "admin", "long-enough-pw")
     with pytest.raises(ConfigError, match=rule):
         add_user(store, name, "annotator", "long-enough-pw")
     assert [a.name for a in list_users(store)] == ["admin"]
+
+
+def test_names_in_one_script_are_accepted_whatever_the_script(store):
+    for name in ("Jürgen", "Иван", "山田太郎", "Ελένη", "annie_2"):
+        add_user(store, name, "annotator", "long-enough-pw")
+    assert len(list_users(store)) == 5
 
 
 def test_account_names_are_stored_nfc_and_found_by_either_form(store):

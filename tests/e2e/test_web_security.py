@@ -22,7 +22,6 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from nearmiss.app.components.session_token import STORAGE_KEY
 from nearmiss.app.serving import server_env
 from nearmiss.auth.sessions import list_sessions, open_session, revoke_sessions
-from nearmiss.load.limits import MAX_UPLOAD_MB
 from nearmiss.store import Store
 from nearmiss.store.tables import Annotator
 from tests.conftest import ROOT, sign_in_page
@@ -164,7 +163,8 @@ def _rss_mb(pid: int) -> int:
 REFUSED_MID_BODY = -1  # the server answered and closed the connection while the body was still coming
 
 
-def _put(url: str, session_id: str, *, mb: int = 0, expect: bool = False, xsrf: str | None = None) -> int:
+def _put(url: str, session_id: str, *, mb: int = 0, expect: bool = False, xsrf: str | None = None,
+         file_id: str | None = None) -> int:
     """PUT a file of ``mb`` MB to Streamlit's upload endpoint; the HTTP status (or
     REFUSED_MID_BODY). With ``expect`` the body is sent only if the server asks for it (it
     never does when it refuses first)."""
@@ -177,7 +177,7 @@ def _put(url: str, session_id: str, *, mb: int = 0, expect: bool = False, xsrf: 
                "Origin": url, **({"Expect": "100-continue"} if expect else {}),
                **({"X-Xsrftoken": xsrf, "Cookie": f"_streamlit_xsrf={xsrf}"} if xsrf else {})}
     conn = http.client.HTTPConnection(urlsplit(url).netloc, timeout=60)
-    conn.putrequest("PUT", f"/_stcore/upload_file/{session_id}/file-{time.monotonic_ns()}")
+    conn.putrequest("PUT", f"/_stcore/upload_file/{session_id}/{file_id or f'file-{time.monotonic_ns()}'}")
     for k, v in headers.items():
         conn.putheader(k, v)
     conn.endheaders()
@@ -195,6 +195,16 @@ def _put(url: str, session_id: str, *, mb: int = 0, expect: bool = False, xsrf: 
         conn.close()
 
 
+def _delete(url: str, session_id: str, file_id: str, xsrf: str) -> int:
+    """Drop an uploaded file, as the page's uploader does when its file is removed."""
+    conn = http.client.HTTPConnection(urlsplit(url).netloc, timeout=30)
+    conn.request("DELETE", f"/_stcore/upload_file/{session_id}/{file_id}",
+                 headers={"Origin": url, "X-Xsrftoken": xsrf, "Cookie": f"_streamlit_xsrf={xsrf}"})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
 def _xsrf(url: str) -> str:
     """Streamlit's XSRF cookie, as the app's page gets it (from the health check the page polls)."""
     conn = http.client.HTTPConnection(urlsplit(url).netloc, timeout=30)
@@ -208,7 +218,9 @@ def test_uploads_are_refused_at_the_endpoint_unless_an_admin_is_signed_in(app_se
     store = Store(sqlite_url)
     (boss,) = users(store, "boss", role="admin")
     users(store, "ann")
-    server = app_server(sqlite_url)
+    cap = 2  # MB a file, so an admin's session may hold 2 x 2 MB
+    server = app_server(sqlite_url, env={**server_env(sqlite_url), "PYTHONPATH": str(ROOT),
+                                         "NEARMISS_MAX_UPLOAD_MB": str(cap)})
     xsrf = _xsrf(server.url)
     stranger = StreamClient(server.url, origin=server.url)
     stranger.run("")  # a signed-out visitor's live Streamlit session
@@ -220,8 +232,12 @@ def test_uploads_are_refused_at_the_endpoint_unless_an_admin_is_signed_in(app_se
     assert _put(server.url, annotator.session_id, mb=1, xsrf=xsrf) == 403
     admin, run = _signed_in_client(server.url, open_session(store, boss)[0], origin=server.url)
     assert "Signed in as boss (admin)" in run.text
+    assert _put(server.url, admin.session_id, mb=1, xsrf=xsrf, file_id="first") == 204
+    assert _put(server.url, admin.session_id, mb=cap + 1, expect=True, xsrf=xsrf) == 413  # the app's cap
+    assert {_put(server.url, admin.session_id, mb=1, xsrf=xsrf) for _ in range(2)} == {204}  # 3 MB and headers
+    assert _put(server.url, admin.session_id, mb=1, expect=True, xsrf=xsrf) == 413  # would hold over 2 x 2 MB
+    assert _delete(server.url, admin.session_id, "first", xsrf) == 204  # the page dropped a file
     assert _put(server.url, admin.session_id, mb=1, xsrf=xsrf) == 204
-    assert _put(server.url, admin.session_id, mb=MAX_UPLOAD_MB + 1, expect=True, xsrf=xsrf) == 413  # the app's cap
     revoke_sessions(store, [x.id for x in list_sessions(store, "boss")])  # signed out elsewhere: at once
     assert _put(server.url, admin.session_id, mb=1, xsrf=xsrf) == 403
     for client in (stranger, annotator, admin):

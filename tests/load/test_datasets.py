@@ -79,8 +79,10 @@ def _scopes(store) -> list[str]:
 def test_names_and_guidelines_the_store_cannot_keep_are_refused(store):
     add_candidates(store, 1, dataset="quiz")
     (boss,) = users(store, "boss", role="admin")
-    with pytest.raises(ConfigError, match="dataset name: text holds a NUL"):
-        rename_dataset(store, boss, "quiz", "q\x00z")
+    for bad, why in [("q\x00z", "invisible or control characters \\(found U\\+0000"),
+                     ("*", "'\\*' is reserved"), ("qu\u0456z", "mixes scripts with look-alike letters")]:
+        with pytest.raises(ConfigError, match=f"dataset name .*{why}"):
+            rename_dataset(store, boss, "quiz", bad)
     with pytest.raises(ConfigError, match="guidelines: text holds an unpaired surrogate"):
         save_guideline(store, boss, "quiz", "rule \ud800")
     assert [s.name for s in dataset_stats(store)] == ["quiz"] and guideline(store, "quiz") is None

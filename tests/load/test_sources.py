@@ -294,3 +294,28 @@ def test_csv_field_over_the_csv_module_default_limit_loads(tmp_path):
     f.write_text(f"question,choices,answer,context\nq?,\"[\"\"a\"\",\"\"b\"\"]\",1,{long_context}\n")
     (item,) = items(str(f))
     assert item.context == long_context and item.answer == "b"
+
+
+@pytest.mark.parametrize("bad_id", ["1\u200b", "\u202e1"])
+def test_an_item_id_with_a_hidden_character_is_refused_naming_file_line_and_field(tmp_path, bad_id):
+    f = tmp_path / "q.jsonl"
+    f.write_text(json.dumps({"id": "1", "question": "2+2?", "choices": ["3", "4"], "answer": 1}) + "\n"
+                 + json.dumps({"id": bad_id, "question": "3+3?", "choices": ["6", "7"], "answer": 0}) + "\n")
+    with pytest.raises(LoadError, match=r"q\.jsonl:2: field 'id': id must not contain invisible or control"):
+        items(str(f))
+
+
+def test_a_trace_task_id_with_a_hidden_character_is_refused(tmp_path):
+    f = tmp_path / "t.jsonl"
+    f.write_text(json.dumps({"task_id": "t\u200b1", "messages": [{"role": "user", "content": "hi"},
+                                                                {"role": "assistant", "content": "hello"}],
+                             "outcome": "failure"}) + "\n")
+    with pytest.raises(LoadError, match=r"t\.jsonl:1: field 'task_id': id must not contain invisible"):
+        items(str(f))
+
+
+def test_a_dataset_cannot_be_loaded_under_the_reserved_name_of_every_dataset(tmp_path):
+    f = tmp_path / "q.jsonl"
+    f.write_text(json.dumps({"question": "2+2?", "choices": ["3", "4"], "answer": 1}) + "\n")
+    with pytest.raises(ConfigError, match="dataset name '\\*' is reserved"):
+        items(str(f), name="*")

@@ -73,3 +73,26 @@ def test_passwords_are_hashed_and_checked(store):
     assert stored.startswith("$argon2") and "s3cret-pass" not in stored
     assert authenticate(store, "ann", "s3cret-pass").role == "annotator"
     assert authenticate(store, "ann", "wrong") is None
+
+
+def test_upgrading_an_old_store_drops_settings_kept_under_names_no_dataset_has(db_url):
+    """Stores from before renames moved a dataset's settings kept them under the old name, where a
+    dataset loaded later under that name inherited them; the upgrade drops them, and only them."""
+    from alembic import command
+
+    from nearmiss.store.engine import _alembic_config, make_engine
+
+    engine, cfg = make_engine(db_url), _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+        conn.execute(text("INSERT INTO items (id, dataset, split, native_id, kind, question, meta, created_at) "
+                          "VALUES ('i1', 'kept', 's', 'q1', 'qa', 'q?', '{}', CURRENT_TIMESTAMP)"))
+        for name in ("kept", "renamed-away"):
+            conn.execute(text("INSERT INTO label_settings (dataset, overlap, updated_at) "
+                              "VALUES (:d, 2, CURRENT_TIMESTAMP)"), {"d": name})
+    engine.dispose()
+    upgraded = Store(db_url)
+    with upgraded.session() as s:
+        assert sorted(s.scalars(text("SELECT dataset FROM label_settings"))) == ["kept"]
+    upgraded.dispose()

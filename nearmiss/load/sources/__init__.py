@@ -19,6 +19,7 @@ from nearmiss.load.sources.halueval import bundled_halueval, halueval_items, loo
 from nearmiss.load.sources.mcqa import FieldMap, mcqa_items
 from nearmiss.load.sources.rows import Row, checked_rows, read_rows
 from nearmiss.load.sources.traces import MESSAGE_FIELDS, looks_like_trace, trace_items
+from nearmiss.names import check_dataset_name
 from nearmiss.registry import Registry
 from nearmiss.store.schema import ItemRecord
 
@@ -131,7 +132,7 @@ def _file_source(path: Path, split: str | None, fm: FieldMap, fmt: str | None, n
     rows, split = file_rows(path, split)
     first, rows = _peek(rows)
     fmt = detect_format(first[1], fmt)
-    dataset = name or path.stem
+    dataset = check_dataset_name(name or path.stem)
     return Source(dataset, split, FILE_FORMATS[fmt].items(rows, path, dataset, split, fm), f"{path} ({fmt})")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from nearmiss.errors import ConfigError, LoadError, shown
 from nearmiss.load.sources.rows import Row
 from nearmiss.load.sources.unique import FirstSeen
+from nearmiss.names import id_problem
 from nearmiss.store.schema import ItemRecord
 
 GUESSES: dict[str, tuple[str, ...]] = {
@@ -173,6 +174,8 @@ def row_to_item(path: Path | str, number: int, row: Mapping[str, Any], fm: Field
     native = _text(row[fm.id]) if fm.id and row.get(fm.id) not in (None, "") else f"row{number}"
     if native is None or len(native) > MAX_ID_CHARS:
         raise LoadError(path, number, fm.id, f"id must be text of at most {MAX_ID_CHARS} characters")
+    if problem := id_problem(native):
+        raise LoadError(path, number, fm.id, problem)
     return ItemRecord(
         dataset=dataset, split=split, native_id=native, kind="mcqa", question=question,
         context=context, choices=texts, gold=gold, answer=texts[gold],

@@ -23,6 +23,7 @@ from typing import Any
 
 from nearmiss.errors import LoadError, shown
 from nearmiss.load.sources.rows import Row
+from nearmiss.names import id_problem
 from nearmiss.registry import Registry
 from nearmiss.store.schema import CandidateRecord, ItemRecord, stable_id
 
@@ -129,9 +130,14 @@ def _task(row: dict[str, Any], messages: list[dict[str, Any]]) -> str | None:
     return task.strip() if task and task.strip() else None
 
 
-def _task_id(row: dict[str, Any], nat: bool, task: str | None) -> str | None:
+def _task_id(path: Path | str, number: int, row: dict[str, Any], nat: bool, task: str | None) -> str | None:
     ids = TASK_ID_FIELDS + (("id",) if nat else ())
-    return next((str(row[f]) for f in ids if row.get(f) not in (None, "")), None) or (task and stable_id(task))
+    field = next((f for f in ids if row.get(f) not in (None, "")), None)
+    if field is None:
+        return task and stable_id(task)
+    if problem := id_problem(str(row[field])):
+        raise LoadError(path, number, field, problem)
+    return str(row[field])
 
 
 def trace_item(path: Path | str, number: int, row: dict[str, Any], dataset: str, split: str) -> ItemRecord:
@@ -140,7 +146,7 @@ def trace_item(path: Path | str, number: int, row: dict[str, Any], dataset: str,
     info = _info(path, number, row)
     nat = "info" in row
     task = _task(row, messages)
-    task_id = _task_id(row, nat, task)
+    task_id = _task_id(path, number, row, nat, task)
     if task_id is None:
         raise LoadError(path, number, field, "no task: give a 'task' field, a user message or an 'id'")
     outcome, reward = _outcome(path, number, row, info)
