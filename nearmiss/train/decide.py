@@ -48,6 +48,10 @@ ASSUMPTIONS = ("80% power to decide at the look where that many seeds are in (on
                "of each curve's best gain), normal estimates, new seeds and items like the ones seen; seeds past "
                "the plan's cap use its last boundary, more items need a new run with that many.")
 
+RULE = ("repeated 95% confidence intervals: d ± boundary × the paired bootstrap's standard error (never below the "
+        "two-way ANOVA's), the boundary from alpha spending over the looks after each seed, as a Student t quantile; "
+        "valid at whichever look the run stops")
+
 _BUDGET = re.compile(r"(\d+(?:\.\d+)?)\s*([hms])")
 _UNIT = {"h": 3600, "m": 60, "s": 1}
 
@@ -146,6 +150,15 @@ class Decision:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"text": self.line()}
+
+
+def decision_row(d: dict[str, Any]) -> dict[str, Any]:
+    """A stored decision as a table row: the comparison, its verdict and interval, and for an
+    undecided one the seeds (at its items) or items (at the seed cap) for 80% power (None: not found)."""
+    need = d.get("need") or {}
+    return {"comparison": d["target"], "verdict": d["verdict"], "d": d["d"], "lo": d["lo"], "hi": d["hi"],
+            "seeds": d["seeds"], "items": d["items"], "seeds for 80%": need.get("seeds"),
+            "items for 80%": need.get("items"), "items at seeds": need.get("at_seeds")}
 
 
 def verdict(lo: float, hi: float, margin: float) -> str:
