@@ -152,7 +152,7 @@ class TrainConfig:
         if self.train_split in self.eval_split and self.eval_limit is None:
             raise ConfigError("eval_limit: required when train_split is an eval_split (the first eval_limit items "
                               "in seeded order are held out, the rest trained on)")
-        if self.max_seeds < max(FIRST_LOOK, len(self.seeds)):
+        if self.max_seeds < (max(FIRST_LOOK, len(self.seeds)) if self.decide else FIRST_LOOK):
             raise ConfigError(f"max_seeds: at least {FIRST_LOOK} and the seeds given ({len(self.seeds)}), "
                               f"got {self.max_seeds}")
         if not 0 <= self.equivalence < 1:

@@ -15,15 +15,19 @@ adds seeds one at a time and looks at each comparison after every seed from the 
 would decide a true zero difference far more often than 5% of the time (each look is another
 chance), so the rule uses **alpha spending** (Lan & DeMets) with **repeated confidence intervals**
 (Jennison & Turnbull): a spending function gives the share α(t) of α = 0.05 spent by information
-fraction t = seeds / max_seeds, and look k's interval is d ± c_k·se, where se is the standard
-deviation of the paired bootstrap replicates over items and seeds (the same draws as above) and
-c_k is the boundary that spends α(t_k) − α(t_{k−1}) at look k given the earlier looks, computed
-for the standardised statistic of a sum over seeds (correlation √(t_j / t_k) between looks). Then
-every look's interval covers the true difference at once with probability ≥ 95%, so a decision
-taken at any look (or when the time budget ends) keeps its coverage. The eval items are the same
-at every look, which makes consecutive looks more alike than that model assumes, never less; the
-simulation in tests/train/test_decide.py checks coverage ≥ 95% in both regimes (items' variance
-dominating, seeds' variance dominating).
+fraction t = seeds / max_seeds, and look k's interval is d ± c_k·se. se is the standard deviation
+of the paired bootstrap replicates over items and seeds (the same draws as above), never below the
+two-way ANOVA's unbiased estimate (:class:`Components`: the bootstrap undercounts the seeds' part by
+a factor 1 − 1/seeds, a half at two seeds). c_k is the boundary that spends α(t_k) − α(t_{k−1}) at
+look k given the earlier looks, computed for the standardised statistic of a sum over seeds
+(correlation √(t_j / t_k) between looks), then read as the Student t quantile of the same tail at
+the Welch-Satterthwaite degrees of freedom of se (with two or three seeds whose variance dominates,
+se itself is a guess of one or two degrees of freedom). Then every look's interval covers the true
+difference at once with probability ≥ 95%, so a decision taken at any look (or when the time budget
+ends) keeps its coverage. The eval items are the same at every look, which makes consecutive looks
+more alike than that model assumes, never less; the simulation in tests/train/test_decide.py checks
+coverage ≥ 95% where the seeds' variance dominates (where plain 95% intervals at every look miss
+more often) and where the items' does.
 
 Why these choices: the default **O'Brien-Fleming-type** spending α(t) = 2 − 2Φ(z₀.₉₇₅/√t) spends
 almost nothing at the first looks, where two or three seeds estimate the seeds' variance poorly,
