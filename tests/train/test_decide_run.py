@@ -3,14 +3,22 @@ cap, evaluating on two pooled splits, and records its decisions; and pooled eval
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from nearmiss.load.ingest import ingest
 from nearmiss.load.sources import open_source
 from nearmiss.store import Store
+from nearmiss.store.tables import CurvePoint
+from nearmiss.train.config import TrainConfig
 from nearmiss.train.data import load_splits
-from nearmiss.train.runs import list_runs, load_points, run_summary
+from nearmiss.train.decide import Sequential
+from nearmiss.train.runs import create_run, list_runs, load_points, run_summary, update_run
+from tests.conftest import ROOT
+from tests.labeling import signed_in
 
 
 def _load(store: Store) -> Store:
@@ -55,3 +63,36 @@ def test_cli_train_decide_adds_seeds_to_the_cap_and_records_its_decisions(cli, s
     assert decision["lo"] <= decision["d"] <= decision["hi"]
     shown = json.loads(cli("curve", str(run["id"]), "--json", db=store.url).stdout)
     assert shown["decisions"] == summary["metrics"]["decisions"]
+
+
+def test_train_page_shows_a_runs_decisions(sqlite_store, monkeypatch):
+    """Decisions stored the way a deciding run stores them (its points, then the loop's record)
+    appear on the Train page with what undecided comparisons would need."""
+    cfg = TrainConfig(methods=["likra"], negatives=["hardest", "distractor"], sizes=[0, 2], seeds=[0, 1],
+                      decide=["all"], bootstrap=200)
+    run_id = create_run(sqlite_store, cfg)
+    rng = random.Random(0)
+    with sqlite_store.session() as s:
+        for seed in (0, 1):
+            for neg in cfg.negatives:
+                for size in cfg.sizes:
+                    correct = "".join(rng.choice("01") for _ in range(20))
+                    s.add(CurvePoint(run_id=run_id, method="likra", negatives=neg, size=size, acc=0.5, acc_norm=0.5,
+                                     meta={"seed": seed, "correct": correct, "correct_norm": correct,
+                                           "gold_mean": -1.0, "wrong_mean": -2.0}))
+    plan = Sequential(cfg)
+    for _seed in plan.seeds():
+        plan.look(load_points(sqlite_store, run_id))
+    update_run(sqlite_store, run_id, status="done", metrics=plan.record())
+    monkeypatch.setenv("NEARMISS_DB", sqlite_store.url)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "nearmiss/app/pages/train.py"), default_timeout=120)
+    signed_in(at, sqlite_store, "boss", "admin").run()
+    assert not at.exception and not at.error
+    table = next(d.value for d in at.dataframe if "verdict" in d.value)
+    (decision,) = plan.decisions.values()
+    assert list(table["comparison"]) == ["likra/hardest-likra/distractor"]
+    assert list(table["verdict"]) == [decision.verdict]
+    if decision.verdict == "undecided":
+        assert list(table["items for 80%"]) == [decision.need["items"]]
+    assert any("Stopped adding seeds" in c.value for c in at.caption)
