@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from nearmiss.train.config import TrainConfig
 
 POWER = 0.8
-ITEMS_MAX = 1_000_000  # the item count searched up to when seeds alone cannot reach the power
+# item counts tried, up to a million, about 2% apart (power grows with items: the first that reaches it)
+_ITEM_COUNTS = np.unique(np.geomspace(2, 1_000_000, 700).astype(int))
 SEEDS_MAX = 200
 ASSUMPTIONS = ("80% power to decide at the look where that many seeds are in (only that look counted), at the "
                "observed difference taken as the true one, with the variance split into items, seeds and their "
@@ -138,6 +139,8 @@ class Decision:
     need: dict[str, Any] | None = None
 
     def line(self) -> str:
+        if self.z == 0:  # see look(): the points were skipped
+            return f"{self.target}: undecided: no points at size {self.size} (a negative set shorter than it)"
         fmt = "+.3f" if self.size is not None else "+.5f"
         text = (f"{self.target}: {self.verdict} at {self.seeds} seeds, {self.items} items: "
                 f"d = {self.d:{fmt}} [{self.lo:{fmt}}, {self.hi:{fmt}}] (boundary z = {self.z:.2f})")
@@ -199,13 +202,9 @@ def need(effect: float, comps: Components, n_seeds: int, n_items: int, max_seeds
     counts = np.arange(max(n_seeds, FIRST_LOOK), SEEDS_MAX + 1)
     ok = power(counts, n_items) >= POWER
     seeds = int(counts[np.argmax(ok)]) if ok.any() else None
-    items = None
-    if power(np.array([max_seeds]), ITEMS_MAX)[0] >= POWER:
-        lo, hi = 2, ITEMS_MAX  # power grows with items: the smallest count that reaches it
-        while lo < hi:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if power(np.array([max_seeds]), mid)[0] >= POWER else (mid + 1, hi)
-        items = lo
+    sizes = _ITEM_COUNTS[_ITEM_COUNTS >= 2]
+    ok = power(np.full(len(sizes), max_seeds), sizes) >= POWER
+    items = int(sizes[np.argmax(ok)]) if ok.any() else None
     return {"seeds": seeds, "items": items, "at_seeds": max_seeds, "power": POWER}
 
 
@@ -226,8 +225,9 @@ def look(hits: dict[Key, np.ndarray], found: Iterable[Target], max_seeds: int, s
             out.append(earlier[t.name])
             continue
         found_d = difference(t.a, t.b, t.size, estimates, reps, low_data_max)
-        if found_d is None:
-            raise ConfigError(f"decide: {t.name}: the run has no points for it")
+        if found_d is None:  # a size skipped (a negative set shorter than it): nothing to decide on, nor to add
+            out.append(Decision(t.name, t.size, "undecided", 0.0, 0.0, 0.0, 0.0, n_seeds, n_items))
+            continue
         d, diff_reps = found_d
         comps = Components.estimate(_contrast(t, hits, estimates, low_data_max))
         var = max(float(np.var(diff_reps)), float(comps.variance(n_seeds, n_items)))
@@ -242,12 +242,12 @@ def look(hits: dict[Key, np.ndarray], found: Iterable[Target], max_seeds: int, s
 
 def hits_of_points(raw: list[dict]) -> dict[Key, np.ndarray]:
     """Each point's (seeds, items) hits from stored points (``load_points``), seeds in order; only
-    seeds every point has."""
+    points every seed has."""
     groups: dict[Key, dict[int, str]] = {}
     for p in raw:
         groups.setdefault((p["method"], p["negatives"], p["size"]), {})[p["seed"]] = p["correct"]
-    common = sorted(set.intersection(*(set(g) for g in groups.values()))) if groups else []
-    return {k: hits_of([g[s] for s in common]) for k, g in groups.items()} if common else {}
+    seeds = sorted({p["seed"] for p in raw})  # a point skipped in some seed (a short negative set) is left out
+    return {k: hits_of([g[s] for s in seeds]) for k, g in groups.items() if sorted(g) == seeds}
 
 
 class Sequential:
@@ -280,7 +280,7 @@ class Sequential:
 
     def _stop(self, elapsed: float, took: float) -> bool:
         """Whether to add no more seeds (and why, in ``stopped``)."""
-        if self.decisions and all(d.verdict != "undecided" for d in self.decisions.values()):
+        if self.decisions and all(d.verdict != "undecided" or d.need is None for d in self.decisions.values()):
             self.stopped = "decided"
         elif len(self.ran) >= self.cfg.max_seeds:
             self.stopped = "seed cap"

@@ -276,9 +276,10 @@ def widened(z: Any, df: Any) -> Any:
 def decide_power(effect: float, sd: np.ndarray, half_width: np.ndarray, margin: float) -> np.ndarray:
     """The chance that an estimate ~ N(effect, sd²) with interval ± ``half_width`` decides: the
     interval excludes 0, or (``margin`` > 0) lies inside ±margin (element-wise over arrays)."""
-    sd = np.maximum(np.asarray(sd, dtype=np.float64), 1e-12)
-    half = np.asarray(half_width, dtype=np.float64)
-    away = ndtr((effect - half) / sd) + ndtr((-effect - half) / sd)
+    sd, half = np.broadcast_arrays(np.asarray(sd, dtype=np.float64), np.asarray(half_width, dtype=np.float64))
+    exact = (abs(effect) > half) | ((margin > 0) & (abs(effect) + half <= margin))  # no variance: no chance
+    safe = np.where(sd > 0, sd, 1.0)
+    away = ndtr((effect - half) / safe) + ndtr((-effect - half) / safe)
     inside = np.minimum(half, margin - half) if margin > 0 else np.zeros_like(half)
-    near = np.where(inside > 0, ndtr((inside - effect) / sd) - ndtr((-inside - effect) / sd), 0.0)
-    return away + near
+    near = np.where(inside > 0, ndtr((inside - effect) / safe) - ndtr((-inside - effect) / safe), 0.0)
+    return np.where(sd > 0, away + near, exact.astype(np.float64))
