@@ -15,8 +15,10 @@ from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
 from nearmiss.registry import Registry
 from nearmiss.settings import build, check_choices, setting
 from nearmiss.store.schema import ORIGINS
+from nearmiss.train.decide import budget_seconds, check_targets
 from nearmiss.train.methods import METHODS
 from nearmiss.train.negatives import NEGATIVE_SETS
+from nearmiss.train.stats import FIRST_LOOK, SPENDING
 
 # Presets of training settings (``--recipe``); a setting given explicitly wins over its recipe.
 RECIPES: Registry[dict[str, Any]] = Registry("recipe", {
@@ -39,7 +41,10 @@ class TrainConfig:
     # data
     dataset: str = setting("arc-easy", "Dataset name in the store (its items are trained on and evaluated).")
     train_split: str = setting("test", "Split whose items are trained on.")
-    eval_split: str = setting("validation", "Held-out split evaluated after each size (disjoint items).")
+    eval_split: list[str] = setting(["validation"], "Held-out split(s) evaluated after each size (disjoint items); "
+                                                    "several (e.g. validation,test when training on train) pool "
+                                                    "their items, so the items rather than the seeds carry the "
+                                                    "power.")
     eval_limit: int | None = setting(None, "Evaluate on the first N held-out items in a fixed shuffled order, the "
                                            "same for every seed (default all).")
     methods: list[str] = setting(["likra", "sft", "nat", "dpo"], "Training methods.", METHODS)
@@ -100,10 +105,25 @@ class TrainConfig:
     low_data_max: int = setting(64, "Gain per example is the best (acc(n) - acc(0)) / n over sizes n up to this "
                                     "size.")
     bootstrap: int = setting(2000, "Bootstrap resamples (eval items x seeds) for the 95% intervals.")
+    # deciding (nearmiss.train.decide; the rule: nearmiss.train.stats)
+    decide: list[str] = setting([], "Comparisons to decide, each a-b with a = method/negatives and b another curve "
+                                    "or a method on a's set, optionally @size (default: gain per example), e.g. "
+                                    "likra/hardest-likra/distractor or likra/hardest-sft@64; all = every comparison "
+                                    "the run states (each set against distractor, each method against SFT). Seeds "
+                                    "are added after the given ones until each is decided, max_seeds or budget.")
+    equivalence: float = setting(0.0, "Decide: a comparison whose interval lies inside ±this accuracy is equivalent "
+                                      "(gain per example: ±this / low_data_max); 0 = only decide a side.")
+    budget: str | None = setting(None, "Decide: time budget of the run (30m, 2h, 1h30m, 90s); a seed is not started "
+                                       "when the last seed's time would overrun it.")
+    max_seeds: int = setting(10, "Decide: at most this many seeds (the planned looks are after seeds 2 .. max_seeds).")
+    spending: str = setting("obrien-fleming", "Decide: alpha spending over the looks: obrien-fleming (strict early, "
+                                              "near 1.96 at the end) or pocock (even).", SPENDING)
     out_dir: str | None = setting(None, "Where adapters are saved: <out_dir>/run-<id>/<adapter>/ (default: runs/ "
                                         "beside a SQLite store's file, else ~/.cache/nearmiss/runs).")
 
     def __post_init__(self) -> None:
+        if isinstance(self.eval_split, str):  # one split, as runs stored before eval_split was a list
+            self.eval_split = [self.eval_split]
         check_choices(self)
         for name, allowed in (("methods", METHODS), ("negatives", NEGATIVE_SETS)):
             if not getattr(self, name):
@@ -127,9 +147,18 @@ class TrainConfig:
                               f"{self.mined_nearness_min} / {self.mined_nearness_max}")
         if self.bootstrap < 100:
             raise ConfigError(f"bootstrap: at least 100 resamples, got {self.bootstrap}")
-        if self.train_split == self.eval_split and self.eval_limit is None:
-            raise ConfigError("eval_limit: required when train_split == eval_split (the first eval_limit items "
+        if not self.eval_split or len(set(self.eval_split)) != len(self.eval_split):
+            raise ConfigError(f"eval_split: give distinct splits, got {self.eval_split}")
+        if self.train_split in self.eval_split and self.eval_limit is None:
+            raise ConfigError("eval_limit: required when train_split is an eval_split (the first eval_limit items "
                               "in seeded order are held out, the rest trained on)")
+        if self.max_seeds < (max(FIRST_LOOK, len(self.seeds)) if self.decide else FIRST_LOOK):
+            raise ConfigError(f"max_seeds: at least {FIRST_LOOK} and the seeds given ({len(self.seeds)}), "
+                              f"got {self.max_seeds}")
+        if not 0 <= self.equivalence < 1:
+            raise ConfigError(f"equivalence: an accuracy margin in [0, 1), got {self.equivalence}")
+        budget_seconds(self.budget)
+        check_targets(self)
         for name in ("lora_r", "epochs", "max_length"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")

@@ -26,6 +26,7 @@ from nearmiss.store.tables import CurvePoint
 from nearmiss.train.base import NLL, HeadSpec
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.data import TrainItem, load_splits
+from nearmiss.train.decide import Decision, Sequential
 from nearmiss.train.evaluate import Evaluator, Metrics, metrics
 from nearmiss.train.heads import Heads
 from nearmiss.train.methods import METHODS
@@ -93,13 +94,16 @@ class _Progress:
 
 
 def run_curves(store: Store, cfg: TrainConfig, run_id: int | None = None,
-               on_point: Callable[[CurvePoint], None] | None = None) -> int:
+               on_point: Callable[[CurvePoint], None] | None = None,
+               on_look: Callable[[list[Decision]], None] | None = None) -> int:
     """Run the whole learning curve; progress and points are written to the store as they come.
-    Returns the run id. On error the run is marked failed and the error re-raised."""
+    A run that decides (``cfg.decide``) adds seeds until decided and calls ``on_look`` with the
+    decisions after each seed from the second. Returns the run id. On error the run is marked
+    failed and the error re-raised."""
     run_id = run_id if run_id is not None else create_run(store, cfg)
     claim(store, run_id, "loading data and model")
     try:
-        _run(store, cfg, run_id, on_point)
+        _run(store, cfg, run_id, on_point, on_look)
     except BaseException as e:
         finish(store, run_id, "failed", message=f"{type(e).__name__}: {e}")
         raise
@@ -128,7 +132,7 @@ def _point_meta(m: Metrics, seed: int, n_eval: int) -> dict:
             "gold_mean": m.gold_mean, "wrong_mean": m.wrong_mean, "n_eval": n_eval}
 
 
-def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
+def _run(store: Store, cfg: TrainConfig, run_id: int, on_point, on_look) -> None:
     started = time.perf_counter()
     heads = Heads(cfg)
     meter = FlopMeter().attach(heads.base)
@@ -141,7 +145,10 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
     progress = _Progress(store, run_id, len(cfg.seeds) * len(cfg.sizes) * len(cfg.negatives) * len(methods))
     progress.done = len(stored)
     heads.on_step = progress.step
-    for seed in cfg.seeds:
+    plan = Sequential(cfg)
+    for seed in plan.seeds():
+        if seed not in cfg.seeds:  # a seed added to decide
+            progress.total += len(cfg.sizes) * len(cfg.negatives) * len(methods)
         heads.cfg = scfg = cfg.for_seed(seed)
         with store.session() as s:
             splits = load_splits(s, cfg.dataset, cfg.train_split, cfg.eval_split, cfg.eval_limit, seed,
@@ -194,6 +201,13 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
                 for name in heads.names:
                     ev.forget(name)
                     heads.delete(name)
+        decisions = plan.look(load_points(store, run_id))
+        if decisions is not None:
+            update_run(store, run_id, metrics=plan.record())
+            for d in decisions:
+                log.info("after seed %d: %s", seed, d.line())
+            if on_look:
+                on_look(decisions)
     meter.detach()
     seconds = time.perf_counter() - started
     gflops = matmul_gflops(heads.base.dtype, heads.device) if heads.device == "cpu" else None
@@ -204,6 +218,7 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point) -> None:
             "roof_seconds": round(sum(flops.values()) / (gflops * 1e9), 1) if gflops else None}
     summary = summarise(load_points(store, run_id), cfg.low_data_max, cfg.bootstrap)
     finish(store, run_id, "done", progress=1.0,
-           message=f"{len(summary['points'])} points over {len(cfg.seeds)} seed(s)",
+           message=f"{len(summary['points'])} points over {len(plan.ran)} seed(s)"
+                   + (f", stopped: {plan.stopped}" if plan.deciding else ""),
            metrics={"skipped_sizes": skipped_all, "gains": summary["gains"], "n_train": n_train,
-                    "n_eval": n_eval, "roof": roof, "notes": notes})
+                    "n_eval": n_eval, "roof": roof, "notes": notes} | (plan.record() if plan.deciding else {}))

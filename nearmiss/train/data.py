@@ -102,16 +102,19 @@ def dev_size(n_train: int, fraction: float, most: int) -> int:
     return min(most, max(1, round(n_train * fraction)), n_train - 1) if n_train > 1 else 0
 
 
-def load_splits(session: Session, dataset: str, train_split: str, eval_split: str, eval_limit: int | None,
-                seed: int, dev: tuple[float, int] | None = None) -> Splits:
+def load_splits(session: Session, dataset: str, train_split: str, eval_split: str | list[str],
+                eval_limit: int | None, seed: int, dev: tuple[float, int] | None = None) -> Splits:
     """Train, dev and held-out items for one seed.
 
-    When both splits are the same, the first ``eval_limit`` items (fixed order) are held out.
+    Several eval splits pool their items (in the order given, then one fixed shuffle). When the
+    train split is among them, the first ``eval_limit`` items (fixed order) are held out.
     ``dev = (fraction, most)`` holds out a dev slice of the training items (see :func:`dev_size`).
     """
-    evals = [r for r in _seeded(_items(session, dataset, eval_split), EVAL_ORDER_SEED) if _mcqa(r)]
+    names = [eval_split] if isinstance(eval_split, str) else eval_split
+    pooled = [r for name in names for r in _items(session, dataset, name)]
+    evals = [r for r in _seeded(pooled, EVAL_ORDER_SEED) if _mcqa(r)]
     if not evals:
-        raise NotFoundError(f"{dataset}/{eval_split}: no multiple-choice items to evaluate on")
+        raise NotFoundError(f"{dataset}/{'+'.join(names)}: no multiple-choice items to evaluate on")
     evals = evals[:eval_limit] if eval_limit else evals
     held_out = {r.id for r in evals}
     train = [r for r in _seeded(_items(session, dataset, train_split), seed + 1) if r.id not in held_out]

@@ -47,6 +47,17 @@ def comparison_lines(comparisons: list[dict]) -> str:
     return "\n".join(c["text"] for c in comparisons) or "(no paired comparisons: one curve, or no per-item outcomes)"
 
 
+def decision_lines(decisions: list[dict], decide: dict | None = None) -> str:
+    """One line per decided comparison (verdict, interval, and for an undecided one the seeds or
+    items it would need), then why seeds stopped being added."""
+    lines = [d["text"] for d in decisions]
+    if decide and decide.get("stopped"):
+        lines.append(f"seeds {','.join(map(str, decide['seeds']))}; stopped adding seeds: {decide['stopped']} "
+                     f"({decide['spending']} spending, at most {decide['max_seeds']} seeds"
+                     f"{', budget ' + decide['budget'] if decide.get('budget') else ''})")
+    return "\n".join(lines)
+
+
 def roof_line(roof: dict | None) -> str:
     """FLOPs of the run and the time they take at the measured matmul speed."""
     if not roof or not roof.get("matmul_gflops"):

@@ -12,6 +12,8 @@ from nearmiss.jobs.train import launch, resume
 from nearmiss.load.datasets import dataset_stats
 from nearmiss.settings import default_of, help_of
 from nearmiss.train.config import RECIPES, TrainConfig
+from nearmiss.train.decide import ASSUMPTIONS, decision_row
+from nearmiss.train.decide import RULE as DECIDE_RULE
 from nearmiss.train.methods import METHODS
 from nearmiss.train.negatives import NEGATIVE_SETS
 from nearmiss.train.runs import GAIN_DEFINITION, curve_report, list_runs, run_summary
@@ -44,8 +46,9 @@ with st.expander("New learning-curve run", expanded=not list_runs(store(), limit
         c1, c2 = st.columns(2)
         train_split = field(c1.selectbox, "Train split", "train_split", options,
                             index=_index(options, default_of(TrainConfig, "train_split")))
-        eval_split = field(c2.selectbox, "Eval split", "eval_split", options,
-                           index=_index(options, default_of(TrainConfig, "eval_split"), fallback=1))
+        preferred = [x for x in default_of(TrainConfig, "eval_split") if x in options and x != train_split]
+        eval_split = field(c2.multiselect, "Eval splits", "eval_split", options,
+                           preferred or [x for x in options if x != train_split][:1])
         with st.form("train_form"):
             methods = field(st.multiselect, "Methods", "methods", list(METHODS), ["likra", "sft"])
             negatives = field(st.multiselect, "Negative sets", "negatives", list(NEGATIVE_SETS),
@@ -59,13 +62,23 @@ with st.expander("New learning-curve run", expanded=not list_runs(store(), limit
             likra_w = field(c1.text_input, "Likra w (a number, or auto)", "likra_w",
                             str(default_of(TrainConfig, "likra_w")))
             epochs = field(c2.number_input, "Epochs (0 = the recipe's)", "epochs", 0, value=0)
+            c1, c2, c3, c4 = st.columns(4)
+            decide = field(c1.text_input, "Decide (blank: no; all: every stated comparison)", "decide", "")
+            equivalence = field(c2.number_input, "Equivalence margin", "equivalence", 0.0, 0.99,
+                                value=float(default_of(TrainConfig, "equivalence")), step=0.005, format="%.3f")
+            budget = field(c3.text_input, "Budget (e.g. 30m; blank: none)", "budget", "")
+            max_seeds = field(c4.number_input, "Max seeds", "max_seeds", 2,
+                              value=int(default_of(TrainConfig, "max_seeds")))
             if st.form_submit_button("Start run", type="primary", key="train_start"):
                 try:
                     settings = {"dataset": dataset, "train_split": train_split, "eval_split": eval_split,
                                 "eval_limit": int(eval_limit) or None, "methods": methods, "negatives": negatives,
                                 "sizes": [int(x) for x in sizes.split(",") if x.strip()],
                                 "seeds": [int(x) for x in seeds.split(",") if x.strip()], "recipe": recipe,
-                                "likra_w": likra_w.strip() if likra_w.strip() == "auto" else float(likra_w)}
+                                "likra_w": likra_w.strip() if likra_w.strip() == "auto" else float(likra_w),
+                                "decide": [x.strip() for x in decide.split(",") if x.strip()],
+                                "equivalence": float(equivalence), "budget": budget.strip() or None,
+                                "max_seeds": int(max_seeds)}
                     cfg = TrainConfig.from_dict(settings | ({"epochs": int(epochs)} if epochs else {}))
                     st.session_state["train_run_select"] = launch(store(), cfg)
                     st.success(f"Run {st.session_state['train_run_select']} started in the background.")
@@ -143,6 +156,14 @@ def show_run(run_id: int) -> None:
         st.caption(INTERVALS)
         st.dataframe(pd.DataFrame(report["comparisons"])[["a", "b", "size", "d", "lo", "hi"]], hide_index=True,
                      key=f"train_comparisons_{run_id}")
+    decisions = (run["metrics"] or {}).get("decisions")
+    if decisions:
+        st.subheader("Decisions")
+        decide = run["metrics"].get("decide") or {}
+        st.caption(f"{DECIDE_RULE.capitalize()}. Stopped adding seeds: {decide.get('stopped') or 'not yet'}. "
+                   f"Seeds and items for 80% power assume: {ASSUMPTIONS}")
+        st.dataframe(pd.DataFrame([decision_row(d) for d in decisions]), hide_index=True,
+                     key=f"train_decisions_{run_id}")
 
 
 active = next(r["status"] for r in runs if r["id"] == chosen) in ("pending", "running")
