@@ -25,7 +25,7 @@ from nearmiss.auth.accounts import (
 from nearmiss.auth.audit import Actor, account_log
 from nearmiss.auth.names import MAX_NAME, MAX_PASSWORD
 from nearmiss.auth.sessions import list_sessions
-from nearmiss.errors import NearmissError
+from nearmiss.errors import NearmissError, NotFoundError
 from nearmiss.store.schema import ROLES
 
 ONE_TIME, TYPED = "One-time password (shown once; they choose their own at first sign-in)", "Type a password"
@@ -63,6 +63,14 @@ def _add(by: Actor) -> str:
     user = add_user(store(), name, role, password, by=by, must_change=one_time, replace=False)
     st.session_state["accounts_new_name"] = ""
     return f"account {user.name} ({user.role}) added; " + _issued(user.name, password, one_time)
+
+
+def _picked(action: Callable[[str, Actor], str], by: Actor) -> str:
+    """``action`` on the account the picker shows when the button is pressed."""
+    name = st.session_state.get("accounts_name")
+    if name is None:
+        raise NotFoundError("pick an account first")
+    return action(name, by)
 
 
 def _reset(name: str, by: Actor) -> str:
@@ -120,13 +128,13 @@ name = st.selectbox("Account", names, key="accounts_name",
                     index=next((i for i, n in enumerate(names) if n != me["name"]), 0))
 for col, (label, action) in zip(st.columns(len(ACTIONS)), ACTIONS.items()):
     col.button(label, key=f"accounts_{label.lower().replace(' ', '_')}", on_click=_change,
-               args=(partial(action, name),))
+               args=(partial(_picked, action),))
 st.caption("Disabling an account revokes its sessions; a role change applies on the account's next page or key. "
            "The last enabled admin stays one, and no admin can disable their own account.")
 with st.expander(f"Reset the password of {plain(name)}"):
     _password_fields("accounts_reset")
     st.button("Reset password", key="accounts_reset", on_click=_change,
-              args=(partial(_reset, name), "accounts_reset"))
+              args=(partial(_picked, _reset), "accounts_reset"))
     st.caption("Signs the account out everywhere.")
 
 st.subheader("Add an account")
