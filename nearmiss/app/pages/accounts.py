@@ -25,7 +25,7 @@ from nearmiss.auth.accounts import (
 from nearmiss.auth.audit import Actor, account_log
 from nearmiss.auth.names import MAX_NAME, MAX_PASSWORD
 from nearmiss.auth.sessions import list_sessions
-from nearmiss.errors import NearmissError, NotFoundError
+from nearmiss.errors import NearmissError
 from nearmiss.store.schema import ROLES
 
 ONE_TIME, TYPED = "One-time password (shown once; they choose their own at first sign-in)", "Type a password"
@@ -65,12 +65,10 @@ def _add(by: Actor) -> str:
     return f"account {user.name} ({user.role}) added; " + _issued(user.name, password, one_time)
 
 
-def _picked(action: Callable[[str, Actor], str], by: Actor) -> str:
-    """``action`` on the account the picker shows when the button is pressed."""
-    name = st.session_state.get("accounts_name")
-    if name is None:
-        raise NotFoundError("pick an account first")
-    return action(name, by)
+def _picked(action: Callable[[str, Actor], str], drawn: str, by: Actor) -> str:
+    """``action`` on the account the picker shows when the button is pressed (a browser sends the
+    picker's value with the press), else on the one it showed when the button was drawn."""
+    return action(st.session_state.get("accounts_name", drawn), by)
 
 
 def _reset(name: str, by: Actor) -> str:
@@ -128,13 +126,13 @@ name = st.selectbox("Account", names, key="accounts_name",
                     index=next((i for i, n in enumerate(names) if n != me["name"]), 0))
 for col, (label, action) in zip(st.columns(len(ACTIONS)), ACTIONS.items()):
     col.button(label, key=f"accounts_{label.lower().replace(' ', '_')}", on_click=_change,
-               args=(partial(_picked, action),))
+               args=(partial(_picked, action, name),))
 st.caption("Disabling an account revokes its sessions; a role change applies on the account's next page or key. "
            "The last enabled admin stays one, and no admin can disable their own account.")
 with st.expander(f"Reset the password of {plain(name)}"):
     _password_fields("accounts_reset")
     st.button("Reset password", key="accounts_reset", on_click=_change,
-              args=(partial(_picked, _reset), "accounts_reset"))
+              args=(partial(_picked, _reset, name), "accounts_reset"))
     st.caption("Signs the account out everywhere.")
 
 st.subheader("Add an account")
