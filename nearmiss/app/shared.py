@@ -6,7 +6,7 @@ token from this tab's state, else the one the browser stored, see
 disabled account, a changed role or a password to set (one-time or demo) apply at once. A connection whose Origin is not the app's
 own (``nearmiss.auth.origin``: a page on another port or site that opened the app's
 websocket) is signed out, whatever it sends. A signed-in admin's Streamlit session may upload
-(``nearmiss.app.uploads``); no other may."""
+(``nearmiss.app.uploads``), once the admin has chosen their own password; no other may."""
 from __future__ import annotations
 
 import os
@@ -60,7 +60,7 @@ def _signed_in() -> SignedIn | None:
     who = None if foreign_origin() else _resolve_token()
     session_id = _session_id()
     if session_id is not None:
-        if who is not None and who.role == "admin":
+        if who is not None and who.role == "admin" and not who.must_change_password:
             uploads.admit(session_id, store(), st.session_state["auth_token"])
         else:
             uploads.forget(session_id)
