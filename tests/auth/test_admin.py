@@ -172,7 +172,7 @@ def test_migration_asks_the_demo_accounts_to_choose_a_password(db_url):
     cfg = _alembic_config()
     with store.engine.begin() as c:
         cfg.attributes["connection"] = c
-        command.upgrade(cfg, "0008")
+        command.upgrade(cfg, "0009")
         c.execute(text("insert into annotators (name, role, password_hash, enabled, demo_password, created_at) "
                        "values ('admin', 'admin', 'x', true, true, :t), ('ann', 'annotator', 'y', true, false, :t)"),
                   {"t": utcnow()})

@@ -1,14 +1,14 @@
 """account events: an audit row per change to an account (who, when, what, on whom); accounts
 can be made to set their own password at their next sign-in (one-time and demo passwords)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
