@@ -7,6 +7,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from nearmiss.auth.accounts import add_user
+from nearmiss.auth.audit import DEMO
 from nearmiss.load.run import load_source
 from nearmiss.mine.pools.neighbours import NeighboursConfig
 from nearmiss.mine.run import MineConfig, mine
@@ -23,9 +24,9 @@ DEMO_USERS: list[tuple[str, str, str]] = [("admin", "admin", "admin"), ("annie",
 
 
 def build_demo(store: Store, *, progress: bool = True) -> list[str]:
-    """Load the demo data and create the demo accounts (short demo passwords, flagged) if missing;
-    one line per step, the accounts last. With ``progress``, a bar per load and the mining run's
-    own bars on stderr."""
+    """Load the demo data and create the demo accounts if missing (short demo passwords, flagged:
+    each must choose its own at first sign-in); one line per step, the accounts last. With
+    ``progress``, a bar per load and the mining run's own bars on stderr."""
     done = []
     for source, split, limit in DEMO_SOURCES:
         with tqdm(desc=f"demo: load {source} {split}", total=limit, unit=" items", disable=not progress) as bar:
@@ -38,10 +39,10 @@ def build_demo(store: Store, *, progress: bool = True) -> list[str]:
         existing = {u.name: u.demo_password for u in s.scalars(select(Annotator))}
     for name, role, password in DEMO_USERS:
         if name not in existing:
-            add_user(store, name, role, password, demo=True)
+            add_user(store, name, role, password, by=DEMO, demo=True)
         if existing.get(name, True):
-            done.append(f"account {name} ({role}), demo password '{password}': change it before anyone else "
-                        f"can reach the app (nearmiss user passwd {name})")
+            done.append(f"account {name} ({role}), demo password '{password}': sign in with it and choose your "
+                        "own (the app asks first), before anyone else can reach the app")
         else:
             done.append(f"account {name} ({role}): its own password (changed from the demo's)")
     return done

@@ -89,5 +89,9 @@ def test_the_app_runs_from_a_built_wheel(tmp_path, app_server, browser):
     served = Path(f"/proc/{server.proc.pid}/cmdline").read_bytes().split(b"\0")  # `nearmiss app` execs streamlit
     assert str(Path(found[0]).with_name("app") / "server.py").encode() in served  # main.py behind the upload gate
     page = sign_in_page(browser, server, "admin", "admin")
+    page.locator("[data-testid='stMain'] h1").filter(has_text="Choose your password").wait_for(timeout=30000)
+    page.locator(".st-key-newpw_password input").fill("admin-own-password")  # the demo's password, replaced
+    page.locator(".st-key-newpw_again input").fill("admin-own-password")
+    page.get_by_role("button", name="Set password").click()
     page.locator("[data-testid='stMain'] h1").filter(has_text="Welcome, admin").wait_for(timeout=30000)
     page.context.close()

@@ -10,7 +10,8 @@ import streamlit as st
 
 from nearmiss.app.boundary import error_boundary
 from nearmiss.app.shared import awaiting_token, current_user, keep_token, sign_out, store
-from nearmiss.app.sign_in import sign_in_form
+from nearmiss.app.sign_in import set_password_form, sign_in_form
+from nearmiss.app.text import plain
 from nearmiss.auth.accounts import demo_accounts
 
 # Pages per role, in menu order. Admins get every list.
@@ -32,11 +33,12 @@ def pages(role: str | None) -> list:
 def route() -> None:
     """Sign in, the menu, and the page asked for (``page.run()`` raises what the page raises)."""
     user = current_user()
-    demo = demo_accounts(store())
-    if demo:
-        st.warning(f"{len(demo)} account(s) still have the demo password ({', '.join(demo)}). Anyone who can "
-                   "reach this app can sign in with it: change it (nearmiss user passwd NAME).", icon="⚠️")
-    page = st.navigation(pages(user["role"] if user else None), position="sidebar" if user else "hidden")
+    role = None if user is None or user["must_change"] else user["role"]  # no menu until a password is set
+    if role == "admin" and (demo := demo_accounts(store())):
+        st.warning(f"{len(demo)} account(s) still have the demo password ({plain(', '.join(demo))}). Anyone who "
+                   "can reach this app can sign in with it and set their own: on the Accounts page, pick each "
+                   "account and Reset password.", icon="⚠️")
+    page = st.navigation(pages(role), position="sidebar" if role else "hidden")
     keep_token()  # after the navigation: the browser's answer must rerun the page it asked for
     if user is None:
         if not awaiting_token():  # a reload or a new tab: the browser sends its stored token first
@@ -47,6 +49,9 @@ def route() -> None:
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
+    if user["must_change"]:  # a one-time or demo password: no page until the account sets its own
+        set_password_form(user)
+        return
     page.run()
 
 

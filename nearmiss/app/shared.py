@@ -3,10 +3,10 @@
 The user is resolved from the session token on every page run and every key press (the
 token from this tab's state, else the one the browser stored, see
 ``components/session_token``), so sign-out elsewhere, an expired or revoked session, a
-disabled account or a changed role apply at once. A connection whose Origin is not the app's
+disabled account, a changed role or a password to set (one-time or demo) apply at once. A connection whose Origin is not the app's
 own (``nearmiss.auth.origin``: a page on another port or site that opened the app's
 websocket) is signed out, whatever it sends. A signed-in admin's Streamlit session may upload
-(``nearmiss.app.uploads``); no other may."""
+(``nearmiss.app.uploads``), once the admin has chosen their own password; no other may."""
 from __future__ import annotations
 
 import os
@@ -28,6 +28,7 @@ from nearmiss.store import Store, resolve_url
 P = ParamSpec("P")
 R = TypeVar("R")
 ENDED = "Your session ended (signed out, expired or revoked); please sign in again."
+SET_PASSWORD_FIRST = "set your own password first (the page asks for it)"
 
 
 @st.cache_resource
@@ -59,7 +60,7 @@ def _signed_in() -> SignedIn | None:
     who = None if foreign_origin() else _resolve_token()
     session_id = _session_id()
     if session_id is not None:
-        if who is not None and who.role == "admin":
+        if who is not None and who.role == "admin" and not who.must_change_password:
             uploads.admit(session_id, store(), st.session_state["auth_token"])
         else:
             uploads.forget(session_id)
@@ -80,9 +81,12 @@ def _resolve_token() -> SignedIn | None:
 
 
 def current_user() -> dict | None:
-    """The signed-in user ({id, name, role}) as the store has it now, or None."""
+    """The signed-in user ({id, name, role, session, must_change}) as the store has it now, or
+    None. ``must_change``: the account has a one-time or demo password, and no page works until
+    it sets its own (``main.py`` shows that form instead)."""
     who = _signed_in()
-    return None if who is None else {"id": who.user_id, "name": who.name, "role": who.role}
+    return None if who is None else {"id": who.user_id, "name": who.name, "role": who.role,
+                                     "session": who.session_id, "must_change": who.must_change_password}
 
 
 def _take_stored() -> None:
@@ -134,6 +138,8 @@ def check_user(role: str = "annotator") -> dict:
     user = current_user()
     if user is None:
         raise PermissionDenied("signed out: reload the page to sign in again")
+    if user["must_change"]:
+        raise PermissionDenied(SET_PASSWORD_FIRST)
     if role == "admin" and user["role"] != "admin":
         raise PermissionDenied("this is for admins only")
     return user
@@ -175,6 +181,9 @@ def require_role(role: str = "annotator") -> dict:
     user = current_user()
     if user is None:
         st.error("Please sign in.")
+        st.stop()
+    if user["must_change"]:
+        st.error(SET_PASSWORD_FIRST.capitalize() + ".")
         st.stop()
     if role == "admin" and user["role"] != "admin":
         st.error("This page is for admins only.")

@@ -1,7 +1,7 @@
 """Sign-in sessions kept in the store: the browser holds a random token (a cookie), the
 store only its sha256, the account, the times and the revocation. Every page run and every
-key resolves the token again, so a revoked session, a disabled account or a changed role
-take effect at once."""
+key resolves the token again, so a revoked session, a disabled account (disabling also revokes
+its sessions), a changed role or a password to set take effect at once."""
 from __future__ import annotations
 
 import hashlib
@@ -33,6 +33,7 @@ class SignedIn:
     role: str
     session_id: int
     expires_at: datetime
+    must_change_password: bool  # no page works until the account sets its own password
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def resolve(store: Store, token: str) -> SignedIn | None:
             return None
         if now - as_utc(sess.last_seen_at) >= TOUCH_EVERY:
             sess.last_seen_at = now
-        return SignedIn(user.id, user.name, user.role, sess.id, as_utc(sess.expires_at))
+        return SignedIn(user.id, user.name, user.role, sess.id, as_utc(sess.expires_at), user.must_change_password)
 
 
 def revoke(store: Store, token: str) -> None:
@@ -84,11 +85,11 @@ def revoke(store: Store, token: str) -> None:
                                              LoginSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
-def revoke_sessions(store: Store, ids: list[int]) -> int:
-    """Revoke sessions by id (admin); returns how many were still open."""
-    with store.session() as s:
-        return rows_changed(s, update(LoginSession).where(LoginSession.id.in_(ids), LoginSession.revoked_at.is_(None))
-                            .values(revoked_at=utcnow()))
+def close_sessions(s: Session, ids: list[int]) -> int:
+    """Revoke sessions by id inside the caller's transaction; returns how many were still open
+    (an admin's revocation: ``nearmiss.auth.accounts.revoke_sessions``, which logs it)."""
+    return rows_changed(s, update(LoginSession).where(LoginSession.id.in_(ids), LoginSession.revoked_at.is_(None))
+                        .values(revoked_at=utcnow()))
 
 
 def revoke_user_sessions(s: Session, user_id: int, keep: int | None = None) -> int:

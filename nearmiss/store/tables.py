@@ -92,6 +92,8 @@ class Annotator(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     demo_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # a one-time or demo password: no page works until its owner sets their own
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -107,6 +109,19 @@ class LoginSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class AccountEvent(Base):
+    """One change to an account, append-only: who (an account's name, or the command line),
+    when, what, on whom, and a detail (the new role, how many sessions were revoked)."""
+
+    __tablename__ = "account_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(100), index=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Label(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import CursorResult, Delete, Update, text
 from sqlalchemy.exc import DBAPIError
@@ -52,14 +52,20 @@ def busy_as_error(what: str = "another load") -> Iterator[None]:
 
 
 @contextmanager
-def load_transaction(store: Store) -> Iterator[Session]:
-    """One committed-or-rolled-back batch of a load, holding the load lock."""
-    with busy_as_error(), _process_lock(store), store.sessionmaker() as session, session.begin():
+def exclusive_transaction(store: Store, key: int, what: str) -> Iterator[Session]:
+    """One committed-or-rolled-back transaction that no other holder of ``key`` overlaps:
+    SQLite's write lock, or PostgreSQL's transaction-scoped advisory lock ``key``."""
+    with busy_as_error(what), _process_lock(store), store.sessionmaker() as session, session.begin():
         if store.engine.dialect.name == "sqlite":
             session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         else:
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK_KEY})
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
         yield session
+
+
+def load_transaction(store: Store) -> AbstractContextManager[Session]:
+    """One committed-or-rolled-back batch of a load, holding the load lock."""
+    return exclusive_transaction(store, LOAD_LOCK_KEY, "another load")
 
 
 def yield_write_lock(store: Store) -> None:

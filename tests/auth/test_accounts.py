@@ -22,20 +22,22 @@ from nearmiss.auth.accounts import (
     authenticate,
     demo_accounts,
     list_users,
+    revoke_sessions,
     set_enabled,
+    set_own_password,
     set_password,
     set_role,
     sign_in,
 )
 from nearmiss.auth.names import MAX_NAME, MAX_PASSWORD
-from nearmiss.auth.sessions import list_sessions, open_session, resolve, revoke, revoke_sessions
+from nearmiss.auth.sessions import list_sessions, open_session, resolve, revoke
 from nearmiss.auth.throttle import Throttle
 from nearmiss.errors import ConfigError, SignInRefused
 from nearmiss.store import Store
 from nearmiss.store.engine import MIGRATIONS
 from nearmiss.store.tables import Base, LoginSession, utcnow
 from tests.conftest import ROOT
-from tests.labeling import add_candidates, signed_in
+from tests.labeling import add_candidates, signed_in, users
 
 
 def test_session_token_is_stored_only_as_its_hash(store):
@@ -67,6 +69,7 @@ def test_revoked_expired_and_disabled_sessions_are_refused(store):
 
 
 def test_role_is_read_from_the_store_on_every_resolve(sqlite_store):
+    add_user(sqlite_store, "rita", "admin", "long-enough-pw")  # the last enabled admin stays one
     uid = add_user(sqlite_store, "boss", "admin", "long-enough-pw").id
     token, _ = open_session(sqlite_store, uid)
     set_role(sqlite_store, "boss", "annotator")
@@ -82,17 +85,18 @@ def test_new_passwords_need_ten_characters_demo_accounts_are_flagged(sqlite_stor
         set_password(sqlite_store, "admin", "admin2")
     set_password(sqlite_store, "admin", "a-real-password")
     assert demo_accounts(sqlite_store) == [] and authenticate(sqlite_store, "admin", "admin") is None
-    assert [(a.name, a.demo_password, a.enabled) for a in list_users(sqlite_store)] == [("admin", False, True)]
+    assert [(a.name, a.demo_password, a.must_change_password, a.enabled) for a in list_users(sqlite_store)] == [
+        ("admin", False, False, True)]
 
 
 def test_a_password_change_revokes_the_other_sessions(store):
     uid = add_user(store, "ann", "annotator", "long-enough-pw").id
     (a, _), (b, _), (c, _) = (open_session(store, uid) for _ in range(3))
     other = open_session(store, add_user(store, "bob", "annotator", "long-enough-pw").id)[0]
-    assert set_password(store, "ann", "a-new-password", keep_session=resolve(store, a).session_id) == 2
+    assert set_own_password(store, uid, resolve(store, a).session_id, "a-new-password") == 2
     assert resolve(store, a) is not None and resolve(store, b) is None and resolve(store, c) is None
     assert resolve(store, other) is not None  # another account's sessions stay
-    assert set_password(store, "ann", "a-newer-password") == 1 and resolve(store, a) is None  # from the CLI: all
+    assert set_password(store, "ann", "a-newer-password") == 1 and resolve(store, a) is None  # an admin's: all
     d, _ = open_session(store, uid)
     add_user(store, "ann", "admin", "reset-password")  # a reset (nearmiss user add) is a password change too
     assert resolve(store, d) is None
@@ -251,6 +255,7 @@ def test_demoted_or_disabled_user_is_refused_on_the_next_run(sqlite_url, sqlite_
                        "boss", "admin").run()
     callback = signed_in(_page(sqlite_store), sqlite_store, "rita", "admin").run()
     assert review.title[0].value == "Review" and callback.text[0].value == "rita"
+    users(sqlite_store, "root", role="admin")  # the last enabled admin stays one
     set_role(sqlite_store, "boss", "annotator")
     set_role(sqlite_store, "rita", "annotator")
     assert [e.value for e in review.run().error] == ["This page is for admins only."]
@@ -266,7 +271,7 @@ def test_migration_matches_the_tables(sqlite_store):
 
     with sqlite_store.engine.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c), Base.metadata)
-    assert [d for d in diff if "sessions" in str(d) or "annotators" in str(d)] == []
+    assert [d for d in diff if any(t in str(d) for t in ("sessions", "annotators", "account_events"))] == []
     assert (MIGRATIONS / "versions" / "0003_sessions.py").exists()
 
 

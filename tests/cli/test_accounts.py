@@ -1,5 +1,6 @@
-"""`nearmiss user ...` and `nearmiss app`: the password policy, disabling, sessions and
-revocation from the command line; the app listens on loopback unless --host says otherwise."""
+"""`nearmiss user ...` and `nearmiss app`: the password policy, one-time passwords printed once,
+no password in argv, the last admin kept, the account log, disabling, sessions and revocation
+from the command line; the app listens on loopback unless --host says otherwise."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,7 @@ import sys
 import time
 import urllib.request
 
+from nearmiss.auth.accounts import authenticate
 from nearmiss.auth.sessions import open_session, resolve
 from nearmiss.store import Store
 from tests.conftest import ROOT, free_port
@@ -94,3 +96,26 @@ def test_app_refuses_a_bad_public_url_or_proxy_in_one_line(cli, sqlite_url):
     out = cli("app", "--trusted-proxy", "proxy.local", db=sqlite_url)
     assert out.returncode == 1 and "'proxy.local' is not an IP address or network" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_one_time_passwords_the_last_admin_and_the_log(cli, sqlite_url):
+    out = cli("user", "add", "nina", "--one-time", db=sqlite_url)
+    assert out.returncode == 0, out.stderr
+    given = out.stdout.strip().rsplit(": ", 1)[1]
+    assert out.stdout.count(given) == 1 and "Password" not in out.stdout  # printed once, nothing asked
+    store = Store(sqlite_url)
+    assert authenticate(store, "nina", given).must_change_password
+    assert cli("user", "add", "boss", "--role", "admin", "--password", "in-argv-password", db=sqlite_url,
+               stdin="boss-password\nboss-password\n").returncode == 2  # no such option: never in argv
+    users(store, "boss", role="admin")
+    last = cli("user", "role", "boss", "annotator", db=sqlite_url)
+    assert last.returncode == 1 and last.stderr.strip() == (
+        "Error: 'boss' is the last enabled admin: make another account an admin first")
+    reset = cli("user", "passwd", "nina", "--one-time", db=sqlite_url)
+    again = reset.stdout.strip().rsplit(": ", 1)[1]
+    assert again != given and authenticate(store, "nina", given) is None and authenticate(store, "nina", again)
+    log = cli("user", "log", "nina", db=sqlite_url).stdout.splitlines()
+    assert len(log) == 3 and "command line (" in log[1] and " password reset   nina " in log[1]
+    assert " added            nina " in log[2]
+    assert all(given not in line and again not in line for line in log)
+    store.dispose()

@@ -21,7 +21,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from nearmiss.app.components.session_token import STORAGE_KEY
 from nearmiss.app.serving import server_env
-from nearmiss.auth.sessions import list_sessions, open_session, revoke_sessions
+from nearmiss.auth.accounts import revoke_sessions
+from nearmiss.auth.sessions import list_sessions, open_session
 from nearmiss.store import Store
 from nearmiss.store.tables import Annotator
 from tests.conftest import ROOT, sign_in_page
