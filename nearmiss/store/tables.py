@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    func,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -80,6 +81,12 @@ class Candidate(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     item: Mapped[Item] = relationship(back_populates="candidates")
+
+
+# The score the 'uncertain' queue orders by: the learned ranker's p_near, else the fixed blend's
+# nearness. Indexed as this expression, so serving probes it from the threshold outwards.
+QUEUE_SCORE = func.coalesce(Candidate.p_near, Candidate.nearness)
+Index("ix_candidates_queue_score", QUEUE_SCORE)
 
 
 class Annotator(Base):
