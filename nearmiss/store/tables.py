@@ -171,6 +171,17 @@ class LabelSettings(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AppSetting(Base):
+    """A group of settings admins change in the app (e.g. what annotators' cards show), as
+    JSON, with who changed it last and when."""
+
+    __tablename__ = "app_settings"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("annotators.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Guideline(Base):
     """One version of a dataset's labeling guidelines (Markdown, written by admins)."""
 
