@@ -2,14 +2,14 @@
 queue orders by (without it serving sorted every candidate on each key press); app_settings,
 settings admins change in the app (what annotators' cards show)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
