@@ -34,6 +34,7 @@ def add_candidates(store: Store, n_items: int, *, dataset: str = "quiz", per_ite
             near = k / len(ids)
             s.execute(update(Candidate).where(Candidate.id == cid).values(
                 nearness=near, suggested="near_miss" if near >= 0.5 else "far_miss", possibly_correct=near > 0.95))
+    store.analyze("candidates")  # as a mining run does once it has written scores
     return list(ids)
 
 

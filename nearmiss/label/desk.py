@@ -9,6 +9,7 @@ admin through open disagreements.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nearmiss.label.agreement import disagreements
+from nearmiss.label.card import NO_SUGGESTION, CardSettings, plain_card, settings_column
+from nearmiss.label.guidelines import GuidelineVersion, guideline
 from nearmiss.label.labels import (
     LABELS,
     VOTING_LABELS,
@@ -29,6 +32,7 @@ from nearmiss.label.labels import (
     record_undo,
     undo,
 )
+from nearmiss.label.progress import Progress, progress
 from nearmiss.label.queue import QueueConfig, holds_lease, renew, serve_next, take_claim
 from nearmiss.registry import Registry
 from nearmiss.store import Store
@@ -38,6 +42,7 @@ from nearmiss.store.tables import Candidate, Guideline, Item, utcnow
 
 ACCEPT = "accept"  # the action of Enter: the label suggested on the card
 LABEL_ACTIONS = Registry.of_names("action", ("undo", *LABELS, ACCEPT))  # the Label page's keys
+PROGRESS_SECONDS = 15.0  # remaining is counted afresh at most this often (see LabelDesk.progress)
 REVIEW_ACTIONS = Registry.of_names("action", ("undo", "skip", *VOTING_LABELS))  # the Review page's keys
 
 
@@ -60,19 +65,22 @@ class Press:
         object.__setattr__(self, "flag", self.flag is True)
 
 
-def candidate_view(session: Session, candidate_id: str) -> dict[str, Any]:
-    """Everything a card shows about a candidate and its item (JSON-ready)."""
+def candidate_view(session: Session, candidate_id: str) -> tuple[dict[str, Any], CardSettings]:
+    """Everything a card may show about a candidate and its item (JSON-ready), and the card
+    settings in force, read in one query."""
     version = select(func.max(Guideline.version)).where(Guideline.dataset == Item.dataset).scalar_subquery()
-    c, item, guideline_version = session.execute(select(Candidate, Item, version).join(Item, Item.id == Candidate.item_id)
-                                                 .where(Candidate.id == candidate_id)).one()
+    c, item, guideline_version, settings = session.execute(
+        select(Candidate, Item, version, settings_column()).join(Item, Item.id == Candidate.item_id)
+        .where(Candidate.id == candidate_id)).one()
     scores = {k: round(v, 3) if isinstance(v, float) else v for k, v in (c.scores or {}).items()}
     return {"id": c.id, "text": c.text, "origin": c.origin, "miner": c.miner, "model": c.model, "scores": scores,
             "nearness": None if c.nearness is None else round(c.nearness, 3), "suggested": c.suggested,
+            "p_near": None if c.p_near is None else round(c.p_near, 3),
             "possibly_correct": bool(c.possibly_correct), "dataset": item.dataset, "kind": item.kind,
             "question": item.question, "context": item.context, "choices": item.choices, "gold": item.gold,
             "answer": item.answer, "messages": c.messages or [],
             "reference": item.messages if item.kind == "trace" else None,
-            "guideline_version": guideline_version}
+            "guideline_version": guideline_version}, CardSettings.stored(settings)
 
 
 def step_problem(card: dict[str, Any], action: str, step: Any) -> str | None:
@@ -109,10 +117,18 @@ class LabelDesk:
     _served: bool = False
     _card: dict[str, Any] | None = None
     _held_until: datetime | None = None  # the lease on ``shown`` surely lasts until then
+    settings: CardSettings = field(default_factory=CardSettings)  # read with the card on screen
+    _progress: Progress | None = None
+    _progress_at: float = 0.0  # time.monotonic() when it was counted
+    _rules: tuple[tuple[str, int], GuidelineVersion | None] | None = None
 
     def _show(self, session: Session, candidate_id: str | None) -> None:
         self.shown, self._served = candidate_id, True
-        self._card = None if candidate_id is None else candidate_view(session, candidate_id)
+        if candidate_id is not None:
+            view, self.settings = candidate_view(session, candidate_id)
+            self._card = plain_card(view, self.settings)
+        else:
+            self._card = None
         # a resumed claim is served while it has more than half its lease left
         self._held_until = utcnow() + timedelta(seconds=self.cfg.lease_seconds / 2)
 
@@ -133,7 +149,11 @@ class LabelDesk:
     def configure(self, cfg: QueueConfig) -> None:
         """New queue order or filters: serve from them from now on."""
         if cfg != self.cfg:
-            self.cfg, self._served = cfg, False
+            self.cfg, self._served, self._progress = cfg, False, None
+
+    def refresh(self) -> None:
+        """Read the card on screen again on next use (the card settings changed)."""
+        self._served = False
 
     def press(self, p: Press) -> Receipt:
         """Write what the key means and serve the next card, in one transaction (one commit)."""
@@ -144,6 +164,8 @@ class LabelDesk:
                 if undone is not None:  # show the undone candidate again, to be relabeled, unless someone holds it now
                     back = take_claim(s, self.annotator_id, undone, self.cfg)
                     self._show(s, undone if back else serve_next(s, self.annotator_id, self.cfg))
+            if undone is not None:
+                self._count(receipt.label, -1)
             return receipt
         if p.action not in LABEL_ACTIONS:
             return _refused(LABEL_ACTIONS.unknown(p.action), p.candidate_id)
@@ -153,7 +175,7 @@ class LabelDesk:
         card = self._card or {}
         label = card.get("suggested") if p.action == ACCEPT else p.action
         if label is None or label not in LABELS:
-            return _refused("this candidate has no suggested label; press 1-4", p.candidate_id)
+            return _refused(NO_SUGGESTION, p.candidate_id)
         step = p.step if card.get("kind") == "trace" else None  # a step marked on an earlier card is no step here
         if problem := step_problem(card, label, step):
             return _refused(problem, p.candidate_id)
@@ -163,7 +185,31 @@ class LabelDesk:
                                       first_wrong_step=step, note=p.comment, flagged=p.flag, late=late,
                                       guideline_version=card.get("guideline_version"))
             self._show(s, serve_next(s, self.annotator_id, self.cfg, resume=receipt.status != "stored"))
+        if receipt.status == "stored":
+            self._count(label, 1)
         return receipt
+
+    def progress(self) -> Progress:
+        """Done, remaining and pace under the desk's filters. Counting what remains reads every
+        candidate, so it is counted afresh at most every PROGRESS_SECONDS (others' work shows
+        then); meanwhile this desk's own decisions and undos move it at once."""
+        if self._progress is None or time.monotonic() - self._progress_at > PROGRESS_SECONDS:
+            self._progress, self._progress_at = progress(self.store, self.annotator_id, self.cfg), time.monotonic()
+        return self._progress
+
+    def _count(self, label: str | None, by: int) -> None:
+        if self._progress is not None and label is not None:
+            self._progress = self._progress.moved(label, by)
+
+    def guideline(self) -> GuidelineVersion | None:
+        """The guidelines the card on screen was served under (read once per dataset and version)."""
+        card = self.view()
+        key = (card["dataset"], card["guideline_version"]) if card and card.get("guideline_version") else None
+        if key is None:
+            return None
+        if self._rules is None or self._rules[0] != key:
+            self._rules = key, guideline(self.store, *key)
+        return self._rules[1]
 
     def heartbeat(self) -> bool:
         """Renew the lease on the candidate on screen (the card calls this while it is shown);
@@ -236,4 +282,5 @@ class ReviewDesk:
         if cid is None:
             return None
         with self.store.session() as s:
-            return {**candidate_view(s, cid), "votes": self._votes, "notes": self._notes}
+            view = candidate_view(s, cid)[0]  # admins adjudicating see every score
+        return {**view, "votes": self._votes, "notes": self._notes}

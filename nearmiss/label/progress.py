@@ -10,7 +10,7 @@ queue filters.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -30,6 +30,13 @@ class Progress:
     remaining: int           # candidates this annotator could still be served under the filters
     per_hour: float | None   # pace over the last hour of work (None: too few decisions yet)
     labels: dict[str, int]   # active decisions per label under the filters
+
+    def moved(self, label: str, by: int) -> Progress:
+        """After ``by`` (1: one more, -1: one undone) of this annotator's own decisions with ``label``
+        on a candidate it could be served (a decision takes it out of what remains, an undo puts it back)."""
+        labels = {**self.labels, label: self.labels.get(label, 0) + by}
+        return replace(self, done=max(self.done + by, 0), remaining=max(self.remaining - by, 0),
+                       labels={k: v for k, v in labels.items() if v > 0})
 
 
 def _decision_times(store: Store, annotator_id: int, since: datetime) -> list[datetime]:

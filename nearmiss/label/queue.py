@@ -31,6 +31,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal_column,
     or_,
     select,
     update,
@@ -46,13 +47,14 @@ from nearmiss.settings import check_choices, setting
 from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
 from nearmiss.store.schema import ORIGINS
-from nearmiss.store.tables import Candidate, Claim, Item, Label, LabelSettings, as_utc, utcnow
+from nearmiss.store.tables import QUEUE_SCORE, Candidate, Claim, Item, Label, LabelSettings, as_utc, utcnow
 from nearmiss.store.writes import rows_changed
 
 DEFAULT_OVERLAP = 1
 
 
 _PIVOT = bindparam("pivot", type_=String)
+_ONE = literal_column("1", Integer)  # LIMIT 1 as SQL text (see _probes)
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,10 @@ def _closest(q: Select, column: ColumnElement[Any] | InstrumentedAttribute[Any],
 
 
 def _uncertain(q: Select, cfg: QueueConfig) -> list[list[Select]]:
-    """Closest to the threshold on the learned ranker's p_near; candidates it has not
-    scored (no ranker yet, or mined since its fit) on the fixed blend's nearness."""
-    unscored = q.where(Candidate.p_near.is_(None))
-    return [[*_closest(q, Candidate.p_near, cfg.threshold), *_closest(unscored, Candidate.nearness, cfg.threshold)],
-            [unscored.where(Candidate.nearness.is_(None))]]
+    """Closest to the threshold on the queue score (the learned ranker's p_near; where it has
+    not scored a candidate, no ranker yet or mined since its fit, the fixed blend's nearness):
+    two probes of its index, one each way from the threshold."""
+    return [_closest(q, QUEUE_SCORE, cfg.threshold), [q.where(QUEUE_SCORE.is_(None))]]
 
 
 def _uncertainty(row: Row, cfg: QueueConfig) -> float:
@@ -178,12 +179,14 @@ def eligible(datasets: tuple[str, ...] = (), origins: tuple[str, ...] = (), *, f
 @lru_cache(maxsize=256)
 def _probes(cfg: QueueConfig, dialect: str) -> list[list[Select]]:
     """The order's probes over the free eligible candidates, each LIMIT 1 (and, on
-    PostgreSQL, locking its row with SKIP LOCKED)."""
+    PostgreSQL, locking its row with SKIP LOCKED). The limit is written into the SQL, not
+    bound: PostgreSQL's generic plan of a prepared statement (psycopg prepares a statement
+    run five times) does not know a bound limit is 1, and scanned and sorted every candidate."""
     base = eligible(cfg.datasets, cfg.origins, free_only=True).add_columns(Candidate.nearness, Candidate.p_near)
     tiers = QUEUE_ORDERS[cfg.order].tiers(base, cfg)
     if dialect == "postgresql":
-        return [[p.limit(1).with_for_update(of=Candidate, skip_locked=True, key_share=True) for p in t] for t in tiers]
-    return [[p.limit(1) for p in t] for t in tiers]
+        return [[p.limit(_ONE).with_for_update(of=Candidate, skip_locked=True, key_share=True) for p in t] for t in tiers]
+    return [[p.limit(_ONE) for p in t] for t in tiers]
 
 
 @lru_cache(maxsize=256)

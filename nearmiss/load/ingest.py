@@ -163,4 +163,5 @@ def ingest(store: Store, records: Iterable[ItemRecord], *, batch_size: int = 200
                 _write_batch(session, batch, result)
             if on_batch:
                 on_batch(len(batch))
+    store.analyze("items", "candidates")
     return result

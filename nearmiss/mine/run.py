@@ -208,6 +208,7 @@ def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: 
         finish(store, run_id, status, message=f"{status}: {reason}"[:2000], metrics=result.as_dict())
         raise
     result.seconds = round(time.perf_counter() - started, 3)
+    store.analyze("candidates")  # new candidates are served from an index at once (Store.analyze)
     share = result.possibly_correct / max(result.candidates_added + result.candidates_rescored, 1)
     log.info("flagged %d candidates (%.1f%%) as possibly correct (relative_margin=%s, lm_guard=%s)",
              result.possibly_correct, 100 * share, cfg.rank.relative_margin, cfg.rank.lm_guard)

@@ -108,6 +108,16 @@ class Store:
         with self.sessionmaker() as s, s.begin():
             yield s
 
+    def analyze(self, *tables: str) -> None:
+        """Refresh PostgreSQL's planner statistics of ``tables`` after a bulk write. Until its
+        autovacuum gets to them (a minute or more), a table loaded just now reads as empty and
+        the label queue's probes sort every candidate instead of walking their index. SQLite's
+        plans here need no statistics: nothing to do."""
+        if self.engine.dialect.name != "postgresql" or getattr(self, "_connection", None) is not None:
+            return  # (a private view's writes are never committed: no statistics to refresh)
+        with self.engine.connect() as c:
+            c.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+
     def dispose(self) -> None:
         if getattr(self, "_connection", None) is not None:  # a private view's open transaction
             self._connection.close()

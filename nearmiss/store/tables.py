@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    func,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -80,6 +81,12 @@ class Candidate(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     item: Mapped[Item] = relationship(back_populates="candidates")
+
+
+# The score the 'uncertain' queue orders by: the learned ranker's p_near, else the fixed blend's
+# nearness. Indexed as this expression, so serving probes it from the threshold outwards.
+QUEUE_SCORE = func.coalesce(Candidate.p_near, Candidate.nearness)
+Index("ix_candidates_queue_score", QUEUE_SCORE)
 
 
 class Annotator(Base):
@@ -161,6 +168,17 @@ class LabelSettings(Base):
     __tablename__ = "label_settings"
     dataset: Mapped[str] = mapped_column(String(200), primary_key=True)
     overlap: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AppSetting(Base):
+    """A group of settings admins change in the app (e.g. what annotators' cards show), as
+    JSON, with who changed it last and when."""
+
+    __tablename__ = "app_settings"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("annotators.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

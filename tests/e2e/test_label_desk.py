@@ -1,6 +1,7 @@
 """The annotator's day in a real browser (Streamlit server + Debian Chromium): a first
 wrong step marked on a trace does not block the next MCQA card; keys after using a sidebar
-filter label the card on screen or are shown as not taken; Enter accepts the suggestion;
+filter label the card on screen or are shown as not taken; the card shows no scores or origins
+and a suggestion only where the ranker is confident; Enter accepts it, else says there is none;
 the key legend is clickable; g opens the guidelines (images as links); a comment typed on the card shows on Review, a pasted
 one over the limit is kept whole and refused naming the limit; a decision
 reopened from History changes the final label and the old one is retracted, not deleted."""
@@ -149,9 +150,38 @@ def test_keys_after_a_sidebar_filter_are_never_silently_lost(browser, app_server
     assert _rows(sqlite_url, Label.candidate_id, Label.label)[-1] == (cid, "invalid")
 
 
+def _p_near(store: Store, ps: dict[str, float]) -> None:
+    """Give candidates the learned ranker's p_near (and the label it suggests)."""
+    with store.session() as s:
+        for cid, p in ps.items():
+            s.execute(update(Candidate).where(Candidate.id == cid).values(
+                p_near=p, suggested="near_miss" if p >= 0.5 else "far_miss"))
+
+
+def test_the_annotators_card_is_plain_and_enter_accepts_only_a_confident_suggestion(browser, app_server, sqlite_url):
+    store = Store(sqlite_url)
+    unsure, sure, *rest = add_candidates(store, 2, per_item=2)
+    _p_near(store, {unsure: 0.55, sure: 0.95, rest[0]: 0.0, rest[1]: 1.0})  # served in this order (uncertain first)
+    users(store, "ann")
+    page = _open(browser, app_server(sqlite_url), "ann")
+    page.locator(".nm-candidate").wait_for(timeout=30000)
+    assert page.locator(".nm-root").get_attribute("data-cid") == unsure
+    text = page.locator("[data-testid='stMain']").inner_text()
+    assert not [w for w in ("origin", "nearness", "sim_gold", "p_near", "Fixed blend", "Ranker v") if w in text], text
+    assert page.locator(".nm-suggest").count() == 0
+    entry = _press(page, "Enter")  # 0.55 is below the default 0.8: nothing is stored, the card says why
+    assert entry["status"] == "refused" and _rows(sqlite_url, Label.id) == []
+    page.locator(".nm-status").filter(has_text="not taken: no suggestion on this card").wait_for(timeout=10000)
+    assert _press(page, "2")["status"] in SAVED
+    page.locator(".nm-suggest").filter(has_text="suggested: near-miss").wait_for(timeout=30000)
+    assert page.locator(".nm-root").get_attribute("data-cid") == sure
+    assert _press(page, "Enter")["status"] in SAVED
+    assert _rows(sqlite_url, Label.candidate_id, Label.label) == [(unsure, "far_miss"), (sure, "near_miss")]
+
+
 def test_enter_accepts_the_suggestion_and_the_legend_is_clickable(browser, app_server, sqlite_url):
     store = Store(sqlite_url)
-    add_candidates(store, 2, per_item=2)
+    _p_near(store, dict.fromkeys(add_candidates(store, 2, per_item=2), 0.9))
     users(store, "ann")
     save_guideline(store, users(store, "boss", role="admin")[0], "quiz",
                    "Near-miss means **tempting** but wrong.\n\n![pixel](http://127.0.0.1:9/pixel.png)")

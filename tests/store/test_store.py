@@ -1,11 +1,13 @@
 """The store on SQLite and on a real PostgreSQL: schema, settings, idempotent ingest."""
-from sqlalchemy import inspect, select, text
+import pytest
+from sqlalchemy import func, inspect, select, text, update
 
 from nearmiss.auth.accounts import add_user, authenticate
+from nearmiss.label.queue import QueueConfig, _probes
 from nearmiss.load.ingest import ingest
 from nearmiss.store import Store
 from nearmiss.store.schema import CandidateRecord, ItemRecord
-from nearmiss.store.tables import Candidate, Item
+from nearmiss.store.tables import Candidate, Item, utcnow
 
 
 def _item(n: int, *, answer: str | None = "yes", cands: tuple[str, ...] = ()) -> ItemRecord:
@@ -96,3 +98,20 @@ def test_upgrading_an_old_store_drops_settings_kept_under_names_no_dataset_has(d
     with upgraded.session() as s:
         assert sorted(s.scalars(text("SELECT dataset FROM label_settings"))) == ["kept"]
     upgraded.dispose()
+
+
+@pytest.mark.postgres
+def test_a_load_refreshes_postgresql_statistics_so_the_queue_walks_its_index(pg_url):
+    store = Store(pg_url)
+    ingest(store, [_item(n, cands=tuple(f"wrong {n}.{j}" for j in range(3))) for n in range(400)])
+    with store.engine.connect() as c:  # autovacuum would take a minute or more: the load did it
+        assert c.scalar(text("select reltuples from pg_class where relname = 'candidates'")) == 1200
+    with store.session() as s:  # scores written as mining writes them; its run ends as this does
+        s.execute(update(Candidate).values(nearness=func.random()))
+    store.analyze("candidates")
+    probe = _probes(QueueConfig(order="uncertain"), "postgresql")[0][0].compile(dialect=store.engine.dialect)
+    with store.engine.connect() as c:
+        plan = "\n".join(c.exec_driver_sql(f"EXPLAIN {probe}", probe.construct_params(
+            {"annotator_id": 1, "now": utcnow(), "pivot": "0"})).scalars())
+    store.dispose()
+    assert "ix_candidates_queue_score" in plan and "Sort" not in plan, plan

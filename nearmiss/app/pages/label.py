@@ -5,9 +5,8 @@ from nearmiss.app.boundary import fragment
 from nearmiss.app.components.keys import DESK_KEYS, key_card
 from nearmiss.app.shared import guarded, require_role, store
 from nearmiss.app.text import without_images
+from nearmiss.label.card import CardSettings, card_settings, save_card_settings
 from nearmiss.label.desk import LabelDesk
-from nearmiss.label.guidelines import guideline
-from nearmiss.label.progress import progress
 from nearmiss.label.queue import QUEUE_ORDERS, QueueConfig, datasets_and_origins
 from nearmiss.label.ranker import serving_note
 from nearmiss.label.refit import start_refitter
@@ -37,12 +36,23 @@ if held is None or held.annotator_id != user["id"]:
 desk: LabelDesk = held
 desk.configure(cfg)
 
+if user["role"] == "admin":  # what every annotator's card shows
+    shown = card_settings(store())
+    with st.sidebar.expander("Cards (admins)"), st.form("card_settings", border=False):
+        internals = st.checkbox("Show scores and origins", shown.show_internals, key="card_internals",
+                                help=help_of(CardSettings, "show_internals"))
+        suggest_at = st.number_input("Suggest at confidence", 0.5, 1.0, float(shown.suggest_at), 0.05,
+                                     key="card_suggest_at", help=help_of(CardSettings, "suggest_at"))
+        if st.form_submit_button("Save"):
+            save_card_settings(store(), user["id"], CardSettings(internals, suggest_at))
+            desk.refresh()
+            st.success("Saved: every card shows it from its next key.")
 
-def guidelines(view: dict | None) -> None:
+
+def guidelines() -> None:
     """The guidelines of the dataset on the card (admin-written Markdown: rendered as such, but
     images only as links, so no reader is tracked by a remote image)."""
-    version = view.get("guideline_version") if view else None
-    rules = guideline(store(), view["dataset"], version) if view and version else None
+    rules = desk.guideline()
     with st.container(key="label_guidelines"), st.expander("Guidelines (g)"):
         if rules:
             st.text(f"{rules.dataset}, version {rules.version}")  # a dataset name is user text: plain
@@ -54,8 +64,8 @@ def guidelines(view: dict | None) -> None:
 @fragment()
 def work() -> None:
     """Only the card reruns on a key: its progress line is part of it (fewer elements, faster)."""
-    view, p = desk.view(), progress(store(), user["id"], cfg)
-    guidelines(view)
+    view, p = desk.view(), desk.progress()
+    guidelines()
     waiting = view is None and p.remaining > 0
     key_card(view, key="label_keys", on_press=guarded(desk.press), keys=DESK_KEYS, refresh=waiting,
              on_heartbeat=guarded(desk.heartbeat), heartbeat_seconds=HEARTBEAT_SECONDS,
@@ -64,12 +74,14 @@ def work() -> None:
              empty=f"Nothing to label right now: {p.remaining} left are being labeled by others. This card checks "
                    "again by itself." if waiting else
                    "Nothing left to label with these filters. Backspace still undoes your last decision.")
-    st.caption(serving_note(store(), desk.shown), help="Which ranker ordered this card and made its suggestion.")
+    if desk.settings.show_internals:
+        st.caption(serving_note(store(), desk.shown), help="Which ranker ordered this card and made its suggestion.")
 
 
 work()
 st.caption("Keys (or click them on the card): 1 near-miss · 2 far-miss · 3 actually correct · 4 invalid · "
-           "enter accept the suggestion · space skip · backspace undo (last 10; older ones on the History page) · "
+           "enter accept the suggestion (cards show one only where the ranker is confident) · space skip · backspace undo (last 10; older ones on the History page) · "
            "c comment · f flag for discussion · g guidelines · ? help. Traces: click an assistant step or press "
            "j / k to mark the first wrong step (x clears), then label. Each key is saved before the next candidate "
-           "shows. Done and remaining follow the filters; the rate shows after 10 decisions over 5 minutes.")
+           "shows. Done and remaining follow the filters (others' work shows within 15 s); the rate shows after 10 "
+           "decisions over 5 minutes.")

@@ -174,7 +174,8 @@ function renderCard(root, data) {
     root.append(el("div", "nm-empty", data.empty || "Nothing to show."));
   } else {
     const head = el("div", "nm-head");
-    head.append(badge(card.dataset), badge(`origin: ${card.origin}`));
+    head.append(badge(card.dataset));
+    if (card.origin) head.append(badge(`origin: ${card.origin}`)); // scores and origins: only where an admin shows them
     if (card.nearness !== null && card.nearness !== undefined) head.append(badge(`nearness ${card.nearness}`));
     if (card.suggested) head.append(badge(`suggested: ${NAMES[card.suggested] || card.suggested}`, "nm-suggest"));
     if (card.possibly_correct) head.append(badge("possibly correct?", "nm-warn"));
