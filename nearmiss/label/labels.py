@@ -220,9 +220,12 @@ def votes(store: Store, *, datasets: Iterable[str] = ()) -> list[Vote]:
 
 
 def settled_by(final: FinalLabel) -> str | None:
-    """How a final label came about: ``adjudication``, ``majority`` or ``tie`` (None: no vote stands)."""
+    """Where a final label came from: ``adjudication``, ``outcome`` (a failed trajectory nobody
+    decided), ``majority``, or ``tie`` (pending adjudication); None: no vote stands."""
     if final.adjudicated:
         return "adjudication"
+    if final.by_outcome:
+        return "outcome"
     if final.disputed:
         return "tie"
     return "majority" if final.label is not None else None
