@@ -25,7 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.label.final_labels import FinalLabel, load_final_labels
+from nearmiss.label.final_labels import OUTCOME_ORIGIN, FinalLabel, load_final_labels
 from nearmiss.registry import Registry
 from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
@@ -232,13 +232,15 @@ def settled_by(final: FinalLabel) -> str | None:
 
 
 def final_sources(store: Store, *, datasets: Iterable[str] = ()) -> dict[str, int]:
-    """How many labeled candidates are settled by adjudication, by majority, or tied."""
+    """How many candidates are settled by adjudication, by majority, by their outcome (failed
+    trajectories nobody decided), or tied (pending adjudication)."""
     datasets = tuple(datasets)
     with store.session() as s:
-        finals = load_final_labels(s)
+        finals = load_final_labels(s, outcomes=True)
         if datasets:
+            decided = or_(Candidate.id.in_(select(Label.candidate_id)), Candidate.origin == OUTCOME_ORIGIN)
             inside = set(s.scalars(select(Candidate.id).join(Item, Item.id == Candidate.item_id)
-                                   .where(Item.dataset.in_(datasets), Candidate.id.in_(select(Label.candidate_id)))))
+                                   .where(Item.dataset.in_(datasets), decided)))
             finals = {cid: f for cid, f in finals.items() if cid in inside}
     return dict(Counter(src for f in finals.values() if (src := settled_by(f))))
 

@@ -127,7 +127,7 @@ def _mined(nearest: bool) -> NegativeSet:
         if not cands:
             raise NotFoundError(f"negative set '{'mined' if nearest else 'mined_far'}': no mined candidates "
                                 f"({', '.join(cfg.mined_origins)}) for {inp.dataset}/{inp.split}: mine that split "
-                                f"first (Mine page, or `nearmiss mine --dataset {inp.dataset} --split {inp.split}`)")
+                                "first")
         excluded = _excluded_by_label(inp.session, cands)
         best: dict[str, tuple[float, str]] = {}  # item id -> (nearness, text) of the pick so far
         for c in cands:

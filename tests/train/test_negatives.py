@@ -139,7 +139,7 @@ def test_unmined_items_and_unknown_sets_are_one_clear_error(tmp_path):
     ingest(store, open_source("arc-easy", split="test", limit=3).items)
     ingest(store, open_source("arc-easy", split="validation", limit=2).items)
     items = _train(store)
-    with store.session() as s, pytest.raises(NotFoundError, match=r"nearmiss mine --dataset arc-easy --split test"):
+    with store.session() as s, pytest.raises(NotFoundError, match=r"arc-easy/test: mine that split first"):
         build_sets(["mined"], s, items, TrainConfig(), _no_lm, "arc-easy", "test")
     unknown = "^unknown negative set 'hardes'; expected one of hardest, easiest"
     with store.session() as s, pytest.raises(ConfigError, match=unknown):
@@ -162,4 +162,4 @@ def test_cli_bad_negative_set_is_one_error_line(cli, sqlite_url):
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
         "Error: negatives: unknown negative set 'nearish'; expected one of hardest, easiest, mined, mined_far, near, "
-        "far, distractor, unrelated"]
+        "far, failed, distractor, unrelated"]
