@@ -11,6 +11,7 @@ from nearmiss.load.run import bundled_sources, bundled_splits, load_source, load
 from nearmiss.load.sources.champ import judge
 from nearmiss.load.sources.mcqa import FieldMap
 from nearmiss.store.tables import Candidate, Item
+from tests.bad_rows import bad_rows_file
 
 GOOD = "\n".join(json.dumps({"q": f"{n}+1?", "opts": [str(n + 1), str(n + 2)], "key": "A"}) for n in range(30))
 
@@ -38,16 +39,6 @@ def test_upload_with_mapping_loads_and_errors_name_the_uploaded_file(sqlite_stor
         load_upload(sqlite_store, _staged("y.jsonl", bad), "mine2.jsonl", mapping="question=q,choices=opts,answer=key")
     with sqlite_store.session() as s:
         assert s.scalar(select(func.count()).select_from(Item)) == 30
-
-
-def bad_rows_file() -> str:
-    """Ten mapped rows, bad at lines 3 (a NaN), 5 (no answer), 7 (choices not a list) and 9 (malformed JSON)."""
-    lines = [json.dumps({"q": f"{n}+1?", "opts": [str(n + 1), str(n + 2)], "key": "A"}) for n in range(10)]
-    lines[2] = lines[2].replace('"key": "A"', '"key": NaN')
-    lines[4] = json.dumps({"q": "4+1?", "opts": ["5", "6"]})
-    lines[6] = json.dumps({"q": "6+1?", "opts": 7, "key": "A"})
-    lines[8] = '{"q": "8+1?", "opts": ["9", "10"], "key": "A"'
-    return "\n".join(lines)
 
 
 def test_an_upload_lists_every_bad_row_of_every_kind_and_stores_nothing(sqlite_store):
