@@ -231,6 +231,16 @@ def settled_by(final: FinalLabel) -> str | None:
     return "majority" if final.label is not None else None
 
 
+SOURCE_WORDS = {"adjudication": "{n} by adjudication", "majority": "{n} by majority",
+                "outcome": "{n} failed by their outcome (nobody labeled them)",
+                "tie": "{n} tied, pending adjudication (no final label yet)"}
+
+
+def sources_in_words(sources: dict[str, int]) -> str:
+    """``final_sources`` counts as one phrase ("none yet" when empty): a tie never reads as final."""
+    return ", ".join(SOURCE_WORDS[s].format(n=n) for s, n in sorted(sources.items())) or "none yet"
+
+
 def final_sources(store: Store, *, datasets: Iterable[str] = ()) -> dict[str, int]:
     """How many candidates are settled by adjudication, by majority, by their outcome (failed
     trajectories nobody decided), or tied (pending adjudication)."""

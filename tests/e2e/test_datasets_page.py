@@ -31,12 +31,16 @@ def _pick(page, key_prefix: str, *options: str) -> None:
         page.get_by_role("option", name=option, exact=True).click()
 
 
-def test_upload_lists_every_bad_row_and_stores_nothing(browser, app_server, sqlite_url, tmp_path):
-    store = Store(sqlite_url)
-    add_user(store, "boss", "admin", "boss-password")
-    server = app_server(sqlite_url)
-    page = sign_in_page(browser, server, "boss", "boss-password")
+def _datasets_page(browser, app_server, sqlite_url: str):
+    """The Datasets page, open for a signed-in admin."""
+    add_user(Store(sqlite_url), "boss", "admin", "boss-password")
+    page = sign_in_page(browser, app_server(sqlite_url), "boss", "boss-password")
     page.locator("[data-testid='stSidebarNav']").get_by_text("Datasets").click()
+    return page
+
+
+def test_upload_lists_every_bad_row_and_stores_nothing(browser, app_server, sqlite_url, tmp_path):
+    page = _datasets_page(browser, app_server, sqlite_url)
 
     rows = [{"q": f"{n}+1?", "x": str(n + 1), "y": str(n + 2), "key": "A"} for n in range(12)]
     bad = tmp_path / "quiz.jsonl"
@@ -63,11 +67,7 @@ def test_annotator_has_no_datasets_page(browser, app_server, sqlite_url):
 
 
 def test_load_waits_for_the_mapping_then_lists_bad_rows_of_every_kind(browser, app_server, sqlite_url, tmp_path):
-    store = Store(sqlite_url)
-    add_user(store, "boss", "admin", "boss-password")
-    server = app_server(sqlite_url)
-    page = sign_in_page(browser, server, "boss", "boss-password")
-    page.locator("[data-testid='stSidebarNav']").get_by_text("Datasets").click()
+    page = _datasets_page(browser, app_server, sqlite_url)
     upload = tmp_path / "mixed.jsonl"
     upload.write_text(bad_rows_file())  # a NaN, a missing answer, choices not a list, a malformed JSON line
     _upload(page, upload)

@@ -11,12 +11,8 @@ from nearmiss.errors import NearmissError
 from nearmiss.label.agreement import disagreements, pairwise, per_annotator, per_dataset, remarks
 from nearmiss.label.desk import ReviewDesk
 from nearmiss.label.guidelines import guideline, save_guideline
-from nearmiss.label.labels import final_sources
+from nearmiss.label.labels import final_sources, sources_in_words
 from nearmiss.label.queue import overlaps, set_overlap
-
-SOURCE_WORDS = {"adjudication": "{n} by adjudication", "majority": "{n} by majority",
-                "outcome": "{n} failed by their outcome (nobody labeled them)",
-                "tie": "{n} tied, pending adjudication (no final label yet)"}
 
 user = require_role("admin")
 st.title("Review")
@@ -68,10 +64,8 @@ st.dataframe(pd.DataFrame([vars(f) for f in per_annotator(store(), datasets=data
                             "late": st.column_config.NumberColumn("on expired lease")})
 
 sources = final_sources(store(), datasets=datasets)
-st.caption("Final labels: " + (", ".join(SOURCE_WORDS[s].format(n=n) for s, n in sorted(sources.items()))
-                               or "none yet")
-           + ". Final = adjudication, else the majority of votes, else (a failed trajectory nobody decided) its "
-             "outcome; a tie has no final label until an admin adjudicates it.")
+st.caption(f"Final labels: {sources_in_words(sources)}. Final = adjudication, else the majority of votes, else (a "
+           "failed trajectory nobody decided) its outcome; a tie has no final label until an admin adjudicates it.")
 
 st.subheader("Disagreements")
 open_ = disagreements(store(), datasets=datasets)
