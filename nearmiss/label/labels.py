@@ -233,7 +233,8 @@ def settled_by(final: FinalLabel) -> str | None:
 
 SOURCE_WORDS = {"adjudication": "{n} by adjudication", "majority": "{n} by majority",
                 "outcome": "{n} failed by their outcome (nobody labeled them)",
-                "tie": "{n} tied, pending adjudication (no final label yet)"}
+                "tie": "{n} tied, pending adjudication (no final label yet)",
+                "unlabeled": "{n} unlabeled (own wrong choices nobody labeled)"}
 
 
 def sources_in_words(sources: dict[str, int]) -> str:

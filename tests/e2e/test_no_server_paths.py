@@ -58,7 +58,7 @@ def test_no_page_shows_a_server_path_or_the_store_url(browser, app_server, sqlit
             page.locator(".st-key-ds_upload_load button").wait_for(timeout=30000)
         shown[title] = _text(page)
     assert "nearmiss-dpo" in shown["Export"] and '"store"' in shown["Export"]  # the manifest was on screen
-    assert "failed by their outcome" in shown["Review"]
+    assert "2 failed by their outcome" in shown["Review"] and "2 failed by their outcome" in shown["Export"]
     leaks = [(title, what) for title, text in shown.items() for what, value in secrets.items() if value in text]
     assert leaks == []
     page.context.close()

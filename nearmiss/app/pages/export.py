@@ -21,14 +21,13 @@ from nearmiss.export import (
     zip_folder,
 )
 from nearmiss.export.config import EXPORT_LABELS, HIR_TEMPLATE
+from nearmiss.label.labels import sources_in_words
 from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
 from nearmiss.load.datasets import dataset_stats
 from nearmiss.settings import help_of
 from nearmiss.store.schema import ORIGINS
 
 F, C = ExportFilters, ExportConfig
-LABEL_SOURCES = {"majority": "annotators' majority", "adjudication": "adjudication",
-                 "outcome": "the trajectory's outcome (failed; nobody labeled it)", "unlabeled": "nobody (unlabeled)"}
 
 require_role("admin")
 st.title("Export")
@@ -72,8 +71,7 @@ a.metric("Items", counts["items"])
 b.metric("Negatives", counts["negatives"])
 c.metric("Left out", sum(counts["removed"].values()))
 if counts["negatives"]:
-    st.caption("Where the labels came from: " + ", ".join(f"{n} by {LABEL_SOURCES.get(src, src)}" for src, n in
-                                                         counts["by_label_source"].items()) + ".")
+    st.caption(f"Where the labels came from: {sources_in_words(counts['by_label_source'])}.")
     chart = alt.Chart(pd.DataFrame(selection.label_origin_counts())).mark_bar().encode(
         x=alt.X("negatives:Q", title="negatives"), y=alt.Y("label:N", title="final label"),
         color=alt.Color("origin:N"), tooltip=["label", "origin", "negatives"])
