@@ -1,5 +1,4 @@
 """The store on SQLite and on a real PostgreSQL: schema, settings, idempotent ingest."""
-import pytest
 from sqlalchemy import inspect, select, text
 
 from nearmiss.auth.accounts import add_user, authenticate
@@ -74,15 +73,3 @@ def test_passwords_are_hashed_and_checked(store):
     assert stored.startswith("$argon2") and "s3cret-pass" not in stored
     assert authenticate(store, "ann", "s3cret-pass").role == "annotator"
     assert authenticate(store, "ann", "wrong") is None
-
-
-@pytest.mark.parametrize("url,name", [
-    ("sqlite:////srv/team/data/demo.db", "demo.db"),
-    ("sqlite:///relative/nearmiss.db", "nearmiss.db"),
-    ("sqlite://", "memory"),
-    ("postgresql+psycopg://labeler:s3cret@db.internal:5432/nearmiss_team", "nearmiss_team"),
-])
-def test_a_store_is_named_without_its_path_host_or_credentials(url, name):
-    from nearmiss.store import store_name
-
-    assert store_name(url) == name
