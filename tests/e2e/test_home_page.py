@@ -10,6 +10,7 @@ from tests.labeling import add_candidates, users
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.slow  # ~35 s; Home is no must-show item
 def test_home_shows_team_progress_and_starts_labeling_a_dataset(browser, app_server, sqlite_url):
     store = Store(sqlite_url)
     quiz = add_candidates(store, 2, per_item=2)
