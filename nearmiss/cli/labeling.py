@@ -10,7 +10,7 @@ from nearmiss.cli import app
 from nearmiss.cli.core import store_of
 from nearmiss.errors import NotFoundError
 from nearmiss.label.agreement import disagreements, pairwise, per_dataset
-from nearmiss.label.labels import final_sources
+from nearmiss.label.labels import final_sources, sources_in_words
 from nearmiss.label.queue import overlaps, set_overlap
 from nearmiss.store.tables import Annotator
 
@@ -59,5 +59,4 @@ def agreement(ctx: typer.Context,
     typer.echo(f"\n{'dataset':30} {'candidates':>10} {'labels':>7} {'fleiss':>7}")
     for d in datasets:
         typer.echo(f"{d.dataset:30} {d.candidates:>10} {d.labels:>7} {_kappa(d.kappa):>7}")
-    typer.echo(f"\nopen disagreements: {len(open_)}; final labels: "
-               + (", ".join(f"{n} by {s}" for s, n in sorted(sources.items())) or "none"))
+    typer.echo(f"\nopen disagreements: {len(open_)}; final labels: {sources_in_words(sources)}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nearmiss.errors import ConfigError
+from nearmiss.label.final_labels import OUTCOME_LABEL
 from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
 from nearmiss.registry import Registry
 from nearmiss.settings import check_choices, setting
@@ -19,6 +20,7 @@ from nearmiss.store.schema import LABELS, NEGATIVE_LABELS, ORIGINS
 STYLES = Registry.of_names("style", ("standard", "conversational"))
 HIR_TEMPLATE = "{task}\n\nGive a response whose final answer is: {answer}"
 NEVER_NEGATIVE: tuple[str, ...] = tuple(x for x in LABELS if x not in NEGATIVE_LABELS)
+EXPORT_LABELS = Registry.of_names("label", (*NEGATIVE_LABELS, OUTCOME_LABEL))  # failed: a trajectory's outcome
 
 
 def _formats() -> Registry[Any]:
@@ -36,12 +38,13 @@ def label_name(name: str) -> str:
 class ExportFilters:
     """Which negatives leave the store."""
 
-    labels: list[str] = setting(list(NEGATIVE_LABELS), "Final labels to export as negatives (default both).",
-                                NEGATIVE_LABELS)
+    labels: list[str] = setting(list(EXPORT_LABELS), "Final labels to export as negatives (default all): "
+                                "near_miss and far_miss from people, failed from a trajectory's outcome where "
+                                "no person decided it.", EXPORT_LABELS)
     min_annotators: int = setting(1, "Keep a majority label only when at least this many annotators voted "
-                                     "(adjudicated labels always pass).")
+                                     "(adjudicated and outcome labels always pass).")
     min_agreement: float = setting(0.0, "Keep a majority label only when this share of its votes agree, 0..1 "
-                                        "(adjudicated labels always pass).")
+                                        "(adjudicated and outcome labels always pass).")
     nearness_min: float | None = setting(None, "Keep negatives with nearness >= this (a negative without a nearness "
                                                "score is then dropped).")
     nearness_max: float | None = setting(None, "Keep negatives with nearness <= this.")
@@ -60,7 +63,7 @@ class ExportFilters:
         for name in self.labels:
             if name in NEVER_NEGATIVE:
                 raise ConfigError(f"labels: '{name}' is never exported as a negative; "
-                                  f"choose from {', '.join(NEGATIVE_LABELS)}")
+                                  f"choose from {', '.join(EXPORT_LABELS)}")
         check_choices(self)
         if self.min_annotators < 1:
             raise ConfigError(f"min_annotators must be >= 1, got {self.min_annotators}")

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from nearmiss.export.config import ExportConfig
 from nearmiss.export.files import files_under, sha256_file
 from nearmiss.export.select import Selection
 from nearmiss.export.spill import Part
+from nearmiss.store.engine import store_name
 from nearmiss.store.tables import utcnow
 
 MANIFEST = "manifest.json"
@@ -48,8 +47,9 @@ def build_manifest(cfg: ExportConfig, style: str, store_url: str, selection: Sel
         "created_at": utcnow().isoformat(),
         "snapshot_time": selection.snapshot_time.isoformat(),
         "schema_version": selection.schema_version,
-        "store": make_url(store_url).render_as_string(hide_password=True),
-        "options": {k: v for k, v in cfg.as_dict().items() if k != "filters"},
+        "store": store_name(store_url),  # its name only: no path, host or credentials
+        "options": {**{k: v for k, v in cfg.as_dict().items() if k != "filters"},
+                    "out": cfg.out.name},  # the folder's name: where it sat on the writing machine is no one's concern
         "filters": cfg.filters.as_dict(),
         "selection": selection.counts(),
         "split": {"val_fraction": cfg.val_fraction, "seed": cfg.seed, "by": "item (normalised prompt)",

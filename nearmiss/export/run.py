@@ -131,7 +131,8 @@ def export(store: Store, cfg: ExportConfig, progress: Progress | None = None) ->
         step(0.8, "writing the manifest")
         manifest = build_manifest(cfg, style, store.url, selection, splits, written, stage)
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    step(1.0, f"done: {cfg.out}")
+    step(1.0, f"done: {selection.items} items")
+    log.info("export %s written to %s", cfg.format, cfg.out)
     return manifest
 
 

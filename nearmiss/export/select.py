@@ -2,7 +2,7 @@
 the filters, read from the store in one transaction (one snapshot).
 
 A negative is a candidate whose final label (``nearmiss.label.final_labels``) is near-miss or
-far-miss, or, with ``include_unlabeled_distractors``, an MCQA item's own wrong choice
+far-miss, a failed trajectory nobody decided (label ``failed``, from its outcome), or, with ``include_unlabeled_distractors``, an MCQA item's own wrong choice
 that nobody labeled (label ``unlabeled``). A candidate finally labeled actually-correct
 or invalid is never a negative, whatever the filters. Answers equal to the gold answer
 (after normalisation) are dropped; duplicate items (same prompt and gold) are merged.
@@ -25,7 +25,7 @@ from tqdm import tqdm
 from nearmiss.export.config import NEVER_NEGATIVE, ExportFilters
 from nearmiss.export.spill import Spill
 from nearmiss.label.final_labels import FinalLabel, load_final_labels
-from nearmiss.label.labels import is_active
+from nearmiss.label.labels import is_active, settled_by
 from nearmiss.lm.prompts import mcqa_prompt
 from nearmiss.store import Store
 from nearmiss.store.schema import candidate_id, normalize_answer
@@ -50,6 +50,7 @@ class Negative:
     first_wrong_step: int | None = None  # the index most annotators marked (ties: the earliest)
     comments: list[str] = field(default_factory=list)  # of its standing decisions, oldest first
     flagged: bool = False  # a standing decision marked it "needs discussion"
+    source: str = "unlabeled"  # where the label came from: majority, adjudication, outcome (or unlabeled)
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Selection:
     schema_version: str | None
     items: int = 0
     pairs: Counter = field(default_factory=Counter)  # (label, origin) -> negatives
+    sources: Counter = field(default_factory=Counter)  # where labels came from -> negatives
     with_comments: int = 0
     flagged: int = 0
 
@@ -90,6 +92,7 @@ class Selection:
         """Count a kept example."""
         self.items += 1
         self.pairs.update((n.label, n.origin) for n in ex.negatives)
+        self.sources.update(n.source for n in ex.negatives)
         self.with_comments += sum(bool(n.comments) for n in ex.negatives)
         self.flagged += sum(n.flagged for n in ex.negatives)
 
@@ -103,7 +106,7 @@ class Selection:
         return [n for ex in self.spill.part() for n in ex.negatives]
 
     def counts(self) -> dict:
-        """Items, negatives, negatives per label and per origin, and drops per reason."""
+        """Items, negatives, negatives per label, per origin and per label source, and drops per reason."""
         by_label: Counter = Counter()
         by_origin: Counter = Counter()
         for (label, origin), n in self.pairs.items():
@@ -111,6 +114,7 @@ class Selection:
             by_origin[origin] += n
         return {"items": self.items, "negatives": sum(self.pairs.values()),
                 "by_label": dict(sorted(by_label.items())), "by_origin": dict(sorted(by_origin.items())),
+                "by_label_source": dict(sorted(self.sources.items())),
                 "with_comments": self.with_comments, "flagged": self.flagged,
                 "removed": dict(sorted(self.removed.items()))}
 
@@ -133,9 +137,9 @@ def _why_not(fl: FinalLabel, f: ExportFilters) -> str | None:
         return f"label {fl.label}"
     if fl.label not in f.labels:
         return f"label {fl.label} not selected"
-    if not fl.adjudicated and fl.annotators < f.min_annotators:
+    if not fl.beyond_votes and fl.annotators < f.min_annotators:
         return "fewer annotators than min_annotators"
-    if not fl.adjudicated and fl.agreement < f.min_agreement:
+    if not fl.beyond_votes and fl.agreement < f.min_agreement:
         return "agreement below min_agreement"
     return None
 
@@ -194,7 +198,8 @@ def _negatives(item: Item, cands: list[Any], labels: dict[str, FinalLabel], f: E
             removed[reason] += 1
             continue
         assert fl.label is not None  # _why_not gives a disputed candidate (no label) its reason
-        out[c.id] = Negative(c.id, c.text, fl.label, c.origin, c.nearness, fl.annotators, fl.agreement, c.messages)
+        out[c.id] = Negative(c.id, c.text, fl.label, c.origin, c.nearness, fl.annotators, fl.agreement, c.messages,
+                             source=settled_by(fl) or "majority")
     if f.include_unlabeled_distractors and item.kind == "mcqa" and item.choices:
         for i, text in enumerate(item.choices):
             cid = candidate_id(item.id, str(text))
@@ -255,7 +260,7 @@ def _items_with_candidates(s: Session, filters: ExportFilters) -> Iterator[tuple
         cands: dict[str, list[Any]] = {}
         for c in s.execute(select(*CANDIDATE_COLUMNS).where(Candidate.item_id.in_([it.id for it in items]))):
             cands.setdefault(c.item_id, []).append(c)
-        labels = load_final_labels(s, [c.id for group in cands.values() for c in group])
+        labels = load_final_labels(s, [c.id for group in cands.values() for c in group], outcomes=True)
         for item in items:
             yield item, cands.get(item.id, []), labels
 

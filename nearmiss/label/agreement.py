@@ -20,7 +20,7 @@ from itertools import combinations
 
 from sqlalchemy import or_, select
 
-from nearmiss.label.final_labels import load_final_labels
+from nearmiss.label.final_labels import final_without, load_final_labels
 from nearmiss.label.labels import DECIDED_LABEL, is_active, votes
 from nearmiss.store import Store
 from nearmiss.store.tables import Annotator, Candidate, Item, Label, as_utc
@@ -146,7 +146,7 @@ class AnnotatorFigures:
     annotator: str
     decisions: int                 # standing decisions (skips included)
     median_seconds: float | None   # between consecutive decisions, breaks left out
-    with_final: float | None       # share of standing votes equal to the candidate's final label
+    with_final: float | None       # share of standing votes equal to the final label of the others' votes
     with_suggestion: float | None  # share of standing votes equal to the suggested label
     comments: int
     flagged: int
@@ -166,7 +166,8 @@ def _share(hits: list[bool]) -> float | None:
 
 def per_annotator(store: Store, *, datasets: Iterable[str] = ()) -> list[AnnotatorFigures]:
     """Each annotator's decisions, pace (median seconds per decision) and agreement with
-    the final label and with the suggestion (candidates with one; skips do not vote)."""
+    the final label left by the others (their own vote out: ``final_without``) and with the
+    suggestion (candidates with one; skips do not vote)."""
     q = (select(Annotator.name, Label.candidate_id, Label.label, Label.created_at, is_active(), Label.note,
                 Label.flagged, Label.late, Candidate.suggested)
          .join(Annotator, Annotator.id == Label.annotator_id).join(Candidate, Candidate.id == Label.candidate_id)
@@ -185,7 +186,7 @@ def per_annotator(store: Store, *, datasets: Iterable[str] = ()) -> list[Annotat
         voting = [r for r in standing if r.label != "skip"]
         figures.append(AnnotatorFigures(
             who, len(standing), _median_gap([as_utc(r.created_at) for r in mine]),
-            _share([r.label == finals[r.candidate_id].label for r in voting if finals[r.candidate_id].label]),
+            _share([r.label == other for r in voting if (other := final_without(finals[r.candidate_id], r.label))]),
             _share([r.label == r.suggested for r in voting if r.suggested]),
             sum(bool(r.note) for r in standing), sum(bool(r.flagged) for r in standing),
             sum(bool(r.late) for r in mine)))

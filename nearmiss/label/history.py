@@ -85,7 +85,8 @@ def change_decision(store: Store, annotator_id: int, label_id: int, label: str, 
     """Reopen the candidate of the annotator's decision ``label_id`` and decide it again:
     the decision standing on it (if any) is retracted and ``label`` appended, in one
     transaction. The first wrong step of a trace is kept when the new label is negative.
-    Sending the same ``request_id`` again changes nothing (a ``repeat`` receipt)."""
+    Sending the same ``request_id`` again changes nothing (a ``repeat`` receipt), nor does saving
+    what stands already: the same label, comment and flag (a ``passed`` receipt)."""
     check_request_id(request_id)
     note = check_comment(note)
     with annotator_transaction(store, annotator_id) as (s, _):
@@ -99,6 +100,9 @@ def change_decision(store: Store, annotator_id: int, label_id: int, label: str, 
         standing = s.scalar(select(_OLD).where(_OLD.candidate_id == row.candidate_id,
                                                _OLD.annotator_id == annotator_id, _OLD.kind == "decision",
                                                is_active(_OLD)))
+        if standing is not None and (standing.label, standing.note, bool(standing.flagged)) == (label, note, flagged):
+            return Receipt("passed", row.candidate_id, standing.id, label,
+                           reason="this label, comment and flag stand already; nothing written")
         if standing is not None:
             s.add(Label(candidate_id=row.candidate_id, annotator_id=annotator_id, kind="retraction",
                         retracts=standing.id))

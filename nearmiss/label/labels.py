@@ -25,7 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from nearmiss.auth.accounts import require_role
 from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.label.final_labels import FinalLabel, load_final_labels
+from nearmiss.label.final_labels import OUTCOME_ORIGIN, FinalLabel, load_final_labels
 from nearmiss.registry import Registry
 from nearmiss.store import Store
 from nearmiss.store.locks import annotator_transaction
@@ -220,22 +220,38 @@ def votes(store: Store, *, datasets: Iterable[str] = ()) -> list[Vote]:
 
 
 def settled_by(final: FinalLabel) -> str | None:
-    """How a final label came about: ``adjudication``, ``majority`` or ``tie`` (None: no vote stands)."""
+    """Where a final label came from: ``adjudication``, ``outcome`` (a failed trajectory nobody
+    decided), ``majority``, or ``tie`` (pending adjudication); None: no vote stands."""
     if final.adjudicated:
         return "adjudication"
+    if final.by_outcome:
+        return "outcome"
     if final.disputed:
         return "tie"
     return "majority" if final.label is not None else None
 
 
+SOURCE_WORDS = {"adjudication": "{n} by adjudication", "majority": "{n} by majority",
+                "outcome": "{n} failed by their outcome (nobody labeled them)",
+                "tie": "{n} tied, pending adjudication (no final label yet)",
+                "unlabeled": "{n} unlabeled (own wrong choices nobody labeled)"}
+
+
+def sources_in_words(sources: dict[str, int]) -> str:
+    """``final_sources`` counts as one phrase ("none yet" when empty): a tie never reads as final."""
+    return ", ".join(SOURCE_WORDS[s].format(n=n) for s, n in sorted(sources.items())) or "none yet"
+
+
 def final_sources(store: Store, *, datasets: Iterable[str] = ()) -> dict[str, int]:
-    """How many labeled candidates are settled by adjudication, by majority, or tied."""
+    """How many candidates are settled by adjudication, by majority, by their outcome (failed
+    trajectories nobody decided), or tied (pending adjudication)."""
     datasets = tuple(datasets)
     with store.session() as s:
-        finals = load_final_labels(s)
+        finals = load_final_labels(s, outcomes=True)
         if datasets:
+            decided = or_(Candidate.id.in_(select(Label.candidate_id)), Candidate.origin == OUTCOME_ORIGIN)
             inside = set(s.scalars(select(Candidate.id).join(Item, Item.id == Candidate.item_id)
-                                   .where(Item.dataset.in_(datasets), Candidate.id.in_(select(Label.candidate_id)))))
+                                   .where(Item.dataset.in_(datasets), decided)))
             finals = {cid: f for cid, f in finals.items() if cid in inside}
     return dict(Counter(src for f in finals.values() if (src := settled_by(f))))
 

@@ -1,4 +1,4 @@
-"""An annotator's progress: decisions made, candidates left, pace.
+"""An annotator's progress: decisions made, candidates left, pace; and the team's per dataset.
 
 Pace ("decisions per hour") is measured over the last hour of work: the decisions made in
 the past 60 minutes divided by the time since the first of them, so a fresh start at 10
@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from nearmiss.label.labels import DECIDED_LABEL, is_active
 from nearmiss.label.queue import QueueConfig, remaining
@@ -81,3 +81,38 @@ def hourly(store: Store, annotator_id: int, hours: int = 24) -> list[tuple[datet
     counts = Counter(t.replace(minute=0, second=0, microsecond=0)
                      for t in _decision_times(store, annotator_id, start))
     return [(start + timedelta(hours=h), counts.get(start + timedelta(hours=h), 0)) for h in range(hours)]
+
+
+@dataclass(frozen=True)
+class DatasetProgress:
+    """How far the team got with one dataset, and one annotator's part in it."""
+
+    dataset: str
+    candidates: int
+    labeled: int      # candidates with at least one standing vote (skips are no vote)
+    votes: int        # standing votes of everyone
+    mine: int         # standing votes of the annotator
+
+    @property
+    def done(self) -> float:
+        """Share of the candidates labeled at least once."""
+        return self.labeled / self.candidates if self.candidates else 0.0
+
+    @property
+    def my_share(self) -> float | None:
+        """The annotator's share of the team's votes (None: no vote yet)."""
+        return self.mine / self.votes if self.votes else None
+
+
+def team_progress(store: Store, annotator_id: int) -> list[DatasetProgress]:
+    """Per dataset (by name): candidates, those labeled, the team's standing votes and the annotator's."""
+    sizes = (select(Item.dataset, func.count(Candidate.id)).outerjoin(Candidate, Candidate.item_id == Item.id)
+             .group_by(Item.dataset))
+    votes = (select(Item.dataset, func.count(func.distinct(Label.candidate_id)), func.count(Label.id),
+                    func.coalesce(func.sum(case((Label.annotator_id == annotator_id, 1), else_=0)), 0))
+             .join(Candidate, Candidate.id == Label.candidate_id).join(Item, Item.id == Candidate.item_id)
+             .where(Label.kind == "decision", Label.label != "skip", is_active()).group_by(Item.dataset))
+    with store.session() as s:
+        counted = {name: (labeled, n, mine) for name, labeled, n, mine in s.execute(votes)}
+        return [DatasetProgress(name, total, *counted.get(name, (0, 0, 0)))
+                for name, total in sorted(s.execute(sizes).tuples())]

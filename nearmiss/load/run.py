@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 from nearmiss.errors import LoadError, LoadErrors
 from nearmiss.load.ingest import LoadResult, ingest
 from nearmiss.load.limits import MAX_UPLOAD_MB
-from nearmiss.load.sources import BUNDLED_SOURCES, FILE_FORMATS, FieldMap, detect_format, file_rows, open_source
+from nearmiss.load.sources import BUNDLED_SOURCES, FILE_FORMATS, FieldMap, detect_format, open_source, scan_file
 from nearmiss.load.sources.bundled import BENCHMARKS, mmlu_subjects, package_root
 from nearmiss.store import Store
 
@@ -83,9 +83,14 @@ def _count_rows(path: Path) -> int | None:
 
 
 def preview_upload(path: Path, name: str, *, fmt: str | None = None, n: int = 5) -> Preview:
-    """The first ``n`` rows of a staged upload, its format, fields and a guessed field mapping."""
+    """The first ``n`` good rows of a staged upload (bad rows are passed over: loading lists
+    them), its format, fields and a guessed field mapping. Refused only when none of the first
+    ``n + ERRORS_LISTED`` rows is good."""
     try:
-        rows = [row for _, row in itertools.islice(file_rows(path, None)[0], n)]
+        scanned = list(itertools.islice(scan_file(path, None)[0], n + ERRORS_LISTED))
+        rows = [entry[1] for entry in scanned if not isinstance(entry, LoadError)][:n]
+        if not rows:
+            raise next(e for e in scanned if isinstance(e, LoadError))
         total = _count_rows(path)
     except LoadError as e:
         raise _renamed(e, path, name) from None
@@ -95,18 +100,20 @@ def preview_upload(path: Path, name: str, *, fmt: str | None = None, n: int = 5)
 
 def row_errors(path: Path, *, fmt: str | None, mapping: FieldMap | str | None, dataset: str, split: str,
                limit: int = ERRORS_LISTED) -> tuple[list[LoadError], int]:
-    """Every bad row of a file, each checked alone (the first ``limit``, and how many more).
-    An unreadable stretch of the file (malformed JSON, a ragged CSV row) ends the scan."""
+    """Every bad row of a file, of any kind (unreadable, a value the store cannot keep, a field
+    the format refuses), each row checked alone: the first ``limit``, and how many more. Only
+    what leaves no way to find the next row (``nearmiss.load.sources.rows``) ends the scan."""
     fm = mapping if isinstance(mapping, FieldMap) else FieldMap.parse(mapping)
     errors: list[LoadError] = []
     more = 0
-    rows = file_rows(path, split)[0]
+    items = None
     try:
-        first = next(rows)
-        items = FILE_FORMATS[detect_format(first[1], fmt)].items
-        for number, row in itertools.chain([first], rows):
+        for entry in scan_file(path, split)[0]:
             try:
-                for _ in items(iter([(number, row)]), path, dataset, split, fm):
+                if isinstance(entry, LoadError):
+                    raise entry
+                items = items or FILE_FORMATS[detect_format(entry[1], fmt)].items
+                for _ in items(iter([entry]), path, dataset, split, fm):
                     pass
             except LoadError as e:
                 if len(errors) < limit:

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///nearmiss.db"
@@ -22,6 +23,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def resolve_url(url: str | None = None) -> str:
     """The store URL: the argument, else ``NEARMISS_DB``, else ``nearmiss.db`` here."""
     return url or os.environ.get("NEARMISS_DB") or DEFAULT_URL
+
+
+def store_name(url: str) -> str:
+    """The store's name, safe to show or record anywhere: the SQLite file's name or the
+    database's name (never a path, host or credentials); ``memory`` for an in-memory SQLite."""
+    database = make_url(url).database
+    return Path(database).name if database and database != ":memory:" else "memory"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

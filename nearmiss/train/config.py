@@ -47,13 +47,18 @@ class TrainConfig:
                                                     "power.")
     eval_limit: int | None = setting(None, "Evaluate on the first N held-out items in a fixed shuffled order, the "
                                            "same for every seed (default all).")
-    methods: list[str] = setting(["likra", "sft", "nat", "dpo"], "Training methods.", METHODS)
+    methods: list[str] = setting(
+        ["likra", "sft", "nat", "dpo"], "Training methods: likra (a head trained on the gold answers and one on "
+        "the negatives, scored together with weight w), likra_neg (the negative head alone, the base model as the positive), sft (fine-tuning on "
+        "the gold answers), nat (gold and negatives after a correct / incorrect marker line), dpo (the gold answer "
+        "preferred over each negative).", METHODS)
     negatives: list[str] = setting(
         ["distractor"], "Negative sets (one wrong answer per item, the same items in the same order for every set): "
         "hardest / easiest (the own wrong choice the base LM scores highest / lowest: the Likra paper's near / far "
         "miss), mined / mined_far (the stored candidate of highest / lowest nearness, never possibly-correct or "
-        "labeled correct / invalid; run `nearmiss mine` first), near / far (labeled in the store), distractor (a "
-        "random own wrong choice), unrelated (another item's correct answer).", NEGATIVE_SETS)
+        "labeled correct / invalid; mine the dataset first), near / far (labeled in the store), failed (trajectories "
+        "judged failed by their outcome, unless a person labeled them otherwise), distractor (a random own wrong "
+        "choice), unrelated (another item's correct answer).", NEGATIVE_SETS)
     sizes: list[int] = setting([0, 16, 32, 64, 128], "Training set sizes of the curve (examples per head); 0 = "
                                                      "zero-shot.")
     seeds: list[int] = setting([0], "Seeds: each curve is trained once per seed (item order, negative picks, adapter "

@@ -75,8 +75,7 @@ class Splits:
 def _items(session: Session, dataset: str, split: str) -> list[Item]:
     rows = list(session.scalars(select(Item).where(Item.dataset == dataset, Item.split == split).order_by(Item.id)))
     if not rows:
-        raise NotFoundError(f"no items for {dataset}/{split} in the store: "
-                            f"run `nearmiss load {dataset} --split {split}`")
+        raise NotFoundError(f"no items for {dataset}/{split} in the store: load that split first")
     return rows
 
 

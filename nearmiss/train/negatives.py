@@ -14,6 +14,8 @@ same items in the same order and differences between their curves come from the 
   equal to the gold answer after normalisation.
 - ``near`` / ``far``: candidates whose final label is near-miss / far-miss (all of an item's,
   shuffled; a curve longer than the common items takes each item's second one, and so on).
+- ``failed``: the same for label ``failed``: trajectories their environment judged failed that
+  no person decided otherwise (outcome labels, ``nearmiss.label.final_labels``).
 - ``distractor``: a random own wrong choice; ``unrelated``: another item's correct answer.
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nearmiss.errors import NotFoundError
-from nearmiss.label.final_labels import load_final_labels
+from nearmiss.label.final_labels import OUTCOME_LABEL, load_final_labels
 from nearmiss.registry import Registry
 from nearmiss.store.schema import normalize_answer
 from nearmiss.store.tables import Candidate
@@ -125,7 +127,7 @@ def _mined(nearest: bool) -> NegativeSet:
         if not cands:
             raise NotFoundError(f"negative set '{'mined' if nearest else 'mined_far'}': no mined candidates "
                                 f"({', '.join(cfg.mined_origins)}) for {inp.dataset}/{inp.split}: mine that split "
-                                f"first (Mine page, or `nearmiss mine --dataset {inp.dataset} --split {inp.split}`)")
+                                "first")
         excluded = _excluded_by_label(inp.session, cands)
         best: dict[str, tuple[float, str]] = {}  # item id -> (nearness, text) of the pick so far
         for c in cands:
@@ -148,7 +150,7 @@ def _labeled(label: str) -> NegativeSet:
     def build(inp: SetInputs) -> Negatives:
         gold = {t.id: normalize_answer(t.gold) for t in inp.items}
         cands = _candidates(inp.session, list(gold))
-        final = load_final_labels(inp.session, [c.id for c in cands])
+        final = load_final_labels(inp.session, [c.id for c in cands], outcomes=True)
         per_item: Negatives = defaultdict(list)
         for c in cands:
             if c.id in final and final[c.id].label == label and normalize_answer(c.text) != gold[c.item_id]:
@@ -186,6 +188,7 @@ NEGATIVE_SETS: Registry[NegativeSet] = Registry("negative set", {
     "mined_far": _mined(nearest=False),
     "near": _labeled("near_miss"),
     "far": _labeled("far_miss"),
+    "failed": _labeled(OUTCOME_LABEL),
     "distractor": _distractor,
     "unrelated": _unrelated,
 })
@@ -215,7 +218,8 @@ def build_sets(names: Sequence[str], session: Session, items: list[TrainItem], c
                            notes)
         found[name] = {k: v for k, v in build(inputs).items() if v}
         if not found[name]:
-            hint = {"near": ": label some candidates first", "far": ": label some candidates first"}.get(name, "")
+            hint = {"near": ": label some candidates first", "far": ": label some candidates first",
+                    "failed": ": load trajectories with their outcomes first"}.get(name, "")
             raise NotFoundError(f"negative set {name!r} is empty for {dataset}/{split}{hint}")
     common = [t for t in items if all(t.id in per for per in found.values())]
     if not common:

@@ -49,6 +49,8 @@ def test_review_page_for_an_admin(labeled):
     assert disagreement[["vote: ann", "vote: bob"]].values.tolist() == [["near_miss", "far_miss"]]
     cohen = next(v for v in tables if "shared" in v.columns)
     assert cohen[["a", "b", "shared", "agreement"]].values.tolist() == [["ann", "bob", 1, 0.0]]
+    sources = next(c.value for c in at.caption if c.value.startswith("Final labels:"))
+    assert sources.startswith("Final labels: 1 tied, pending adjudication (no final label yet).")
 
 
 def test_annotators_asking_for_an_admin_page_are_refused(labeled):
@@ -74,6 +76,12 @@ def test_history_page_renders_and_filters(labeled):
     at = _as("nearmiss/app/pages/history.py", labeled["ann"], "ann", "annotator")
     assert not at.exception and at.title[0].value == "History"
     assert at.dataframe[0].value["label"].tolist() == ["near_miss"]
+    assert list(at.dataframe[0].value.columns[:3]) == ["#", "label", "state"]  # first: in view at any width
+    save = next(b for b in at.button if b.label == "Save the change")
+    save.click().run()  # the label that stands, saved again
+    assert [i.value for i in at.info] == ["Nothing to change: this label, comment and flag stand already; nothing "
+                                          "written."]
+    assert at.dataframe[0].value["label"].tolist() == ["near_miss"]  # no retraction, no copy
     at.text_input(key="history_text").input("no such text").run()
     assert [i.value for i in at.info] == ["No decisions match."]
 

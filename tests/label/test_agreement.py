@@ -89,8 +89,9 @@ def test_per_annotator_figures_and_remarks(store):
     figures = {f.annotator: f for f in per_annotator(store)}
     a, b = figures["ann"], figures["bob"]
     assert (a.decisions, a.median_seconds, a.comments, a.flagged, a.late) == (4, 20.0, 1, 1, 0)
-    # final labels: c0 invalid (adjudicated), c1 near (ann + bob), c2 near (ann alone); ann's skip does not vote
-    assert a.with_final == pytest.approx(2 / 3) and b.with_final == 1.0
+    # each vote against the final label of the others' votes: c0 invalid (adjudicated), c1 near (bob's for ann,
+    # ann's for bob); c2 has ann's vote alone, so nothing to agree with (counted, it would agree by construction)
+    assert a.with_final == 0.5 and b.with_final == 1.0
     assert a.with_suggestion == pytest.approx(2 / 3) and b.with_suggestion == 0.0
     assert b.median_seconds == 5.0
     assert [(r.annotator, r.comment, r.flagged) for r in remarks(store)] == [("ann", None, True), ("ann", "hm", False)]

@@ -2,7 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from nearmiss.label.final_labels import final_labels, load_final_labels
+from nearmiss.label.final_labels import FROM_OUTCOME, OUTCOME_LABEL, final_labels, load_final_labels
+from nearmiss.label.labels import settled_by
 from nearmiss.load.ingest import ingest
 from nearmiss.store import Store
 from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id
@@ -100,3 +101,41 @@ def test_rows_in_any_order_give_the_same_result(one_candidate):
         rows = [r for r in rows if r.candidate_id == cid]
         assert final_labels(rows) == load_final_labels(s, [cid])
         assert final_labels(rows)[cid].label == "far_miss"
+
+
+def test_a_failed_trajectory_is_labeled_failed_by_its_outcome_until_a_person_decides(accounts):
+    store, (a, b, _, _) = accounts
+    item = ItemRecord(dataset="t", split="s", native_id="trace", kind="trace", question="Do it.", answer="done",
+                      candidates=[CandidateRecord("gave up", "failed_trace"), CandidateRecord("other", "manual")])
+    ingest(store, [item])
+    failed, other = candidate_id(item.id, "gave up"), candidate_id(item.id, "other")
+
+    def finals() -> dict:
+        with store.session() as s:
+            return load_final_labels(s, [failed, other], outcomes=True)
+
+    with store.session() as s:
+        assert load_final_labels(s, [failed, other]) == {}  # votes only: agreement and the ranker see nothing
+    assert finals() == {failed: FROM_OUTCOME} and settled_by(FROM_OUTCOME) == "outcome"
+    assert FROM_OUTCOME.label == OUTCOME_LABEL == "failed" and FROM_OUTCOME.beyond_votes
+    write(store, failed, [(a, "decision", "skip", None)])
+    assert finals()[failed] == FROM_OUTCOME  # a skip is no decision
+    fl = write(store, failed, [(b, "decision", "actually_correct", None), (b, "retraction", None, 0)])
+    assert fl.label is None and finals()[failed] == FROM_OUTCOME  # the person took it back
+    write(store, failed, [(b, "decision", "actually_correct", None)])
+    decided = finals()[failed]
+    assert (decided.label, decided.by_outcome, settled_by(decided)) == ("actually_correct", False, "majority")
+
+
+@pytest.mark.parametrize("votes,own,adjudicated,others", [
+    ({"near_miss": 1, "far_miss": 1}, "near_miss", False, "far_miss"),  # two annotators: the other one's vote
+    ({"near_miss": 2}, "near_miss", False, "near_miss"),
+    ({"near_miss": 1}, "near_miss", False, None),  # alone: no one to agree with
+    ({"near_miss": 2, "far_miss": 1}, "near_miss", False, None),  # the others tie
+    ({"near_miss": 1}, "near_miss", True, "invalid"),  # an adjudication stands on its own
+])
+def test_final_without_leaves_the_annotators_own_vote_out(votes, own, adjudicated, others):
+    from nearmiss.label.final_labels import FinalLabel, final_without
+
+    final = FinalLabel("invalid" if adjudicated else None, sum(votes.values()), 0.0, adjudicated, votes)
+    assert final_without(final, own) == others

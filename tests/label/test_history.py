@@ -41,6 +41,9 @@ def test_history_filters_and_change_is_append_only(store):
     receipt = change_decision(store, ann, first.label_id, "far_miss", request_id="h1", note="on second thought")
     assert receipt.status == "stored"
     assert change_decision(store, ann, first.label_id, "far_miss", request_id="h1").status == "repeat"
+    standing = next(r for r in history(store, ann) if r.candidate_id == quiz[0] and r.stands)
+    again = change_decision(store, ann, standing.label_id, "far_miss", request_id="h1-again", note="on second thought")
+    assert (again.status, again.label_id) == ("passed", standing.label_id)  # saved as it stands: nothing appended
     with store.session() as s:
         assert load_final_labels(s, [quiz[0]])[quiz[0]].label == "far_miss"
         rows = s.execute(select(Label.kind, Label.label, Label.retracts, Label.note).where(

@@ -32,3 +32,21 @@ def test_pace_needs_enough_decisions_over_enough_time():
     assert pace(steady, now) == 10 * 60 / 18
     assert pace(steady[:-1], now) is None  # 9 decisions
     assert pace([now - timedelta(hours=2)] * 20, now) is None  # none in the last hour
+
+
+def test_team_progress_per_dataset_counts_standing_votes_and_my_share(store):
+    from nearmiss.label.labels import undo
+    from nearmiss.label.progress import DatasetProgress, team_progress
+
+    quiz = add_candidates(store, 2, per_item=2)
+    trivia = add_candidates(store, 1, per_item=2, dataset="trivia")
+    ann, bob = users(store, "ann", "bob")
+    for n, (who, cid, label) in enumerate([(ann, quiz[0], "near_miss"), (bob, quiz[0], "far_miss"),
+                                           (bob, quiz[1], "near_miss"), (ann, quiz[2], "skip"),
+                                           (ann, trivia[0], "invalid"), (ann, trivia[1], "near_miss")]):
+        decide(store, who, cid, label, request_id=f"r{n}")
+    undo(store, ann, request_id="u")  # ann's trivia[1] no longer stands
+    rows = team_progress(store, ann)
+    assert rows == [DatasetProgress("quiz", 4, 2, 3, 1), DatasetProgress("trivia", 2, 1, 1, 1)]
+    assert (rows[0].done, rows[0].my_share, rows[1].my_share) == (0.5, 1 / 3, 1.0)
+    assert team_progress(store, bob)[1].my_share == 0.0

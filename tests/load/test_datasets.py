@@ -169,6 +169,8 @@ def test_switching_benchmark_resets_the_split_picker(page):
 def test_page_renames_and_deletes_only_after_confirmation(page, sqlite_store):
     page.selectbox(key="ds_manage_name").set_value("quiz").run()
     page.text_input(key="ds_rename_quiz").set_value("quiz <b>2</b>").run()
+    assert page.button(key="ds_rename").disabled  # nothing renamed without the box ticked
+    page.checkbox(key="ds_rename_sure_quiz").check().run()
     page.button(key="ds_rename").click().run()
     assert sorted(s.name for s in dataset_stats(sqlite_store)) == ["other", "quiz <b>2</b>"]
     page.selectbox(key="ds_manage_name").set_value("quiz <b>2</b>").run()

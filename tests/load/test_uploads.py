@@ -6,10 +6,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from nearmiss.errors import LoadError
+from nearmiss.errors import LoadError, LoadErrors
 from nearmiss.load.run import bundled_sources, bundled_splits, load_source, load_upload, preview_upload, stage_upload
 from nearmiss.load.sources.champ import judge
+from nearmiss.load.sources.mcqa import FieldMap
 from nearmiss.store.tables import Candidate, Item
+from tests.bad_rows import bad_rows_file
 
 GOOD = "\n".join(json.dumps({"q": f"{n}+1?", "opts": [str(n + 1), str(n + 2)], "key": "A"}) for n in range(30))
 
@@ -37,6 +39,26 @@ def test_upload_with_mapping_loads_and_errors_name_the_uploaded_file(sqlite_stor
         load_upload(sqlite_store, _staged("y.jsonl", bad), "mine2.jsonl", mapping="question=q,choices=opts,answer=key")
     with sqlite_store.session() as s:
         assert s.scalar(select(func.count()).select_from(Item)) == 30
+
+
+def test_an_upload_lists_every_bad_row_of_every_kind_and_stores_nothing(sqlite_store):
+    with pytest.raises(LoadErrors) as err:
+        load_upload(sqlite_store, _staged("x.jsonl", bad_rows_file()), "mine.jsonl",
+                    mapping="question=q,choices=opts,answer=key")
+    assert [(e.file, e.line, e.field) for e in err.value.errors] == [
+        ("mine.jsonl", 3, "key"), ("mine.jsonl", 5, "key"), ("mine.jsonl", 7, "opts"), ("mine.jsonl", 9, None)]
+    assert [e.reason.split(";")[0].split(" (")[0] for e in err.value.errors] == [
+        "NaN or infinite number", "missing", "choices must be a list", "malformed JSON: Expecting ',' delimiter"]
+    assert err.value.more == 0
+    with sqlite_store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Item)) == 0
+
+
+def test_preview_passes_over_bad_rows_and_load_needs_the_required_fields():
+    p = preview_upload(_staged("x.jsonl", bad_rows_file()), "mine.jsonl")
+    assert [r["q"] for r in p.rows] == ["0+1?", "1+1?", "3+1?", "4+1?", "5+1?"] and p.total == 10
+    assert p.mapping.unmapped() == ["question", "choices", "answer"]  # q / opts / key are not guessable
+    assert FieldMap(question="q", choices=["opts"]).unmapped() == ["answer"]
 
 
 def test_bundled_pickers_cover_every_source():

@@ -139,7 +139,7 @@ def test_unmined_items_and_unknown_sets_are_one_clear_error(tmp_path):
     ingest(store, open_source("arc-easy", split="test", limit=3).items)
     ingest(store, open_source("arc-easy", split="validation", limit=2).items)
     items = _train(store)
-    with store.session() as s, pytest.raises(NotFoundError, match=r"nearmiss mine --dataset arc-easy --split test"):
+    with store.session() as s, pytest.raises(NotFoundError, match=r"arc-easy/test: mine that split first"):
         build_sets(["mined"], s, items, TrainConfig(), _no_lm, "arc-easy", "test")
     unknown = "^unknown negative set 'hardes'; expected one of hardest, easiest"
     with store.session() as s, pytest.raises(ConfigError, match=unknown):
@@ -162,4 +162,28 @@ def test_cli_bad_negative_set_is_one_error_line(cli, sqlite_url):
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
         "Error: negatives: unknown negative set 'nearish'; expected one of hardest, easiest, mined, mined_far, near, "
-        "far, distractor, unrelated"]
+        "far, failed, distractor, unrelated"]
+
+
+def test_failed_set_trains_on_failed_trajectories_unless_a_person_labeled_them(tmp_path):
+    from sqlalchemy import select
+
+    from nearmiss.label.labels import decide
+    from nearmiss.store.tables import Item
+    from nearmiss.train.data import TrainItem
+    from tests.traces import add_traces, trace_rows
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    add_traces(store, 3)
+    with store.session() as s:
+        items = [TrainItem(i.id, i.question, None, i.answer, ()) for i in s.scalars(select(Item).order_by(Item.id))]
+        t0 = s.scalar(select(Candidate.id).join(Item, Item.id == Candidate.item_id).where(Item.native_id == "t0"))
+    ann = add_user(store, "ann", "annotator", "ann-password").id
+    decide(store, ann, t0, "actually_correct", request_id="t0")  # a person overrules the outcome
+    with store.session() as s:
+        pairs = build_sets(["failed"], s, items, TrainConfig(), _no_lm, "agent", "test")["failed"]
+    failed = {r["task"]: r["messages"][-1]["content"] for r in trace_rows(3) if not r["success"]}
+    by_item = {i.id: i.question for i in items}
+    assert sorted((by_item[p.item_id], p.rejected) for p in pairs) == sorted(
+        (task, answer) for task, answer in failed.items() if not task.startswith("Use the calculator to find 17 *"))
+    store.dispose()

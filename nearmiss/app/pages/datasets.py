@@ -117,10 +117,13 @@ with upload_tab:
         fmt = st.selectbox("Format", formats, index=formats.index(preview.format), key="ds_upload_format",
                            format_func=lambda f: f"{f}: {FILE_FORMATS[f].help}")
         fm = mapping_pickers(preview.columns, preview.mapping, upload.file_id) if fmt == "mcqa" else None
+        unmapped = fm.unmapped() if fm else []
+        if unmapped:
+            st.warning(f"Map {', '.join(unmapped)} to a field of the file to load it.")
         c1, c2 = st.columns(2)
         dataset = c1.text_input("Dataset name", value=Path(upload.name).stem, key=f"ds_upload_name_{upload.file_id}")
         split_name = c2.text_input("Split", value="train", key="ds_upload_split")
-        if st.button("Load file", key="ds_upload_load", type="primary"):
+        if st.button("Load file", key="ds_upload_load", type="primary", disabled=bool(unmapped)):
             loaded = run_load(lambda cb: load_upload(store(), path, upload.name, dataset=dataset, split=split_name,
                                                      mapping=fm, fmt=fmt, on_batch=cb), preview.total)
             if loaded and fm is not None:
@@ -136,7 +139,10 @@ st.dataframe(pd.DataFrame([s.as_dict() for s in stats]), hide_index=True, key="d
 with st.expander("Rename or delete a dataset"):
     target = st.selectbox("Dataset", sorted({s.name for s in stats}), key="ds_manage_name")
     new_name = st.text_input("New name", value=target, key=f"ds_rename_{target}")
-    if st.button("Rename", key="ds_rename"):
+    renaming = new_name.strip() not in ("", target)
+    sure_rename = renaming and st.checkbox("Rename this dataset to the new name (its labels, guidelines and runs "
+                                           "follow it)", key=f"ds_rename_sure_{target}")  # names never as Markdown
+    if st.button("Rename", key="ds_rename", disabled=not sure_rename):
         try:
             rename_dataset(store(), user["id"], target, new_name)
             st.rerun()

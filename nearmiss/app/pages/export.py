@@ -20,11 +20,12 @@ from nearmiss.export import (
     preview,
     zip_folder,
 )
-from nearmiss.export.config import HIR_TEMPLATE
+from nearmiss.export.config import EXPORT_LABELS, HIR_TEMPLATE
+from nearmiss.label.labels import sources_in_words
 from nearmiss.lm.prompts import NAT_CORRECT, NAT_INCORRECT
 from nearmiss.load.datasets import dataset_stats
 from nearmiss.settings import help_of
-from nearmiss.store.schema import NEGATIVE_LABELS, ORIGINS
+from nearmiss.store.schema import ORIGINS
 
 F, C = ExportFilters, ExportConfig
 
@@ -32,12 +33,12 @@ require_role("admin")
 st.title("Export")
 stats = dataset_stats(store())
 if not stats:
-    st.info("The store is empty. Load data with `nearmiss load SOURCE`.")
+    st.info("The store is empty: load a dataset on the Datasets page first.")
     st.stop()
 
 st.subheader("What to export")
 left, mid, right = st.columns(3)
-labels = left.multiselect("Final labels", list(NEGATIVE_LABELS), default=list(NEGATIVE_LABELS), key="export_labels",
+labels = left.multiselect("Final labels", list(EXPORT_LABELS), default=list(EXPORT_LABELS), key="export_labels",
                           help=help_of(F, "labels"))
 origins = left.multiselect("Origins (empty: all)", list(ORIGINS), key="export_origins", help=help_of(F, "origins"))
 datasets = mid.multiselect("Datasets (empty: all)", sorted({s.name for s in stats}), key="export_datasets",
@@ -70,6 +71,7 @@ a.metric("Items", counts["items"])
 b.metric("Negatives", counts["negatives"])
 c.metric("Left out", sum(counts["removed"].values()))
 if counts["negatives"]:
+    st.caption(f"Where the labels came from: {sources_in_words(counts['by_label_source'])}.")
     chart = alt.Chart(pd.DataFrame(selection.label_origin_counts())).mark_bar().encode(
         x=alt.X("negatives:Q", title="negatives"), y=alt.Y("label:N", title="final label"),
         color=alt.Color("origin:N"), tooltip=["label", "origin", "negatives"])
@@ -128,4 +130,4 @@ if result:
         st.download_button(rel, (out / rel).read_bytes, file_name=f"{out.name}-{rel.replace('/', '-')}",
                            key=f"export_download_{i}")
     with st.expander("Manifest"):
-        st.json({**manifest, "options": {k: v for k, v in manifest["options"].items() if k != "out"}})  # no server path
+        st.json(manifest)

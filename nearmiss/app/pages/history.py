@@ -32,10 +32,15 @@ st.caption(f"{len(rows)} decisions" + (f" (the newest {HISTORY_LIMIT}; narrow th
 if not rows:
     st.info("No decisions match.")
     st.stop()
-st.dataframe(pd.DataFrame([{"#": r.label_id, "at": r.at, "dataset": r.dataset, "question": r.question,
-                            "candidate": r.text, "label": r.label, "comment": r.note, "flagged": r.flagged,
-                            "state": "stands" if r.stands else "undone or changed"} for r in rows]),
-             hide_index=True, key="history_table")
+# label and state first, long texts last and narrow: all of them fit a 1,500 px window
+st.dataframe(pd.DataFrame([{"#": r.label_id, "label": r.label, "state": "stands" if r.stands else "undone or changed",
+                            "flagged": r.flagged, "dataset": r.dataset, "candidate": r.text, "question": r.question,
+                            "comment": r.note, "at": r.at} for r in rows]),
+             hide_index=True, key="history_table",
+             column_config={"candidate": st.column_config.TextColumn(width="medium"),
+                            "question": st.column_config.TextColumn(width="medium"),
+                            "comment": st.column_config.TextColumn(width="small"),
+                            "at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
 
 st.subheader("Change a decision")
 by_id = {r.label_id: r for r in rows}
@@ -56,7 +61,9 @@ with st.form("history_change"):
         except NearmissError as e:
             st.error(str(e))
         else:
-            if receipt.taken:
+            if receipt.status == "passed":
+                st.info(f"Nothing to change: {receipt.reason}.")
+            elif receipt.taken:
                 st.success(f"Saved: {receipt.label} (the earlier decision is retracted, not deleted).")
             else:
                 st.error(f"Not saved: {receipt.reason}")

@@ -11,7 +11,7 @@ from nearmiss.errors import NearmissError
 from nearmiss.label.agreement import disagreements, pairwise, per_annotator, per_dataset, remarks
 from nearmiss.label.desk import ReviewDesk
 from nearmiss.label.guidelines import guideline, save_guideline
-from nearmiss.label.labels import final_sources
+from nearmiss.label.labels import final_sources, sources_in_words
 from nearmiss.label.queue import overlaps, set_overlap
 
 user = require_role("admin")
@@ -50,21 +50,22 @@ right.dataframe(pd.DataFrame([vars(d) for d in per_dataset(store(), datasets=dat
                 key="review_fleiss")
 
 st.caption("Per annotator: standing decisions, median seconds between consecutive decisions (breaks over 10 "
-           "minutes left out), agreement of their votes with the final label and with the suggested label, and "
-           "decisions stored after their hold on the candidate had expired.")
+           "minutes left out), agreement of their votes with the final label of the others' votes (their own vote "
+           "left out; candidates nobody else decided are not counted) and with the suggested label, and decisions "
+           "stored after their hold on the candidate had expired.")
 st.dataframe(pd.DataFrame([vars(f) for f in per_annotator(store(), datasets=datasets)],
                           columns=["annotator", "decisions", "median_seconds", "with_final", "with_suggestion",
                                    "comments", "flagged", "late"]),
              hide_index=True, key="review_annotators",
              column_config={"median_seconds": st.column_config.NumberColumn("median s / decision", format="%.1f"),
-                            "with_final": st.column_config.NumberColumn("agrees with final", format="percent"),
+                            "with_final": st.column_config.NumberColumn("agrees with others", format="percent"),
                             "with_suggestion": st.column_config.NumberColumn("agrees with suggestion",
                                                                              format="percent"),
                             "late": st.column_config.NumberColumn("on expired lease")})
 
 sources = final_sources(store(), datasets=datasets)
-st.caption("Final labels: " + (", ".join(f"{n} by {s}" for s, n in sorted(sources.items())) or "none yet")
-           + ". Final = adjudication, else majority; ties wait for adjudication.")
+st.caption(f"Final labels: {sources_in_words(sources)}. Final = adjudication, else the majority of votes, else (a "
+           "failed trajectory nobody decided) its outcome; a tie has no final label until an admin adjudicates it.")
 
 st.subheader("Disagreements")
 open_ = disagreements(store(), datasets=datasets)

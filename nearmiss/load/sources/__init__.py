@@ -17,7 +17,7 @@ from nearmiss.load.sources.bundled import BENCHMARKS, bundled_items, is_bundled
 from nearmiss.load.sources.champ import champ_items
 from nearmiss.load.sources.halueval import bundled_halueval, halueval_items, looks_like_halueval
 from nearmiss.load.sources.mcqa import FieldMap, mcqa_items
-from nearmiss.load.sources.rows import Row, checked_rows, read_rows
+from nearmiss.load.sources.rows import Row, Scanned, checked_rows, scan_rows, strict
 from nearmiss.load.sources.traces import MESSAGE_FIELDS, looks_like_trace, trace_items
 from nearmiss.names import check_dataset_name
 from nearmiss.registry import Registry
@@ -98,7 +98,7 @@ def _peek(rows: Iterator[Row]) -> tuple[Row, Iterator[Row]]:
     return first, itertools.chain([first], rows)
 
 
-def _hf_rows(path: Path, split: str | None) -> tuple[Iterator[Row], str]:
+def _hf_rows(path: Path, split: str | None) -> tuple[Iterator[Scanned], str]:
     import datasets
 
     ds = datasets.load_from_disk(str(path))
@@ -111,13 +111,19 @@ def _hf_rows(path: Path, split: str | None) -> tuple[Iterator[Row], str]:
     return checked_rows(path, enumerate(ds, start=1)), split or "train"
 
 
-def file_rows(path: Path, split: str | None) -> tuple[Iterator[Row], str]:
-    """Rows of a data file or an HF dataset folder, and the split they belong to."""
+def scan_file(path: Path, split: str | None) -> tuple[Iterator[Scanned], str]:
+    """Every row, good or bad, of a data file or an HF dataset folder, and the split they belong to."""
     if not path.exists():
         raise NotFoundError(f"{path}: no such file, and not a bundled source ({', '.join(bundled_names())})")
     if path.is_dir():
         return _hf_rows(path, split)
-    return read_rows(path), split or "train"
+    return scan_rows(path), split or "train"
+
+
+def file_rows(path: Path, split: str | None) -> tuple[Iterator[Row], str]:
+    """The rows of a data file or an HF dataset folder (the first bad one raised), and their split."""
+    rows, split = scan_file(path, split)
+    return strict(rows), split
 
 
 def detect_format(row: dict[str, Any], fmt: str | None = None) -> str:
@@ -159,4 +165,4 @@ def open_source(source: str, *, split: str | None = None, limit: int | None = No
 
 
 __all__ = ["FILE_FORMATS", "BUNDLED_SOURCES", "FieldMap", "LoadError", "Source", "open_source", "bundled_names",
-           "detect_format", "file_rows"]
+           "detect_format", "file_rows", "scan_file"]

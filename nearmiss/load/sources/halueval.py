@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nearmiss.errors import LoadError, NotFoundError
-from nearmiss.load.sources.rows import Row, read_jsonl
+from nearmiss.load.sources.rows import Row, read_jsonl, strict
 from nearmiss.load.sources.unique import FirstSeen
 from nearmiss.store.schema import CandidateRecord, ItemRecord, stable_id
 
@@ -50,7 +50,7 @@ def halueval_items(rows: Iterator[Row], path: Path | str, dataset: str, split: s
 
 def bundled_halueval(split: str | None) -> Iterator[ItemRecord]:
     path = bundled_path()
-    return halueval_items(read_jsonl(path), path, "halueval-qa", split or "test")
+    return halueval_items(strict(read_jsonl(path)), path, "halueval-qa", split or "test")
 
 
 def looks_like_halueval(row: dict[str, Any]) -> bool:

@@ -28,6 +28,7 @@ GUESSES: dict[str, tuple[str, ...]] = {
     "id": ("id", "qid", "uid", "ind", "native_id"),
 }
 FIELDS = tuple(GUESSES)
+REQUIRED = ("question", "choices", "answer")  # the rest (context, id) may stay unmapped
 MAX_ID_CHARS = 500  # the store's native_id column
 INDEX = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() also accepts '²', which int() refuses
 
@@ -63,6 +64,10 @@ class FieldMap:
             if hit:
                 setattr(out, key, [hit] if key == "choices" else hit)
         return out
+
+    def unmapped(self) -> list[str]:
+        """The fields every multiple-choice row needs (``REQUIRED``) that this mapping leaves unset."""
+        return [key for key in REQUIRED if not getattr(self, key)]
 
     def as_spec(self) -> str:
         parts = [f"{k}={'|'.join(v) if isinstance(v, list) else v}" for k in FIELDS if (v := getattr(self, k))]

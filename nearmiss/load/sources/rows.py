@@ -1,7 +1,10 @@
 """Streaming row readers for JSONL, JSON, CSV and Parquet files.
 
-Each yields ``(line_or_row_number, dict)`` and raises ``LoadError`` naming the file and
-line for malformed input, so a bad row deep in a file is reported precisely. Lines, JSON
+Each reader yields ``(line_or_row_number, dict)`` per good row and a ``LoadError`` naming the
+file and line per bad one (malformed JSON, not valid UTF-8, a ragged CSV row, a NaN ...), so a
+scan lists every bad row of a file (:func:`scan_rows`) and a load stops at the first
+(:func:`read_rows`). What leaves no way to find the next row (a record over the size cap, a
+broken JSON array, a malformed CSV quote) is raised and ends the scan. Lines, JSON
 records and CSV fields are capped at ``MAX_RECORD_BYTES`` (read with a cap, so a huge
 file without a newline is refused without being read whole), and a NaN or infinite number
 anywhere in a row is refused with the path of its field. Rows nest at most ``MAX_DEPTH`` lists
@@ -23,6 +26,7 @@ from nearmiss.registry import Registry
 from nearmiss.store.schema import text_problem
 
 Row = tuple[int, dict[str, Any]]
+Scanned = Row | LoadError  # a good row, or why the row at that line is bad
 MAX_RECORD_BYTES = 16 << 20  # one line / JSON record / CSV field; the longest real trace rows are ~1 MB
 MAX_DEPTH = 64  # lists and objects inside each other in one row; real rows (traces with tool calls) nest < 10
 TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels (lists or objects inside each other)"
@@ -110,13 +114,21 @@ def _refusal(path: Path, number: int, e: RepeatedKey | RecursionError, text: str
     return LoadError(path, number, deep_field(text, start), TOO_DEEP)
 
 
-def checked_rows(path: Path | str, rows: Iterator[Row]) -> Iterator[Row]:
-    """``rows``, refusing any row with a value the store cannot keep as given (``bad_field``)."""
-    for number, row in rows:
-        bad = bad_field(row)
-        if bad is not None:
-            raise LoadError(path, number, bad[0], bad[1])
-        yield number, row
+def checked_rows(path: Path | str, rows: Iterator[Scanned]) -> Iterator[Scanned]:
+    """``rows``, with a LoadError in place of any row holding a value the store cannot keep as given
+    (``bad_field``)."""
+    for entry in rows:
+        if not isinstance(entry, LoadError) and (bad := bad_field(entry[1])) is not None:
+            entry = LoadError(path, entry[0], *bad)
+        yield entry
+
+
+def strict(rows: Iterator[Scanned]) -> Iterator[Row]:
+    """The good rows of a scan; the first bad one is raised."""
+    for entry in rows:
+        if isinstance(entry, LoadError):
+            raise entry
+        yield entry
 
 
 def _check_nonempty(path: Path) -> None:
@@ -124,7 +136,8 @@ def _check_nonempty(path: Path) -> None:
         raise LoadError(path, None, None, "file is empty")
 
 
-def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
+def _text_lines(path: Path) -> Iterator[tuple[int, str | LoadError]]:
+    """(line number, its text, or a LoadError when it is not valid UTF-8)."""
     with path.open("rb") as f:
         number = 0
         while raw := f.readline(MAX_RECORD_BYTES + 1):
@@ -134,30 +147,34 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 yield number, raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise LoadError(path, number, None, f"not valid UTF-8 (byte {e.start}); save the file as UTF-8") from None
+                yield number, LoadError(path, number, None, f"not valid UTF-8 (byte {e.start}); save the file as UTF-8")
 
 
-def read_jsonl(path: Path) -> Iterator[Row]:
+def _jsonl_row(path: Path, number: int, line: str) -> Scanned:
+    try:
+        row = DECODER.decode(line)
+    except json.JSONDecodeError as e:
+        return LoadError(path, number, None, f"malformed JSON: {e.msg} (column {e.colno})")
+    except (RepeatedKey, RecursionError) as e:
+        return _refusal(path, number, e, line)
+    if not isinstance(row, dict):
+        return LoadError(path, number, None, f"expected a JSON object, got {type(row).__name__}")
+    return number, row
+
+
+def read_jsonl(path: Path) -> Iterator[Scanned]:
     _check_nonempty(path)
     seen = False
     for number, line in _text_lines(path):
-        if not line.strip():
+        if isinstance(line, str) and not line.strip():
             continue
-        try:
-            row = DECODER.decode(line)
-        except json.JSONDecodeError as e:
-            raise LoadError(path, number, None, f"malformed JSON: {e.msg} (column {e.colno})") from None
-        except (RepeatedKey, RecursionError) as e:
-            raise _refusal(path, number, e, line) from None
-        if not isinstance(row, dict):
-            raise LoadError(path, number, None, f"expected a JSON object, got {type(row).__name__}")
         seen = True
-        yield number, row
+        yield line if isinstance(line, LoadError) else _jsonl_row(path, number, line)
     if not seen:
         raise LoadError(path, None, None, "file has no rows")
 
 
-def read_json(path: Path, chunk_chars: int = 1 << 20) -> Iterator[Row]:
+def read_json(path: Path, chunk_chars: int = 1 << 20) -> Iterator[Scanned]:
     """A JSON array of objects, decoded record by record (bounded memory; tolerates a
     truncated tail only by reporting where it stops)."""
     _check_nonempty(path)
@@ -205,10 +222,9 @@ def read_json(path: Path, chunk_chars: int = 1 << 20) -> Iterator[Row]:
                 raise LoadError(path, at, None, f"malformed JSON: {e.msg}") from None
             except (RepeatedKey, RecursionError) as e:
                 raise _refusal(path, at, e, buf, pos) from None
-            if not isinstance(row, dict):
-                raise LoadError(path, at, None, f"expected a JSON object, got {type(row).__name__}")
             seen = True
-            yield at, row
+            yield (at, row) if isinstance(row, dict) else LoadError(
+                path, at, None, f"expected a JSON object, got {type(row).__name__}")
             pos = end
             if len(buf) - pos < chunk_chars // 4:
                 fill()
@@ -216,11 +232,19 @@ def read_json(path: Path, chunk_chars: int = 1 << 20) -> Iterator[Row]:
         raise LoadError(path, None, None, "file has no rows")
 
 
-def read_csv(path: Path) -> Iterator[Row]:
+def _utf8(lines: Iterator[tuple[int, str | LoadError]]) -> Iterator[str]:
+    """The text of each line; a line that is not valid UTF-8 ends a CSV (a quoted field may span lines)."""
+    for _, text in lines:
+        if isinstance(text, LoadError):
+            raise text
+        yield text
+
+
+def read_csv(path: Path) -> Iterator[Scanned]:
     _check_nonempty(path)
     if csv.field_size_limit() < MAX_RECORD_BYTES:
         csv.field_size_limit(MAX_RECORD_BYTES)  # the module's default, 128 KiB, is too small for traces
-    lines = (text for _, text in _text_lines(path))
+    lines = _utf8(_text_lines(path))
     reader = csv.reader(lines)
     rows = _csv_records(path, reader)
     header_line, header = next(rows, (1, None))
@@ -234,10 +258,11 @@ def read_csv(path: Path) -> Iterator[Row]:
     for number, values in rows:
         if not values:
             continue
-        if len(values) != len(header):
-            raise LoadError(path, number, None, f"ragged row: {len(values)} values for {len(header)} columns")
         seen = True
-        yield number, dict(zip(header, values))
+        if len(values) != len(header):
+            yield LoadError(path, number, None, f"ragged row: {len(values)} values for {len(header)} columns")
+        else:
+            yield number, dict(zip(header, values))
     if not seen:
         raise LoadError(path, None, None, "file has no rows")
 
@@ -258,7 +283,7 @@ def _csv_records(path: Path, reader: Any) -> Iterator[tuple[int, list[str]]]:
         yield start, values
 
 
-def read_parquet(path: Path, batch_size: int = 4096) -> Iterator[Row]:
+def read_parquet(path: Path, batch_size: int = 4096) -> Iterator[Scanned]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -280,7 +305,7 @@ def read_parquet(path: Path, batch_size: int = 4096) -> Iterator[Row]:
         raise LoadError(path, None, None, "file has no rows")
 
 
-READERS: Registry[Callable[[Path], Iterator[Row]]] = Registry("file type", {
+READERS: Registry[Callable[[Path], Iterator[Scanned]]] = Registry("file type", {
     ".jsonl": read_jsonl,
     ".ndjson": read_jsonl,
     ".json": read_json,
@@ -289,9 +314,14 @@ READERS: Registry[Callable[[Path], Iterator[Row]]] = Registry("file type", {
 })
 
 
-def read_rows(path: Path) -> Iterator[Row]:
-    """Rows of a data file, chosen by its extension."""
+def scan_rows(path: Path) -> Iterator[Scanned]:
+    """Every row of a data file, good or bad (the reader chosen by its extension)."""
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise LoadError(path, None, None, READERS.unknown(path.suffix))
     return checked_rows(path, READERS[suffix](path))
+
+
+def read_rows(path: Path) -> Iterator[Row]:
+    """The rows of a data file; its first bad row is raised."""
+    return strict(scan_rows(path))
