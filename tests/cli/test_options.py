@@ -30,7 +30,8 @@ T, M, E, F, R = TrainConfig, MineConfig, ExportConfig, ExportFilters, RankerConf
 FLAGS: dict[tuple[str, ...], tuple[dict[str, tuple[type, str]], set[str]]] = {
     ("train",): ({f"--{n.replace('_', '-')}": (T, n) for n in (
         "dataset", "methods", "sizes", "negatives", "seeds", "recipe", "train_split", "eval_split", "eval_limit", "lm",
-        "lr", "epochs", "likra_w", "out_dir")}, {"--set", "--run", "--resume", "--json"}),
+        "lr", "epochs", "likra_w", "decide", "equivalence", "budget", "max_seeds", "spending", "out_dir")},
+        {"--set", "--run", "--resume", "--json"}),
     ("mine",): ({**{f"--{n.replace('_', '-')}": (M, n) for n in (
         "dataset", "split", "pools", "scorers", "limit", "lm", "dtype", "embedder", "batch_size")},
         "--k": (NeighboursConfig, "k"), "--index": (IndexConfig, "kind"), "--samples": (LMSampleConfig, "samples"),
