@@ -69,9 +69,10 @@ def open_store(path: Path) -> Store:
     return store
 
 
-def mine_store(store: Store) -> None:
-    """Distractors scored by MiniLM and SmolLM2 (resumable: mined items are skipped)."""
-    mine(store, MineConfig(dataset=DATASET, pools=("distractors",), scorers=("embedding", "lm")))
+def mine_store(store: Store, items: int | None) -> None:
+    """Distractors scored by MiniLM and SmolLM2 on the first ``items`` items (all: None;
+    resumable: mined items are skipped)."""
+    mine(store, MineConfig(dataset=DATASET, pools=("distractors",), scorers=("embedding", "lm"), limit=items))
 
 
 def _key(item_id: str, text: str) -> str:
@@ -163,6 +164,7 @@ def interval(values: list[float]) -> tuple[float, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--items", type=int, help="Mine only the first N items (default: all 570).")
     ap.add_argument("--out", type=Path, default=OUT / "active.png")
     ap.add_argument("--only", choices=("mine", "oracle", "simulate"),
                     help="Only this stage (mine and oracle can run at once; simulate uses what they cached).")
@@ -172,7 +174,7 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     store = open_store(OUT / "active.db")
     if args.only in (None, "mine"):
-        mine_store(store)
+        mine_store(store, args.items)
     if args.only != "mine":
         truth = oracle(store, args.oracle)
     if args.only in ("mine", "oracle"):
