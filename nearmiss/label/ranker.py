@@ -206,6 +206,7 @@ def _fit(store: Store, dataset: str | None, cfg: RankerConfig, progress: Progres
     model = rm.fit_model(chosen, x, items, rows, y, cfg.seed)
     quality["importance"] = rm.importances(model, x, items, rows, y, cfg.seed)
     probs = model.p_near(x, items)
+    quality["suggestions"] = suggestion_grid(probs, y, oof)
     rid = _store_ranker(store, kind="learned", quality=quality, **common)
     _write_p_near(store, rid, ids, probs, cfg.batch_size, progress)
     q = quality
@@ -213,6 +214,46 @@ def _fit(store: Store, dataset: str | None, cfg: RankerConfig, progress: Progres
                f"vs fixed blend {q['blend_auc']['value']:.3f}; p_near written on {len(ids)} candidates")
     progress(1.0, message)
     return FitResult(rid, scope, "learned", len(y), 0, quality, message)
+
+
+THRESHOLDS = tuple(round(0.5 + k / 100, 2) for k in range(51))  # confidence thresholds 0.50, 0.51, ..., 1.00
+DEFAULT_THRESHOLD = 0.8  # the suggestion threshold read where the admin set none
+
+
+def suggestion_grid(probs: np.ndarray, y: np.ndarray, oof: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per confidence threshold t (``THRESHOLDS``): the share of the scope's candidates whose
+    suggestion is that sure (max(p_near, 1 - p_near) >= t: ``coverage``), and of the labeled
+    ones that sure out of fold, the share whose suggestion the final label agrees with
+    (``agreement``, None where none; ``agreement_labels``: how many)."""
+    sure_all, sure_oof = np.maximum(probs, 1 - probs), np.maximum(oof, 1 - oof)
+    grid = {}
+    for t in THRESHOLDS:
+        sure = sure_oof >= t - 1e-9
+        agree = float(np.mean((oof[sure] >= 0.5) == y[sure])) if sure.any() else None
+        grid[f"{t:.2f}"] = {"coverage": round(float(np.mean(sure_all >= t - 1e-9)), 4),
+                            "agreement": None if agree is None else round(agree, 4), "agreement_labels": int(sure.sum())}
+    return grid
+
+
+def suggestions_at(quality: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """A learned ranker's coverage and agreement at ``threshold`` (rounded down to the grid;
+    None for rankers fitted before the grid was kept)."""
+    if not 0.5 <= threshold <= 1:
+        raise ConfigError(f"threshold: must be between 0.5 and 1, got {threshold}")
+    key = f"{np.floor(threshold * 100 + 1e-9) / 100:.2f}"
+    point = quality.get("suggestions", {}).get(key, {})
+    return {"threshold": float(key), "coverage": point.get("coverage"), "agreement": point.get("agreement"),
+            "agreement_labels": point.get("agreement_labels")}
+
+
+def suggestion_history(store: Store, scope: str, threshold: float = DEFAULT_THRESHOLD) -> list[dict[str, Any]]:
+    """Per learned ranker version of the scope, newest first: the share of cards that get a
+    suggestion at the confidence ``threshold`` and how often the final labels agree with them."""
+    with store.session() as s:
+        rows = s.scalars(select(Ranker).where(Ranker.scope == scope, Ranker.kind == "learned")
+                         .order_by(Ranker.id.desc())).all()
+        return [{"version": r.id, "model": model_of(r), "labels": r.labels, **suggestions_at(r.quality, threshold)}
+                for r in rows]
 
 
 def _as_dict(r: Ranker) -> dict[str, Any]:
@@ -246,15 +287,18 @@ def ranker_config(store: Store, scope: str) -> RankerConfig:
     return config_of(latest(store, scope))
 
 
-def show(store: Store, dataset: str | None, scope: str = "dataset") -> dict[str, Any]:
-    """The ranker serving a scope: the newest learned one (or none: the fixed blend) and the
-    newest attempt (a fixed-blend attempt says how many labels are missing)."""
+def show(store: Store, dataset: str | None, scope: str = "dataset",
+         threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
+    """The ranker serving a scope: the newest learned one (or none: the fixed blend), the
+    newest attempt (a fixed-blend attempt says how many labels are missing), and each learned
+    version's suggestion coverage and agreement at the confidence ``threshold``."""
     key = ALL if scope == "all" else scope_of(dataset, RankerConfig())
     with store.session() as s:
         if key != ALL and s.scalar(select(Item.id).where(Item.dataset == key).limit(1)) is None:
             raise NotFoundError(f"no dataset named '{key}'")
     learned, last = latest(store, key, "learned"), latest(store, key)
-    return {"scope": key, "serving": learned or {"kind": "fixed", "version": None}, "latest": last}
+    return {"scope": key, "serving": learned or {"kind": "fixed", "version": None}, "latest": last,
+            "suggestions": suggestion_history(store, key, threshold)}
 
 
 def serving_note(store: Store, candidate_id: str | None) -> str:
