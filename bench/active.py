@@ -91,7 +91,7 @@ def _gemma_preference(items: list[Item]) -> list[list[float]]:
 
     model, tok = load_lm("gemma-3-270m", auto_dtype())
     scores = score_continuations(model, tok, [item_prompt(i) for i in items],
-                                 [[continuation(c) for c in i.choices] for i in items], batch_size=16, progress=True)
+                                 [[continuation(c) for c in i.choices] for i in items], progress=True)
     return [[s.per_char for s in per_item] for per_item in scores]
 
 
