@@ -92,27 +92,3 @@ def test_review_page_shows_per_annotator_figures_and_comments(labeled, sqlite_st
     remarks = next(v for k, v in tables.items() if "comment" in k and "flagged" in k)
     assert remarks[["annotator", "comment", "flagged"]].values.tolist() == [["ann", "<b>not bold</b>", True]]
 
-
-def test_review_page_shows_suggestion_coverage_per_ranker_version(sqlite_url, sqlite_store, monkeypatch):
-    from sqlalchemy import select
-
-    from nearmiss.label.ranker import RankerConfig, fit
-    from nearmiss.store.tables import Candidate
-    from tests.ranker_store import label_by_rule, scored_store
-
-    monkeypatch.setenv("NEARMISS_DB", sqlite_url)
-    st.cache_resource.clear()
-    ids = scored_store(sqlite_store, 20)
-    label_by_rule(sqlite_store, ids[:45])
-    (boss,) = users(sqlite_store, "boss", role="admin")
-    version = fit(sqlite_store, "rule", RankerConfig(model="logistic", min_labels=40, min_per_class=10)).ranker_id
-    at = _as("nearmiss/app/pages/review.py", boss, "boss", "admin")
-    assert not at.exception
-    table = next(df.value for df in at.dataframe if "coverage" in df.value.columns)
-    row = table.iloc[0]
-    assert (row["dataset"], row["version"], row["threshold"], row["labels"]) == ("rule", version, 0.8, 45)
-    with sqlite_store.session() as s:
-        p = list(s.scalars(select(Candidate.p_near)))
-    assert row["coverage"] == pytest.approx(sum(max(v, 1 - v) >= 0.8 for v in p) / len(p), abs=1e-3)
-    assert 0 <= row["agreement"] <= 1 and 0 < row["agreement_labels"] <= 45
-    st.cache_resource.clear()
