@@ -91,4 +91,3 @@ def test_review_page_shows_per_annotator_figures_and_comments(labeled, sqlite_st
     assert figures["annotator"].tolist() == ["ann", "bob"] and figures["decisions"].tolist() == [2, 1]
     remarks = next(v for k, v in tables.items() if "comment" in k and "flagged" in k)
     assert remarks[["annotator", "comment", "flagged"]].values.tolist() == [["ann", "<b>not bold</b>", True]]
-
