@@ -1,34 +1,42 @@
-"""Does the active queue ("most uncertain first") teach the ranker faster than random order?
+"""Which ranker and which labeling order learn an oracle's notion of "near" fastest?
 
-    PYTHONPATH=. python bench/active.py --only mine & PYTHONPATH=. python bench/active.py --only oracle; wait
-    PYTHONPATH=. python bench/active.py --only simulate --seeds 5 --out bench/active.png
+    PYTHONPATH=. python bench/active.py --only mine --items 300 && PYTHONPATH=. python bench/active.py --only oracle
+    PYTHONPATH=. python bench/active.py --only simulate --seeds 5 --out bench/active.png   # + --model item_softmax
 
-Data: ARC-Easy validation (570 items, bundled), mined with the `distractors` pool and the
-`embedding` + `lm` (SmolLM2-135M-Instruct) scorers: each wrong choice is a candidate with
-the scores the ranker learns from. Store cached in bench/out/active.db.
+Data: ARC-Easy validation (570 items, bundled; `--items N`: the first N), mined with the
+`distractors` pool and the `embedding` + `lm` (SmolLM2-135M-Instruct) scorers: each wrong
+choice is a candidate with the scores the ranker learns from. Store cached in bench/out/active.db.
 
 Oracle (the simulated annotator): the larger bundled LM, gemma-3-270m, scores every choice
 (log-likelihood per character after the same prompt, lm-eval's acc_norm); the wrong choice it
 prefers on an item is a near-miss, the item's other wrong choices far-misses. gemma's scores
 are none of the ranker's features (those come from SmolLM2 and MiniLM), so the ranker must
 generalise from cheaper models' scores to a stronger model's judgement. Cached in
-bench/out/active_oracle_gemma.json.
+bench/out/active_oracle_gemma.json. `--oracle lexical` is a cheap stand-in: the wrong choice
+most similar to the gold answer by character-trigram Jaccard is the near-miss.
 
-`--oracle lexical` is a cheap stand-in for when gemma cannot be run: the wrong choice most
-similar to the gold answer by character-trigram Jaccard is the near-miss. It is no feature of
-the ranker either (its similarity features are MiniLM embeddings), but it is a shallower
-notion of "near" than a stronger LM's preference.
+Rankers: `old`, the per-candidate calibrated logistic regression on per-candidate features
+(the ranker before item-relative features); `new`, `--model` on every feature, item-relative
+ones included (nearmiss.label.ranker_features). Default `logistic`: the model the app's `auto`
+chose on 200 random gemma labels in 2 of 3 draws (boosting in the third; item_softmax had the
+highest log loss: random labels seldom give two candidates of one item); `--model auto` reruns
+the choice at every fit, ~10x the CPU.
 
 Simulation, per seed: 30% of items are held out; their candidates are the test set. Labels
-come from the other items' candidates, one at a time, in one of two orders:
+come from the other items' candidates, one at a time, in one of four orders:
   random     shuffled with the seed;
   uncertain  the app's order: nearness closest to 0.5 while the fixed blend ranks (fewer than
              RankerConfig.min_labels near/far labels, or fewer than min_per_class of one), then
-             p_near closest to 0.5 from the ranker refitted every RankerConfig.refit_every labels.
-After 50, 100, 200, 400 labels the ranker (nearmiss.label.ranker_model, default config) is
-fitted on the labels so far and scored by ROC AUC on the held-out candidates; the fixed
-blend's AUC on the same candidates is the baseline. Intervals: mean +- t 95% over seeds;
-the paired difference (uncertain - random, same seed, same split) too.
+             the new ranker's p_near closest to 0.5, refitted every RankerConfig.refit_every labels;
+  diverse    MiniLM embeddings of the candidates' texts in k-means clusters (k = 20); the next
+             label comes from the cluster with fewest labels so far (random within it);
+  mix        the cluster with fewest labels so far, its most uncertain candidate.
+After 50, 100, 200, 400 labels both rankers are fitted on the labels so far and scored by ROC
+AUC on the held-out candidates; the fixed blend's AUC on the same candidates is the baseline.
+Suggestions: a card gets one where the new ranker's confidence max(p, 1 - p) reaches the
+threshold; coverage is the share of held-out cards that get one, agreement the share of those
+the oracle agrees with, at 0.8 and at the threshold that covers half the cards.
+Intervals: mean +- t 95% over seeds; differences (order - random) paired by seed and split.
 """
 from __future__ import annotations
 
@@ -44,6 +52,7 @@ from sqlalchemy import select
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from nearmiss.label import ranker_features as rf
 from nearmiss.label import ranker_model as rm
 from nearmiss.label.ranker import RankerConfig, needed_labels, snapshot
 from nearmiss.lm.models import auto_dtype, load_lm
@@ -57,7 +66,6 @@ from nearmiss.store.tables import Candidate, Item
 OUT = Path(__file__).parent / "out"
 DATASET = "arc-easy"
 CHECKPOINTS = (50, 100, 200, 400)
-ORDERS = ("random", "uncertain")
 
 
 def open_store(path: Path) -> Store:
@@ -69,9 +77,10 @@ def open_store(path: Path) -> Store:
     return store
 
 
-def mine_store(store: Store) -> None:
-    """Distractors scored by MiniLM and SmolLM2 (resumable: mined items are skipped)."""
-    mine(store, MineConfig(dataset=DATASET, pools=("distractors",), scorers=("embedding", "lm")))
+def mine_store(store: Store, items: int | None) -> None:
+    """Distractors scored by MiniLM and SmolLM2 on the first ``items`` items (all: None;
+    resumable: mined items are skipped)."""
+    mine(store, MineConfig(dataset=DATASET, pools=("distractors",), scorers=("embedding", "lm"), limit=items))
 
 
 def _key(item_id: str, text: str) -> str:
@@ -84,7 +93,7 @@ def _gemma_preference(items: list[Item]) -> list[list[float]]:
 
     model, tok = load_lm("gemma-3-270m", auto_dtype())
     scores = score_continuations(model, tok, [item_prompt(i) for i in items],
-                                 [[continuation(c) for c in i.choices] for i in items], batch_size=16, progress=True)
+                                 [[continuation(c) for c in i.choices] for i in items], progress=True)
     return [[s.per_char for s in per_item] for per_item in scores]
 
 
@@ -107,12 +116,13 @@ ORACLES = {"gemma": _gemma_preference, "lexical": _lexical_preference}
 
 def oracle(store: Store, name: str) -> dict[str, int]:
     """"item id<TAB>normalised wrong choice" -> 1 for the wrong choice the oracle prefers on its
-    item, else 0. Needs only the items, so it can run beside mining; cached per oracle."""
+    item, else 0, on the items mined so far; cached per oracle (delete the cache after mining more)."""
     cache = OUT / f"active_oracle_{name}.json"
     if cache.exists():
         return json.loads(cache.read_text())
     with store.session() as s:
-        items = s.scalars(select(Item).where(Item.dataset == DATASET).order_by(Item.id)).all()
+        items = s.scalars(select(Item).where(Item.dataset == DATASET, Item.candidates.any())  # the mined ones
+                          .order_by(Item.id)).all()
     truth: dict[str, int] = {}
     for item, per_choice in zip(items, ORACLES[name](items)):
         wrong = [(v, _key(item.id, c)) for j, (c, v) in enumerate(zip(item.choices, per_choice)) if j != item.gold]
@@ -122,35 +132,76 @@ def oracle(store: Store, name: str) -> dict[str, int]:
     return truth
 
 
-def _fit_auc(x: np.ndarray, y: np.ndarray, labeled: list[int], test: np.ndarray, cfg: RankerConfig) -> float:
-    ys = y[labeled]
+ORDERS = ("random", "uncertain", "diverse", "mix")
+RANKERS = ("old", "new")
+CLUSTERS = 20
+
+
+def _fit(x: np.ndarray, items: np.ndarray, y: np.ndarray, labeled: list[int], model: str,
+         cfg: RankerConfig) -> rm.Fitted | None:
+    rows = np.array(labeled)
+    ys = y[rows]
     if min(ys.sum(), len(ys) - ys.sum()) < 3:  # calibration's 3 folds need 3 of each
-        return float("nan")
-    model = rm.fit_model(cfg.model, x[labeled], ys, cfg.seed)
-    return rm.auc(y[test], rm.p_near(model, x[test]))
+        return None
+    kind = rm.choose(model, x, items, rows, ys, cfg.folds, cfg.seed)[0] if model == "auto" else model
+    return rm.fit_model(kind, x, items, rows, ys, cfg.seed)
 
 
-def simulate(x: np.ndarray, y: np.ndarray, nearness: np.ndarray, pool: np.ndarray, test: np.ndarray,
-             order: str, seed: int, cfg: RankerConfig) -> dict[int, float]:
-    """Label the pool in ``order``; held-out AUC at each checkpoint."""
+def clusters(store: Store, ids: list[str], seed: int = 0) -> np.ndarray:
+    """k-means cluster of each candidate's MiniLM embedding (its text)."""
+    from sklearn.cluster import KMeans
+
+    from nearmiss.lm.models import load_embedder
+
+    with store.session() as s:
+        text = {cid: t for cid, t in s.execute(select(Candidate.id, Candidate.text).where(Candidate.id.in_(ids)))}
+    emb = load_embedder().encode([text[c] for c in ids], batch_size=64, normalize_embeddings=True)
+    return KMeans(n_clusters=CLUSTERS, n_init=4, random_state=seed).fit_predict(emb)
+
+
+def simulate(x: np.ndarray, old_x: np.ndarray, items: np.ndarray, y: np.ndarray, nearness: np.ndarray,
+             cluster: np.ndarray, pool: np.ndarray, test: np.ndarray, order: str, seed: int, model: str,
+             cfg: RankerConfig) -> dict[int, dict[str, object]]:
+    """Label the pool in ``order``; at each checkpoint both rankers' held-out AUC and the new
+    one's held-out p_near."""
     rng = np.random.default_rng(seed)
     left = list(rng.permutation(pool))
     labeled: list[int] = []
-    score = nearness.copy()  # what the uncertain order ranks by: nearness, then p_near
-    out = {}
+    score = nearness.copy()  # what the uncertain orders rank by: nearness, then p_near
+    per_cluster = np.zeros(CLUSTERS, dtype=int)
+    out: dict[int, dict[str, object]] = {}
     while len(labeled) < max(CHECKPOINTS):
-        if order == "uncertain":
+        if order in ("uncertain", "mix"):
             n_near = int(y[labeled].sum())
             if not needed_labels(n_near, len(labeled) - n_near, cfg) and len(labeled) % cfg.refit_every == 0:
-                score = score.copy()
-                score[left] = rm.p_near(rm.fit_model(cfg.model, x[labeled], y[labeled], cfg.seed), x[left])
+                fitted = _fit(x, items, y, labeled, model, cfg)
+                if fitted is not None:
+                    score = fitted.p_near(x, items)
+        if order == "random":
+            pick = 0
+        elif order == "uncertain":
             pick = min(range(len(left)), key=lambda k: abs(score[left[k]] - 0.5))
         else:
-            pick = 0
+            fewest = min(per_cluster[cluster[c]] for c in left)
+            open_ = [k for k in range(len(left)) if per_cluster[cluster[left[k]]] == fewest]
+            pick = open_[0] if order == "diverse" else min(open_, key=lambda k: abs(score[left[k]] - 0.5))
         labeled.append(left.pop(pick))
+        per_cluster[cluster[labeled[-1]]] += 1
         if len(labeled) in CHECKPOINTS:
-            out[len(labeled)] = _fit_auc(x, y, labeled, test, cfg)
+            new = _fit(x, items, y, labeled, model, cfg)
+            old = _fit(old_x, items, y, labeled, "logistic", cfg)
+            p_new = new.p_near(x, items)[test] if new else None
+            out[len(labeled)] = {"new": rm.auc(y[test], p_new) if new else float("nan"),
+                                 "old": rm.auc(y[test], old.p_near(old_x, items)[test]) if old else float("nan"),
+                                 "p": p_new}
     return out
+
+
+def suggestions(y: np.ndarray, p: np.ndarray, threshold: float) -> tuple[float, float]:
+    """(share of cards with a suggestion at ``threshold``, share of those the oracle agrees with)."""
+    confident = np.maximum(p, 1 - p) >= threshold
+    agree = float(np.mean((p[confident] >= 0.5) == y[confident])) if confident.any() else float("nan")
+    return float(confident.mean()), agree
 
 
 def interval(values: list[float]) -> tuple[float, float, float]:
@@ -163,16 +214,18 @@ def interval(values: list[float]) -> tuple[float, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--items", type=int, help="Mine only the first N items (default: all 570).")
     ap.add_argument("--out", type=Path, default=OUT / "active.png")
     ap.add_argument("--only", choices=("mine", "oracle", "simulate"),
                     help="Only this stage (mine and oracle can run at once; simulate uses what they cached).")
     ap.add_argument("--oracle", choices=tuple(ORACLES), default="gemma", help="Who labels (see the docstring).")
+    ap.add_argument("--model", choices=tuple(rm.CHOICES), default="logistic", help="The new ranker's model.")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO)
     OUT.mkdir(exist_ok=True)
     store = open_store(OUT / "active.db")
     if args.only in (None, "mine"):
-        mine_store(store)
+        mine_store(store, args.items)
     if args.only != "mine":
         truth = oracle(store, args.oracle)
     if args.only in ("mine", "oracle"):
@@ -187,9 +240,11 @@ def main() -> None:
     y = np.array([truth[key[snap.ids[i]]] for i in keep])
     items = np.array([item_of[snap.ids[i]] for i in keep])
     print(f"{len(y)} candidates on {len(set(items))} items, {y.mean():.1%} near-miss by the oracle")
+    old_x = x[:, [rf.FEATURES.index(f) for f in rf.BASE_FEATURES if f != "length"]]
+    cluster = clusters(store, [snap.ids[i] for i in keep])
     cfg = RankerConfig()
-    results: dict[str, dict[int, list[float]]] = {o: defaultdict(list) for o in ORDERS}
-    blend = []
+    results: dict[tuple[str, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    halves, at_08, blend = [], [], []
     with threadpool_limits(limits=1):
         for seed in tqdm(range(args.seeds), desc="seeds"):
             rng = np.random.default_rng(1000 + seed)
@@ -199,18 +254,42 @@ def main() -> None:
             pool = np.array([k for k in range(len(y)) if items[k] not in held])
             blend.append(rm.auc(y[test], nearness[test]))
             for order in ORDERS:
-                for n, a in simulate(x, y, nearness, pool, test, order, seed, cfg).items():
-                    results[order][n].append(a)
-    print(f"\nfixed blend (nearness) held-out AUC: {interval(blend)[0]:.3f} [{interval(blend)[1]:.3f}, "
-          f"{interval(blend)[2]:.3f}]")
-    print(f"{'labels':>6} | {'random order':>22} | {'uncertain order':>22} | {'uncertain - random':>22}")
+                sim = simulate(x, old_x, items, y, nearness, cluster, pool, test, order, seed, args.model, cfg)
+                for n, got in sim.items():
+                    for r in RANKERS:
+                        results[(r, order)][n].append(float(got[r]))  # type: ignore[arg-type]
+                p = sim[200]["p"]
+                if order == "random" and p is not None:
+                    half = float(np.median(np.maximum(p, 1 - p)))  # type: ignore[arg-type]
+                    halves.append((half, *suggestions(y[test], p, half)))  # type: ignore[arg-type]
+                    at_08.append(suggestions(y[test], p, 0.8))  # type: ignore[arg-type]
+    b = interval(blend)
+    print(f"\nfixed blend (nearness) held-out AUC: {b[0]:.3f} [{b[1]:.3f}, {b[2]:.3f}]")
+    cell = "{:.3f} [{:.3f}, {:.3f}]"
+    print("| labels | ranker | " + " | ".join(ORDERS) + " | " + " | ".join(f"{o} - random" for o in ORDERS[1:]) + " |")
     rows = []
     for n in CHECKPOINTS:
-        r, u = interval(results["random"][n]), interval(results["uncertain"][n])
-        d = interval([a - b for a, b in zip(results["uncertain"][n], results["random"][n])])
-        rows.append((n, r, u, d))
-        print(f"{n:>6} | " + " | ".join(f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in (r, u, d)))
-    plot(rows, interval(blend), args.out, f"oracle {args.oracle}, {args.seeds} seeds")
+        for r in RANKERS:
+            means = [interval(results[(r, o)][n]) for o in ORDERS]
+            diffs = [interval([a - c for a, c in zip(results[(r, o)][n], results[(r, "random")][n])]) for o in ORDERS[1:]]
+            print(f"| {n} | {r} | " + " | ".join(cell.format(*m) for m in means + diffs) + " |")
+            if r == "new":
+                rows.append((n, *means))
+        d = interval([a - c for a, c in zip(results[("new", "random")][n], results[("old", "random")][n])])
+        print(f"| {n} | new - old (random order) | " + cell.format(*d) + " |")
+    cov = interval([h[1] for h in halves])
+    agr = interval([h[2] for h in halves])
+    thr = interval([h[0] for h in halves])
+    c8, a8 = interval([c for c, _ in at_08]), interval([a for _, a in at_08])
+    print(f"suggestions at 200 labels (new ranker, random order): threshold {thr[0]:.3f} covers "
+          f"{cell.format(*cov)} of held-out cards, agreement {cell.format(*agr)}; at 0.8: coverage "
+          f"{cell.format(*c8)}, agreement {cell.format(*a8)}")
+    plot(rows, b, args.out, f"oracle {args.oracle}, {args.seeds} seeds, new ranker ({args.model})")
+    auc200 = interval(results[("new", "random")][200])[0]
+    old200 = interval(results[("old", "random")][200])[0]
+    print(f"oracle={args.oracle} items={len(set(items))} seeds={args.seeds} model={args.model} auc_200={auc200:.3f} "
+          f"auc_200_old={old200:.3f} blend={b[0]:.3f} threshold={thr[0]:.3f} coverage={cov[0]:.3f} "
+          f"agreement={agr[0]:.3f} coverage_0.8={c8[0]:.3f} agreement_0.8={a8[0]:.3f}")
 
 
 def plot(rows, blend, out: Path, title: str) -> None:
@@ -221,10 +300,10 @@ def plot(rows, blend, out: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ns = [r[0] for r in rows]
-    for k, (name, colour) in enumerate((("random order", "tab:blue"), ("uncertain order", "tab:orange")), start=1):
+    for k, (name, colour) in enumerate(zip(ORDERS, ("tab:blue", "tab:orange", "tab:green", "tab:red")), start=1):
         mean = [r[k][0] for r in rows]
-        ax.plot(ns, mean, marker="o", color=colour, label=name)
-        ax.fill_between(ns, [r[k][1] for r in rows], [r[k][2] for r in rows], color=colour, alpha=0.2)
+        ax.plot(ns, mean, marker="o", color=colour, label=f"{name} order")
+        ax.fill_between(ns, [r[k][1] for r in rows], [r[k][2] for r in rows], color=colour, alpha=0.15)
     ax.axhline(blend[0], color="grey", linestyle="--", label="fixed blend")
     ax.set_xscale("log")
     ax.set_xticks(ns, [str(n) for n in ns])

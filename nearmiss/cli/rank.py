@@ -10,7 +10,7 @@ from tqdm import tqdm
 from nearmiss.cli import app
 from nearmiss.cli.core import store_of
 from nearmiss.cli.options import config_options
-from nearmiss.label.ranker import RankerConfig
+from nearmiss.label.ranker import DEFAULT_THRESHOLD, RankerConfig
 from nearmiss.label.ranker import fit as fit_ranker
 from nearmiss.label.ranker import show as show_ranker
 from nearmiss.settings import build
@@ -22,6 +22,10 @@ app.add_typer(rank_app, name="rank")
 def _interval(q: dict[str, Any], name: str) -> str:
     v = q[name]
     return f"{v['value']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]"
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def _describe(r: dict[str, Any]) -> list[str]:
@@ -64,9 +68,12 @@ def fit(ctx: typer.Context, settings: dict[str, Any],
 @config_options(RankerConfig, "scope")
 def show(ctx: typer.Context, settings: dict[str, Any],
          dataset: str = typer.Option(None, help="Dataset whose ranker to show (not needed with --scope all)."),
+         threshold: float = typer.Option(DEFAULT_THRESHOLD, help="Confidence max(p_near, 1 - p_near) at which a card "
+                                         "gets a suggestion: coverage and agreement are reported at it."),
          as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
-    """The ranker serving a dataset (learned, or the fixed blend) and its cross-validated quality."""
-    shown = show_ranker(store_of(ctx), dataset, build(RankerConfig, settings).scope)
+    """The ranker serving a dataset (learned, or the fixed blend), its cross-validated quality,
+    and per version the suggestions' coverage and agreement with the final labels."""
+    shown = show_ranker(store_of(ctx), dataset, build(RankerConfig, settings).scope, threshold)
     if as_json:
         typer.echo(json.dumps(shown))
         return
@@ -77,3 +84,7 @@ def show(ctx: typer.Context, settings: dict[str, Any],
         typer.echo("\n".join(_describe(serving)))
     if last and last["kind"] == "fixed":
         typer.echo("latest attempt: " + _describe(last)[0])
+    for v in shown["suggestions"]:
+        typer.echo(f"  v{v['version']} suggestions at confidence {v['threshold']:.2f}: {_share(v['coverage'])} of "
+                   f"cards, final labels agree with {_share(v['agreement'])} ({v['agreement_labels'] or 0} labels, "
+                   "out of fold)")

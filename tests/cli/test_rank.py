@@ -19,7 +19,7 @@ def test_rank_fit_and_show(cli, sqlite_url):
     label_by_rule(store, ids[20:60], annotator="bob")
     done = cli("rank", "fit", "--dataset", "rule", "--model", "boosting", "--seed", "1", db=sqlite_url)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("ranker v2 learned from 60 labels on rule: CV AUC ")
+    assert done.stdout.startswith("ranker v2 (boosting) learned from 60 labels on rule: CV AUC ")
     report = json.loads(cli("rank", "show", "--dataset", "rule", "--json", db=sqlite_url).stdout)
     serving = report["serving"]
     assert serving["version"] == 2 and serving["model"] == "boosting" and serving["labels"] == 60
@@ -27,6 +27,13 @@ def test_rank_fit_and_show(cli, sqlite_url):
     assert serving["features"][:3] == ["sim_gold", "sim_question", "lp_sum"]
     text = cli("rank", "show", "--dataset", "rule", db=sqlite_url).stdout
     assert "ranker v2 (boosting, scope rule) from 60 labels" in text and "AUC       learned" in text
+    # suggestions per version at the confidence threshold: every card has one at 0.5, fewer at 0.9
+    at = {t: json.loads(cli("rank", "show", "--dataset", "rule", "--threshold", t, "--json", db=sqlite_url).stdout)
+          ["suggestions"] for t in ("0.5", "0.9")}
+    assert [v["version"] for v in at["0.5"]] == [2] and at["0.5"][0]["coverage"] == 1.0
+    assert at["0.5"][0]["agreement_labels"] == 60 and 0.5 < at["0.5"][0]["agreement"] <= 1
+    assert at["0.9"][0]["coverage"] < 1.0 and at["0.9"][0]["agreement_labels"] < 60
+    assert "v2 suggestions at confidence 0.80: " in text
 
 
 def test_rank_errors_are_one_line(cli, sqlite_url):
@@ -35,6 +42,6 @@ def test_rank_errors_are_one_line(cli, sqlite_url):
     assert missing.returncode == 1 and missing.stderr.strip().splitlines()[-1] == "Error: no dataset named 'nope'"
     bad = cli("rank", "fit", "--dataset", "nope", "--model", "svm", db=sqlite_url)
     assert bad.returncode == 1
-    assert bad.stderr.strip() == "Error: model: unknown model 'svm'; expected one of logistic, boosting"
+    assert bad.stderr.strip() == "Error: model: unknown model 'svm'; expected one of auto, logistic, boosting, item_softmax"
     no_dataset = cli("rank", "show", db=sqlite_url)
     assert no_dataset.returncode == 1 and "needs --dataset" in no_dataset.stderr

@@ -16,7 +16,7 @@ from nearmiss.store.tables import Candidate, Label
 from tests.labeling import users
 from tests.ranker_store import label_by_rule, scored_store
 
-CFG = RankerConfig(min_labels=40, min_per_class=10, refit_every=10)
+CFG = RankerConfig(model="logistic", min_labels=40, min_per_class=10, refit_every=10)
 
 
 def _p_near(store) -> dict[str, tuple[float | None, str | None, int | None]]:
@@ -60,14 +60,18 @@ def test_refit_is_deterministic_and_never_changes_a_label(sqlite_store):
     ann = label_by_rule(sqlite_store, ids[:80])
     decide(sqlite_store, ann, ids[100], "actually_correct", request_id="ac")  # excluded from training
     before = _labels(sqlite_store)
-    cfg = RankerConfig(model="boosting", min_labels=40, min_per_class=10, seed=3)
+    cfg = RankerConfig(model="auto", min_labels=40, min_per_class=10, seed=3)
     first = fit(sqlite_store, "rule", cfg)
+    losses = first.quality["log_loss"]  # auto: the model of lowest out-of-fold log loss serves
+    assert set(losses) == {"logistic", "boosting", "item_softmax"}
+    assert first.quality["model"] == min(losses, key=losses.get) and show(sqlite_store, "rule")["serving"]["model"] \
+        == first.quality["model"]
     p_first = {c: p for c, (p, _, _) in _p_near(sqlite_store).items()}
     second = fit(sqlite_store, "rule", cfg)
     p_second = {c: p for c, (p, _, _) in _p_near(sqlite_store).items()}
     assert second.ranker_id == first.ranker_id + 1 and first.labels == 80
     assert p_first == p_second and first.quality == second.quality
-    other = fit(sqlite_store, "rule", RankerConfig(model="boosting", min_labels=40, min_per_class=10, seed=4))
+    other = fit(sqlite_store, "rule", RankerConfig(model="auto", min_labels=40, min_per_class=10, seed=4))
     assert other.quality != first.quality  # the seed is really used
     assert _labels(sqlite_store) == before
 
@@ -79,14 +83,14 @@ def test_queue_serves_the_most_uncertain_candidate_first(store):
     (bob,) = users(store, "bob")
     with store.session() as s:
         p = dict(s.execute(select(Candidate.id, Candidate.p_near).where(Candidate.id.in_(ids[90:]))).tuples().all())
-    by_uncertainty = sorted(p, key=lambda c: abs(p[c] - 0.5))
+    distance = sorted(abs(v - 0.5) for v in p.values())
     cfg = QueueConfig(order="uncertain")
     served = []
     for _ in range(5):
         cid = next_candidate(store, bob, cfg)
         served.append(cid)
         decide(store, bob, cid, "far_miss", request_id=f"bob-{cid}")
-    assert served == by_uncertainty[:5]
+    assert [abs(p[c] - 0.5) for c in served] == distance[:5]  # equally uncertain ones in any order
 
 
 def test_too_few_labels_keep_the_fixed_blend(store):
@@ -173,7 +177,7 @@ def test_one_ranker_across_datasets(sqlite_store):
     label_by_rule(sqlite_store, a[:25] + b[:25])
     assert fit(sqlite_store, "a", CFG).kind == "fixed"  # 25 labels on dataset a alone
     assert sorted(_scopes(sqlite_store)) == ["a", "b"]
-    result = fit(sqlite_store, None, RankerConfig(scope="all", min_labels=40, min_per_class=10))
+    result = fit(sqlite_store, None, RankerConfig(model="logistic", scope="all", min_labels=40, min_per_class=10))
     assert result.kind == "learned" and result.scope == "*" and result.labels == 50
     assert all(p is not None and rid == result.ranker_id for p, _, rid in _p_near(sqlite_store).values())
     assert _scopes(sqlite_store) == ["*"]  # background refits follow the newest ranker's scope

@@ -13,6 +13,7 @@ from nearmiss.label.desk import ReviewDesk
 from nearmiss.label.guidelines import guideline, save_guideline
 from nearmiss.label.labels import final_sources, sources_in_words
 from nearmiss.label.queue import overlaps, set_overlap
+from nearmiss.label.ranker import DEFAULT_THRESHOLD, suggestion_history
 
 user = require_role("admin")
 st.title("Review")
@@ -66,6 +67,13 @@ st.dataframe(pd.DataFrame([vars(f) for f in per_annotator(store(), datasets=data
 sources = final_sources(store(), datasets=datasets)
 st.caption(f"Final labels: {sources_in_words(sources)}. Final = adjudication, else the majority of votes, else (a "
            "failed trajectory nobody decided) its outcome; a tie has no final label until an admin adjudicates it.")
+
+st.subheader("Suggestions")
+st.caption(f"Per ranker version: the share of cards whose suggestion is at least {DEFAULT_THRESHOLD:.0%} sure, and "
+           "how often the final labels agreed with those suggestions (out of fold).")
+st.dataframe(pd.DataFrame([{"dataset": d, **v} for d in (datasets or current) for v in suggestion_history(store(), d)],
+                          columns=["dataset", "version", "model", "labels", "threshold", "coverage", "agreement",
+                                   "agreement_labels"]), hide_index=True, key="review_suggestions")
 
 st.subheader("Disagreements")
 open_ = disagreements(store(), datasets=datasets)
