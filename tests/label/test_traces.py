@@ -16,7 +16,7 @@ def test_trace_card_and_first_wrong_step(sqlite_store):
     (ann,) = users(store, "ann")
     desk = LabelDesk(store, ann, QueueConfig(order="nearness"))
     card = desk.view()
-    assert card["kind"] == "trace" and card["origin"] == "failed_trace"
+    assert card["kind"] == "trace" and "origin" not in card  # origins only where an admin shows them
     assert [m["role"] for m in card["messages"]] == ["system", "user", "assistant", "tool", "assistant"]
     assert card["messages"][2]["content"].startswith("I will add") and card["messages"][2]["tool_calls"]
     assert card["reference"][1]["content"] == card["question"] and card["reference"][3]["role"] == "tool"
