@@ -9,7 +9,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.jobs.launch import detach
+from nearmiss.jobs.launch import start_worker
 from nearmiss.jobs.owners import owner_alive, owner_tag
 from nearmiss.jobs.runs import cancel, claim, finish, list_runs, reopen
 from nearmiss.mine.run import MineConfig
@@ -47,7 +47,7 @@ def test_a_pending_run_cancelled_is_never_started(store, cli):
 
 def test_cancel_stops_a_running_runs_process_and_keeps_its_status(store, tmp_path):
     run_id = create_mining_run(store, MineConfig(dataset="quiz"))
-    proc = detach(store, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
+    proc = start_worker(store, run_id, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
     _wait_for(lambda: _run(store, run_id).status == "running", 60)
     owner = _run(store, run_id).owner
     assert owner_alive(owner), (tmp_path / "worker.log").read_text()
@@ -91,17 +91,31 @@ def test_the_train_page_cancels_a_run(sqlite_store, sqlite_url, monkeypatch):
     at.button(key=f"train_cancel_{run_id}").click().run()
     assert _run(sqlite_store, run_id).status == "cancelled"
     assert [t.value for t in at.toast] == [f"run {run_id} cancelled"]
-    assert [w.value for w in at.run().warning] == ["Run cancelled: cancelled"]
+    assert "Training run 1 · quiz · **cancelled**" in [m.value for m in at.run().markdown]
+    assert at.button(key=f"train_resume_{run_id}")  # a cancelled training run can be resumed
     st.cache_resource.clear()
 
 
 def test_a_killed_worker_is_neither_a_zombie_nor_running(store, tmp_path):
-    """kill -9 of a worker the app started: its launcher reaps it and the run is marked interrupted."""
+    """kill -9 of a worker the app started: its launcher reaps it and marks the run interrupted
+    at once, with the exit code (no list needed)."""
     run_id = create_mining_run(store, MineConfig(dataset="quiz"))
-    proc = detach(store, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
+    proc = start_worker(store, run_id, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
     _wait_for(lambda: _run(store, run_id).status == "running", 60)
     proc.kill()
-    _wait_for(lambda: proc.returncode is not None, 10)  # reaped by detach's thread, not by this test
+    _wait_for(lambda: _run(store, run_id).status == "interrupted", 10)  # by start_worker's thread, not this test
+    assert proc.returncode == -9 and "ended with exit code -9" in _run(store, run_id).message
+
+
+def test_a_worker_that_dies_before_it_claims_its_run_is_interrupted(store):
+    """The app records a worker as its run's owner when it starts it: one that exits before it
+    claims the run (a crash at import) leaves no run pending forever."""
+    run_id = create_training_run(store, TrainConfig(dataset="quiz"))
+    start_worker(store, run_id, ["platform"])  # a module that prints and exits: never claims the run
+    _wait_for(lambda: _run(store, run_id).status == "interrupted", 60)
+    assert "ended with exit code 0 before the run finished" in _run(store, run_id).message
+    with store.session() as s:  # the app restarted meanwhile: its list marks such a run all the same
+        s.get(Run, run_id).status = "pending"
     assert [r["status"] for r in list_runs(store) if r["id"] == run_id] == ["interrupted"]
 
 
