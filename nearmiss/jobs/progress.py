@@ -27,18 +27,20 @@ class Reporter:
 
     def __init__(self, store: Store | None, run_id: int | None, every: float = REPORT_EVERY):
         self.store, self.run_id, self.every = store, run_id, every
-        self.text, self.last = "", 0.0
+        self.total: int | None = None  # the stage's
+        self.last = 0.0
 
     def stage(self, text: str, total: int | None = None, unit: str = "items", progress: float | None = None) -> None:
         """Begin a stage (its counter at 0 of ``total``, when it counts); written at once."""
-        self.text = text
+        self.total = total
         self._write(stage=text[:200], done=0 if total is not None else None, total=total, unit=unit, stage_at=utcnow(),
                     **({"progress": progress} if progress is not None else {}))
 
     def count(self, done: int, total: int | None = None, progress: float | None = None) -> None:
         """The stage's counter (and its total, when it was not known at the stage's start); written
         when the last write is ``every`` seconds old or the counter reached its total."""
-        if time.monotonic() - self.last < self.every and (total is None or done < total):
+        self.total = total if total is not None else self.total
+        if time.monotonic() - self.last < self.every and (self.total is None or done < self.total):
             return
         values: dict = {"done": done} | ({"total": total} if total is not None else {})
         self._write(**values, **({"progress": progress} if progress is not None else {}))
