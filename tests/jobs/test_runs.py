@@ -92,6 +92,7 @@ def test_the_train_page_cancels_a_run(sqlite_store, sqlite_url, monkeypatch):
     assert _run(sqlite_store, run_id).status == "cancelled"
     assert [t.value for t in at.toast] == [f"run {run_id} cancelled"]
     assert "Training run 1 · quiz · **cancelled**" in [m.value for m in at.run().markdown]
+    assert at.selectbox(key="train_run_select").options[0].startswith("run 1 · cancelled ·")  # the picker too
     assert at.button(key=f"train_resume_{run_id}")  # a cancelled training run can be resumed
     st.cache_resource.clear()
 
