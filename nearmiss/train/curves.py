@@ -45,12 +45,12 @@ class _Trainer:
         self.heads, self.run_dir, self.progress = heads, run_dir, progress
         self.done: dict[str, dict] = {}  # adapter name -> {path, losses, seconds}
 
-    def ensure(self, spec, seed: int, desc: str, nth: tuple[int, int] = (1, 1)) -> str:
-        """The head ``spec`` for ``seed``, trained (and saved) unless it was; ``nth``: it is the k-th of
-        the K heads its curve point needs."""
+    def ensure(self, spec, seed: int, desc: str, which: str = "") -> str:
+        """The head ``spec`` for ``seed``, trained (and saved) unless it was; ``which`` names it in the
+        run's stage (e.g. ``neg (2 of 2)``: the second of its curve point's two heads)."""
         name = f"{spec.key}-s{seed}"
         if name not in self.done:
-            self.progress.head(name, *nth)
+            self.progress.stage(f"tokenising and training head {which or name}", unit="steps")
             t = time.perf_counter()
             losses = spec.train(self.heads, name, spec.examples, desc)
             path = self.heads.save(name, self.run_dir)
@@ -64,7 +64,7 @@ class _Trainer:
         todo = {name: s for name, s in todo.items() if name not in self.done}
         if not todo:
             return
-        self.progress.stage(f"tokenising and training {len(todo)} heads together", unit="steps")
+        self.progress.stage("tokenising and training", unit="steps")  # the label says which heads
         t = time.perf_counter()
         losses = self.heads.train_nll_group({name: s.examples for name, s in todo.items()}, desc=desc)
         seconds = (time.perf_counter() - t) / len(todo)  # each head's share of the pass
@@ -91,11 +91,8 @@ class _Progress:
     def stage(self, text: str, total: int | None = None, unit: str = "items") -> None:
         self.report.stage(f"{self.label}: {text}" if self.label else text, total, unit)
 
-    def head(self, name: str, k: int, of: int) -> None:
-        """Head ``name`` (the k-th of the point's ``of``) is tokenised, then trains (``step`` counts)."""
-        self.stage(f"tokenising and training head {name} ({k} of {of})", unit="steps")
-
     def step(self, i: int, steps: int) -> None:
+        """Step ``i`` of ``steps`` of the head (or heads) the stage names."""
         self.report.count(i, steps)
 
     def point(self, text: str) -> None:
@@ -202,7 +199,8 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point, on_look) -> None
                 own = metrics(method.score(ev, untrained), ev.golds)
                 meta = _point_meta(m, seed, n_eval) | {"gold_mean": own.gold_mean, "wrong_mean": own.wrong_mean}
             else:
-                adapters = {role: trainer.ensure(spec, seed, f"{method.name} {role} n={size} {neg}", (k, len(specs)))
+                adapters = {role: trainer.ensure(spec, seed, f"{method.name} {role} n={size} {neg}",
+                                                     f"{role} ({k} of {len(specs)})")
                             for k, (role, spec) in enumerate(specs.items(), 1)}
                 progress.stage(f"scoring {n_eval} eval items")
                 m, settings = metrics(method.score(ev, adapters), ev.golds), method.settings(ev, adapters)

@@ -47,6 +47,9 @@ def test_admin_starts_mining_and_sees_nearness_per_origin(browser, app_server, s
     assert origins == {"distractor", "neighbour"} and {"sim_gold", "lp_token", "margin_char"} <= set(scores)
     store.dispose()
 
+BARS = """() => [...document.querySelectorAll('[data-testid="stProgress"]')].map(
+    (bar) => [bar.querySelector('[role="progressbar"]')?.getAttribute("aria-valuenow"), bar.innerText])"""
+
 
 def _watch_until_done(page, name: str, seconds: float) -> list[tuple[int, str]]:
     """(bar value in %, bar text) of run ``name`` as the page shows it, looked at every 0.3 s until the
@@ -54,11 +57,9 @@ def _watch_until_done(page, name: str, seconds: float) -> list[tuple[int, str]]:
     seen: list[tuple[int, str]] = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        for bar in page.locator('[data-testid="stProgress"]').all():
-            text = bar.inner_text().strip()
-            value = bar.get_by_role("progressbar").get_attribute("aria-valuenow")
-            if text.startswith(name) and (not seen or seen[-1] != (int(value or 0), text)):
-                seen.append((int(value or 0), text))
+        for value, text in page.evaluate(BARS):
+            if text.strip().startswith(name) and (not seen or seen[-1] != (int(value or 0), text.strip())):
+                seen.append((int(value or 0), text.strip()))
         if page.get_by_text(f"{name} · arc-easy · done").count():
             return seen
         time.sleep(0.3)
