@@ -129,3 +129,24 @@ def test_only_a_stopped_run_is_reopened(store, dead_owner):  # noqa: F811
         reopen(store, live)
     reopen(store, dead)  # its process died: interrupted, then pending again
     assert (_run(store, dead).status, _run(store, dead).finished_at) == ("pending", None)
+
+
+def test_the_jobs_page_lists_runs_of_every_kind_for_admins_only(sqlite_store, sqlite_url, monkeypatch):
+    monkeypatch.setenv("NEARMISS_DB", sqlite_url)
+    st.cache_resource.clear()
+    stopped = create_mining_run(sqlite_store, MineConfig(dataset="quiz"))
+    live = create_training_run(sqlite_store, TrainConfig(dataset="quiz"))
+    with sqlite_store.session() as s:
+        s.get(Run, stopped).status, s.get(Run, stopped).message = "interrupted", "interrupted: its process is gone"
+        s.get(Run, live).status, s.get(Run, live).owner = "running", owner_tag()
+        s.get(Run, live).stage = "seed 0: loading data"
+    page = str(ROOT / "nearmiss/app/pages/jobs.py")
+    at = signed_in(AppTest.from_file(page, default_timeout=60), sqlite_store, "boss", "admin").run()
+    assert not at.exception
+    assert [p.proto.text for p in at.get("progress")] == ["Training run 1 · quiz · **running** · seed 0\\: loading data"]
+    assert "Mining run 1 · quiz · **interrupted**" in [m.value for m in at.markdown]
+    assert at.button(key=f"jobs_cancel_{live}") and at.button(key=f"jobs_resume_{stopped}")
+    assert not [b for b in at.button if b.key in (f"jobs_cancel_{stopped}", f"jobs_resume_{live}")]
+    annotator = signed_in(AppTest.from_file(page, default_timeout=60), sqlite_store, "ann").run()
+    assert [e.value for e in annotator.error] == ["This page is for admins only."] and not annotator.get("progress")
+    st.cache_resource.clear()
