@@ -79,6 +79,11 @@ def test_runs_of_every_kind_are_listed_and_a_dead_training_run_is_interrupted(st
     out = cli("runs", "cancel", str(mining), db=store.url)
     assert out.returncode == 1 and out.stderr.strip().splitlines() == [
         f"Error: run {mining} is cancelled; only pending or running runs can be cancelled"]
+    with store.session() as s:
+        s.get(Run, training).status = "done"
+    for run_id, error in ((training, f"run {training} is done; nothing to resume"), (999, "no run 999")):
+        out = cli("runs", "resume", str(run_id), db=store.url)
+        assert out.returncode == 1 and out.stderr.strip().splitlines() == [f"Error: {error}"]
 
 
 def test_the_train_page_cancels_a_run(sqlite_store, sqlite_url, monkeypatch):
