@@ -33,7 +33,7 @@ from nearmiss.train.heads import Heads
 from nearmiss.train.methods import METHODS
 from nearmiss.train.negatives import build_sets
 from nearmiss.train.roof import FlopMeter
-from nearmiss.train.runs import ACC_NORM_DEF, create_run, load_points, run_dir, summarise
+from nearmiss.train.runs import ACC_NORM_DEF, create_run, load_points, run_dir, summarise, update_run
 
 log = logging.getLogger(__name__)
 

@@ -42,6 +42,14 @@ def create_run(store: Store, cfg: TrainConfig) -> int:
                   metrics={})
 
 
+def update_run(store: Store, run_id: int, **values) -> None:
+    """Set fields of a run (status, progress, message, metrics, ...) in its own transaction."""
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        for k, v in values.items():
+            setattr(run, k, v)
+
+
 def load_points(store: Store, run_id: int) -> list[dict]:
     """The run's stored curve points, one per (method, negatives, size, seed), as plain dicts."""
     with store.session() as s:
