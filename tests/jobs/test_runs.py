@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.jobs.launch import start_worker
 from nearmiss.jobs.owners import owner_alive, owner_tag
+from nearmiss.jobs.resume import resume
 from nearmiss.jobs.runs import cancel, claim, finish, list_runs, reopen
 from nearmiss.mine.run import MineConfig
 from nearmiss.mine.run import create_run as create_mining_run
@@ -81,9 +82,10 @@ def test_runs_of_every_kind_are_listed_and_a_dead_training_run_is_interrupted(st
         f"Error: run {mining} is cancelled; only pending or running runs can be cancelled"]
     with store.session() as s:
         s.get(Run, training).status = "done"
-    for run_id, error in ((training, f"run {training} is done; nothing to resume"), (999, "no run 999")):
-        out = cli("runs", "resume", str(run_id), db=store.url)
-        assert out.returncode == 1 and out.stderr.strip().splitlines() == [f"Error: {error}"]
+    with pytest.raises(ConfigError, match=f"run {training} is done; nothing to resume"):
+        resume(store, training)
+    out = cli("runs", "resume", "999", db=store.url)
+    assert out.returncode == 1 and out.stderr.strip().splitlines() == ["Error: no run 999"]
 
 
 def test_the_train_page_cancels_a_run(sqlite_store, sqlite_url, monkeypatch):
