@@ -83,7 +83,7 @@ def test_the_migration_numbers_existing_runs_per_kind(sqlite_url):
     cfg = _alembic_config()
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0010")
+        command.downgrade(cfg, "0011")
         for kind in ("mine", "train", "mine"):
             conn.execute(text("insert into runs (kind, config, status, progress, metrics, started_at) "
                               "values (:kind, '{}', 'done', 1.0, '{}', '2026-12-01')"), {"kind": kind})

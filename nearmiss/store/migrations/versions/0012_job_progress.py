@@ -1,14 +1,14 @@
 """job progress: runs record their stage, its counter and the last report, and a number per
 kind for display (existing runs numbered in id order)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
