@@ -19,7 +19,8 @@ ANNOTATOR_PAGES = [("pages/home.py", "Home", "home"), ("pages/label.py", "Label"
                    ("pages/progress.py", "My progress", "progress"), ("pages/history.py", "History", "history")]
 ADMIN_PAGES = [("pages/datasets.py", "Datasets", "datasets"), ("pages/review.py", "Review", "review"),
                ("pages/export.py", "Export", "export"), ("pages/mine.py", "Mine", "mine"),
-               ("pages/train.py", "Train", "train"), ("pages/accounts.py", "Accounts", "accounts")]
+               ("pages/train.py", "Train", "train"), ("pages/jobs.py", "Jobs", "jobs"),
+               ("pages/accounts.py", "Accounts", "accounts")]
 
 
 def pages(role: str | None) -> list:

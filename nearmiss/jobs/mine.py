@@ -11,8 +11,9 @@ import subprocess
 
 from sqlalchemy import update
 
-from nearmiss.jobs.launch import detach
+from nearmiss.jobs.launch import start_worker
 from nearmiss.jobs.owners import ensure_free
+from nearmiss.jobs.runs import reopen
 from nearmiss.mine.run import MineConfig, create_run, mine
 from nearmiss.store import Store, resolve_url
 from nearmiss.store.tables import Run, utcnow
@@ -27,9 +28,21 @@ def start_mining(store: Store, cfg: MineConfig) -> int:
     return run_id
 
 
+def resume(store: Store, run_id: int) -> None:
+    """Reopen an interrupted, cancelled or failed mining run and start its worker, which mines only
+    the items the run's config has not mined (DatasetBusy while another run mines the dataset)."""
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        dataset = run.config.get("dataset") if run else None
+    if dataset:
+        ensure_free(store, dataset)
+    reopen(store, run_id)
+    launch_worker(store, run_id)
+
+
 def launch_worker(store: Store, run_id: int) -> subprocess.Popen:
     """Start a detached worker on the pending run ``run_id``."""
-    return detach(store, ["nearmiss.jobs.mine", "--run-id", str(run_id)])
+    return start_worker(store, run_id, ["nearmiss.jobs.mine", "--run-id", str(run_id)])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,16 +13,39 @@ import os
 import signal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.jobs.owners import ACTIVE, owner_alive, owner_pid, owner_tag, reap_dead_runs
+from nearmiss.jobs.progress import job_state
 from nearmiss.registry import Registry
 from nearmiss.store import Store
 from nearmiss.store.tables import Run, utcnow
 from nearmiss.store.writes import rows_changed
 
-RUN_KINDS = Registry.of_names("run kind", ("mine", "train"))
+RUN_KINDS = Registry("run kind", {"mine": "mining", "train": "training"})  # kind -> its name on pages
+NUMBER_TRIES = 5  # two runs of a kind created at the same moment: the second takes the next number
+
+
+def create(store: Store, kind: str, **fields: Any) -> int:
+    """A pending run of ``kind`` numbered after the kind's last run (mining run 1, 2, ...; training
+    run 1, ...); returns its id, the key the CLI takes."""
+    for _ in range(NUMBER_TRIES - 1):
+        try:
+            return _insert(store, kind, fields)
+        except IntegrityError:  # another run of the kind took the number: take the next one
+            continue
+    return _insert(store, kind, fields)
+
+
+def _insert(store: Store, kind: str, fields: dict[str, Any]) -> int:
+    with store.session() as s:
+        number = (s.scalar(select(func.max(Run.number)).where(Run.kind == kind)) or 0) + 1
+        run = Run(kind=kind, number=number, status="pending", progress=0.0, **fields)
+        s.add(run)
+        s.flush()
+        return run.id
 
 
 def claim(store: Store, run_id: int, message: str) -> None:
@@ -76,15 +99,35 @@ def cancel(store: Store, run_id: int) -> str:
     return f"run {run_id} cancelled"
 
 
+def run_row(run: Run) -> dict[str, Any]:
+    """A run as a job view lists it: its id (the CLI's key), its number within its kind, status,
+    overall progress, message, dataset, times, and what it does now (stage, counter, rate, ETA, and
+    ``doing``: all of those in one line)."""
+    state = job_state(run)
+    name = f"{RUN_KINDS.get(run.kind, run.kind)} run {run.number}"
+    return {"id": run.id, "number": run.number, "kind": run.kind, "name": name, "status": run.status,
+            "progress": run.progress, "message": run.message, "dataset": run.config.get("dataset"),
+            "started_at": run.started_at, "finished_at": run.finished_at, "stage": state.stage, "done": state.done,
+            "total": state.total, "unit": state.unit, "rate": state.rate, "eta": state.eta,
+            "updated_at": state.updated, "doing": state.describe()}
+
+
+def job(store: Store, run_id: int) -> dict[str, Any]:
+    """One run as ``run_row`` (marked interrupted first when its process died)."""
+    reap_dead_runs(store)
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise NotFoundError(f"no run {run_id}")
+        return run_row(run)
+
+
 def list_runs(store: Store, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest runs (of ``kind``, else every kind), runs whose process died marked
-    interrupted first: id, kind, status, progress, message, dataset, start and end."""
+    """The newest runs (of ``kind``, else every kind) as ``run_row``s, runs whose process died
+    marked interrupted first."""
     if kind is not None:
         RUN_KINDS.lookup(kind, "kind")
     reap_dead_runs(store)
     with store.session() as s:
         q = select(Run).order_by(Run.id.desc()).limit(limit)
-        runs = s.scalars(q.where(Run.kind == kind) if kind else q).all()
-        return [{"id": r.id, "kind": r.kind, "status": r.status, "progress": r.progress, "message": r.message,
-                 "dataset": r.config.get("dataset"), "started_at": r.started_at, "finished_at": r.finished_at}
-                for r in runs]
+        return [run_row(r) for r in s.scalars(q.where(Run.kind == kind) if kind else q)]

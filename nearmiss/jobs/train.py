@@ -2,7 +2,7 @@
 closed browser tab never stops training). Its progress and points live in the store."""
 from __future__ import annotations
 
-from nearmiss.jobs.launch import detach
+from nearmiss.jobs.launch import start_worker
 from nearmiss.jobs.runs import reopen
 from nearmiss.store import Store
 from nearmiss.train.config import TrainConfig
@@ -27,4 +27,4 @@ def resume(store: Store, run_id: int) -> None:
 def _start(store: Store, cfg: TrainConfig, run_id: int) -> None:
     folder = run_dir(store, cfg, run_id)
     folder.mkdir(parents=True, exist_ok=True)
-    detach(store, ["nearmiss.cli", "train", "--run", str(run_id)], log=folder / "log.txt")
+    start_worker(store, run_id, ["nearmiss.cli", "train", "--run", str(run_id)], log=folder / "log.txt")

@@ -53,6 +53,8 @@ class Proposal:
 class Pool(Protocol):
     """Proposes candidates for a batch of items."""
 
+    name: str
+
     def propose(self, proposals: list[Proposal]) -> None: ...
 
 

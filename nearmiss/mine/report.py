@@ -1,4 +1,4 @@
-"""What mining produced, ready to show: nearness histograms per origin, top candidates, runs."""
+"""What mining produced, ready to show: nearness histograms per origin, top candidates."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,9 +6,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from nearmiss.jobs.owners import reap_dead_runs
 from nearmiss.store import Store
-from nearmiss.store.tables import Candidate, Item, Run
+from nearmiss.store.tables import Candidate, Item
 
 
 def nearness_histogram(store: Store, dataset: str | None = None, bins: int = 20) -> list[dict[str, Any]]:
@@ -45,13 +44,3 @@ def top_candidates(store: Store, dataset: str | None = None, limit: int = 50,
                         "possibly_correct": cand.possibly_correct, "sim_gold": cand.scores.get("sim_gold"),
                         "margin_token": cand.scores.get("margin_token")})
     return out
-
-
-def mining_runs(store: Store, limit: int = 10) -> list[dict[str, Any]]:
-    """The latest mining runs, newest first (runs whose process died marked interrupted)."""
-    reap_dead_runs(store)
-    with store.session() as s:
-        runs = list(s.scalars(select(Run).where(Run.kind == "mine").order_by(Run.id.desc()).limit(limit)))
-    return [{"id": r.id, "dataset": r.config.get("dataset"), "pools": ",".join(r.config.get("pools", [])),
-             "status": r.status, "progress": r.progress, "message": r.message, "started": r.started_at,
-             "finished": r.finished_at, "metrics": r.metrics} for r in runs]

@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from nearmiss.errors import ConfigError, DatasetBusy, NotFoundError
 from nearmiss.jobs.owners import dataset_lock, ensure_free
-from nearmiss.jobs.runs import claim, finish
+from nearmiss.jobs.progress import Reporter
+from nearmiss.jobs.runs import claim, create, finish
 from nearmiss.lm.models import DEFAULT_EMBEDDER, DEFAULT_LM, DTYPES, auto_dtype
 from nearmiss.load.ingest import candidate_row
 from nearmiss.mine.backends.base import Backend
@@ -102,15 +103,18 @@ class Resources:
     """What pools and scorers share in a run: the store, the config, the dataset's items,
     the LM and the neighbour pool (each built once, on first use)."""
 
-    def __init__(self, store: Store, cfg: MineConfig, universe: list[Item], neighbours: NeighbourPool | None = None):
+    def __init__(self, store: Store, cfg: MineConfig, universe: list[Item], neighbours: NeighbourPool | None = None,
+                 report: Reporter | None = None):
         self.store: Store = store
         self.cfg: MineConfig = cfg
         self.universe: list[Item] = universe
         self._neighbours = neighbours
+        self.report: Reporter = report or Reporter(None, None)  # the run's stage and counter, for its job view
 
     def neighbours(self) -> NeighbourPool:
         """The neighbour pool over the whole dataset (its index is built once and shared)."""
         if self._neighbours is None:
+            self.report.stage(f"embedding {len(self.universe)} questions for the neighbour index")
             self._neighbours = NeighbourPool.embedded(self.store, self.universe, self.cfg.embedder,
                                                        self.cfg.neighbours)
         return self._neighbours
@@ -119,6 +123,7 @@ class Resources:
         """(model, tokenizer); ``load_lm`` keeps one per process."""
         from nearmiss.lm.models import load_lm
 
+        self.report.stage(f"loading the LM ({self.cfg.lm})")
         return load_lm(self.cfg.lm, auto_dtype(self.cfg.dtype))
 
 
@@ -172,11 +177,7 @@ def _write(session: Session, run_id: int, proposals: list[Proposal], cfg: MineCo
 
 def create_run(store: Store, cfg: MineConfig) -> int:
     """A pending mining run row for ``cfg`` (a background worker picks it up)."""
-    with store.session() as s:
-        run = Run(kind="mine", config=cfg.as_dict(), config_hash=cfg.hash, status="pending", progress=0.0)
-        s.add(run)
-        s.flush()
-        return run.id
+    return create(store, "mine", config=cfg.as_dict(), config_hash=cfg.hash)
 
 
 def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: bool = True,
@@ -200,7 +201,8 @@ def mine(store: Store, cfg: MineConfig, *, run_id: int | None = None, progress: 
             result.items_skipped = len(targets) - len(todo)
             claim(store, run_id, f"{len(todo)} items to mine, {result.items_skipped} done before")
             if todo:
-                _mine_items(Resources(store, cfg, universe), todo, result, progress, backend or LocalBackend())
+                _mine_items(Resources(store, cfg, universe, report=Reporter(store, run_id)), todo, result, progress,
+                            backend or LocalBackend())
     except BaseException as e:
         status = ("interrupted" if isinstance(e, KeyboardInterrupt) else "refused" if isinstance(e, DatasetBusy)
                   else "failed")

@@ -208,6 +208,15 @@ class Run(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
     owner: Mapped[str | None] = mapped_column(String(200))  # host:pid:process start of the process running it
+    number: Mapped[int | None] = mapped_column(Integer)  # 1, 2, ... per kind, for display (the id is the key)
+    stage: Mapped[str | None] = mapped_column(String(200))  # what the run does now (nearmiss.jobs.progress)
+    done: Mapped[int | None] = mapped_column(Integer)  # the stage's counter: done of total units
+    total: Mapped[int | None] = mapped_column(Integer)
+    unit: Mapped[str | None] = mapped_column(String(16))
+    stage_at: Mapped[datetime | None] = mapped_column()  # when the stage began (its rate counts from here)
+    beat_at: Mapped[datetime | None] = mapped_column()  # the last progress report
+
+    __table_args__ = (Index("ix_runs_kind_number", "kind", "number", unique=True),)
 
 
 class MiningLock(Base):

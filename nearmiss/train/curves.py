@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from nearmiss.jobs.progress import Reporter
 from nearmiss.jobs.runs import claim, finish
 from nearmiss.lm.prompts import continuation
 from nearmiss.lm.speed import matmul_gflops
@@ -40,13 +41,16 @@ log = logging.getLogger(__name__)
 class _Trainer:
     """Trains each head once per seed (heads shared between methods and sets) and saves it."""
 
-    def __init__(self, heads: Heads, run_dir: Path):
-        self.heads, self.run_dir = heads, run_dir
+    def __init__(self, heads: Heads, run_dir: Path, progress: _Progress):
+        self.heads, self.run_dir, self.progress = heads, run_dir, progress
         self.done: dict[str, dict] = {}  # adapter name -> {path, losses, seconds}
 
-    def ensure(self, spec, seed: int, desc: str) -> str:
+    def ensure(self, spec, seed: int, desc: str, which: str = "") -> str:
+        """The head ``spec`` for ``seed``, trained (and saved) unless it was; ``which`` names it in the
+        run's stage (e.g. ``neg (2 of 2)``: the second of its curve point's two heads)."""
         name = f"{spec.key}-s{seed}"
         if name not in self.done:
+            self.progress.stage(f"tokenising and training head {which or name}", unit="steps")
             t = time.perf_counter()
             losses = spec.train(self.heads, name, spec.examples, desc)
             path = self.heads.save(name, self.run_dir)
@@ -60,6 +64,7 @@ class _Trainer:
         todo = {name: s for name, s in todo.items() if name not in self.done}
         if not todo:
             return
+        self.progress.stage("tokenising and training", unit="steps")  # the label says which heads
         t = time.perf_counter()
         losses = self.heads.train_nll_group({name: s.examples for name, s in todo.items()}, desc=desc)
         seconds = (time.perf_counter() - t) / len(todo)  # each head's share of the pass
@@ -76,21 +81,23 @@ class _Trainer:
 
 
 class _Progress:
-    """The run's progress and message in the store: per point, and per training step (at most
-    every few seconds)."""
+    """The run's job view in the store: its stage (loading, tokenising and training head X (k of K),
+    scoring), the step counter of the head in training, and the share of curve points done."""
 
     def __init__(self, store: Store, run_id: int, total: int):
-        self.store, self.run_id, self.total, self.done, self.last = store, run_id, total, 0, 0.0
-        self.label = ""
+        self.report, self.total, self.done = Reporter(store, run_id), total, 0
+        self.label = ""  # the curve point in work: seed, size, negative set, method
+
+    def stage(self, text: str, total: int | None = None, unit: str = "items") -> None:
+        self.report.stage(f"{self.label}: {text}" if self.label else text, total, unit)
 
     def step(self, i: int, steps: int) -> None:
-        if time.monotonic() - self.last > 2 or i == steps:
-            self.last = time.monotonic()
-            update_run(self.store, self.run_id, message=f"{self.label}: training step {i} of {steps}")
+        """Step ``i`` of ``steps`` of the head (or heads) the stage names."""
+        self.report.count(i, steps)
 
     def point(self, text: str) -> None:
         self.done += 1
-        update_run(self.store, self.run_id, progress=self.done / self.total, message=text)
+        self.report.progress(self.done / self.total, text)
 
 
 def run_curves(store: Store, cfg: TrainConfig, run_id: int | None = None,
@@ -101,7 +108,8 @@ def run_curves(store: Store, cfg: TrainConfig, run_id: int | None = None,
     decisions after each seed from the second. Returns the run id. On error the run is marked
     failed and the error re-raised."""
     run_id = run_id if run_id is not None else create_run(store, cfg)
-    claim(store, run_id, "loading data and model")
+    claim(store, run_id, "starting")
+    Reporter(store, run_id).stage(f"loading the model ({cfg.lm})")
     try:
         _run(store, cfg, run_id, on_point, on_look)
     except BaseException as e:
@@ -150,10 +158,13 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point, on_look) -> None
         if seed not in cfg.seeds:  # a seed added to decide
             progress.total += len(cfg.sizes) * len(cfg.negatives) * len(methods)
         heads.cfg = scfg = cfg.for_seed(seed)
+        progress.label = f"seed {seed}"
+        progress.stage("loading data")
         with store.session() as s:
             splits = load_splits(s, cfg.dataset, cfg.train_split, cfg.eval_split, cfg.eval_limit, seed,
                                  dev=(cfg.dev_fraction, cfg.dev_max) if cfg.auto_w else None)
             notes[seed] = []
+            progress.stage("building the negative sets")
             sets = build_sets(cfg.negatives, s, splits.train, scfg, choice_scorer, cfg.dataset, cfg.train_split,
                               notes[seed])
         for note in notes[seed]:
@@ -163,12 +174,15 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point, on_look) -> None
             if sizes:
                 log.warning("seed %d: negative set %s has %d pairs: sizes %s skipped", seed, n, len(sets[n]), sizes)
         ev = Evaluator(heads, splits.eval, splits.dev)
-        trainer = _Trainer(heads, folder / f"seed-{seed}")
+        trainer = _Trainer(heads, folder / f"seed-{seed}", progress)
         n_eval, n_train[seed], skipped_all[seed] = len(splits.eval), {n: len(p) for n, p in sets.items()}, skipped
         progress.total -= sum(len(z) for z in skipped.values()) * len(methods)
         jobs = [(z, n, m) for z in cfg.sizes for n in cfg.negatives if z not in skipped[n] for m in methods
                 if (seed, z, n, m.name) not in stored]
-        zero = metrics(ev.scores(None), ev.golds) if any(z == 0 for z, _, _ in jobs) else None
+        zero = None
+        if any(z == 0 for z, _, _ in jobs):
+            progress.stage(f"scoring {len(splits.eval)} eval items with the base model")
+            zero = metrics(ev.scores(None), ev.golds)
         for i, (size, neg, method) in enumerate(tqdm(jobs, desc=f"learning curve, seed {seed}", unit="point")):
             t = time.perf_counter()
             specs = method.heads(sets[neg][:max(size, 1)])
@@ -181,11 +195,14 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point, on_look) -> None
             if size == 0 and zero is not None:
                 untrained = {role: None for role in specs}
                 m, settings = zero, {}
+                progress.stage(f"scoring {n_eval} eval items")
                 own = metrics(method.score(ev, untrained), ev.golds)
                 meta = _point_meta(m, seed, n_eval) | {"gold_mean": own.gold_mean, "wrong_mean": own.wrong_mean}
             else:
-                adapters = {role: trainer.ensure(spec, seed, f"{method.name} {role} n={size} {neg}")
-                            for role, spec in specs.items()}
+                adapters = {role: trainer.ensure(spec, seed, f"{method.name} {role} n={size} {neg}",
+                                                     f"{role} ({k} of {len(specs)})")
+                            for k, (role, spec) in enumerate(specs.items(), 1)}
+                progress.stage(f"scoring {n_eval} eval items")
                 m, settings = metrics(method.score(ev, adapters), ev.golds), method.settings(ev, adapters)
                 meta = _point_meta(m, seed, n_eval) | {"heads": {r: trainer.describe(a) for r, a in adapters.items()}}
             meta |= settings | {"seconds": round(time.perf_counter() - t, 1)}

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from nearmiss.errors import NotFoundError
 from nearmiss.jobs.owners import reap_dead_runs
+from nearmiss.jobs.runs import create
 from nearmiss.lm.models import cache_dir
 from nearmiss.settings import default_of
 from nearmiss.store import Store
@@ -37,12 +38,8 @@ def run_dir(store: Store, cfg: TrainConfig, run_id: int) -> Path:
 
 def create_run(store: Store, cfg: TrainConfig) -> int:
     """A pending training Run holding the config; returns its id."""
-    with store.session() as s:
-        run = Run(kind=RUN_KIND, config=cfg.as_dict(), config_hash=cfg.config_hash(), status="pending",
-                  progress=0.0, message="waiting to start", metrics={})
-        s.add(run)
-        s.flush()
-        return run.id
+    return create(store, RUN_KIND, config=cfg.as_dict(), config_hash=cfg.config_hash(), message="waiting to start",
+                  metrics={})
 
 
 def update_run(store: Store, run_id: int, **values) -> None:
@@ -165,7 +162,7 @@ def list_runs(store: Store, limit: int = 50) -> list[dict]:
     reap_dead_runs(store)
     with store.session() as s:
         runs = s.scalars(select(Run).where(Run.kind == RUN_KIND).order_by(Run.id.desc()).limit(limit)).all()
-        return [{"id": r.id, "status": r.status, "progress": r.progress, "message": r.message,
+        return [{"id": r.id, "number": r.number, "status": r.status, "progress": r.progress, "message": r.message,
                  "started_at": r.started_at, "dataset": r.config.get("dataset"),
                  "methods": ",".join(r.config.get("methods", [])), "negatives": ",".join(r.config.get("negatives", [])),
                  "sizes": ",".join(map(str, r.config.get("sizes", []))),

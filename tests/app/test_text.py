@@ -64,12 +64,13 @@ def test_mine_page_shows_a_hostile_dataset_name_and_message_as_text(sqlite_url, 
     add_candidates(store, 2, dataset="quiz")
     evil = "![x](http://127.0.0.1:9/pixel.png)"
     with store.session() as s:
-        s.add(Run(kind="mine", config={"dataset": evil, "pools": ["distractors"]}, status="failed",
+        s.add(Run(kind="mine", number=1, config={"dataset": evil, "pools": ["distractors"]}, status="failed",
                   message=f"failed: {evil}"))
     monkeypatch.setenv("NEARMISS_DB", sqlite_url)
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "nearmiss/app/pages/mine.py"), default_timeout=120)
     signed_in(at, store, "boss", role="admin").run()
     assert not at.exception
-    texts = [el.proto.text for el in at.get("progress")]
-    assert texts and all(evil not in t and plain(evil) in t for t in texts), texts
+    texts = ([m.value for m in at.markdown if "Mining run" in m.value]
+             + [c.value for c in at.caption if "failed" in c.value])
+    assert len(texts) == 2 and all(evil not in t and plain(evil) in t for t in texts), texts

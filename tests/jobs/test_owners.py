@@ -10,7 +10,7 @@ from sqlalchemy import select
 from nearmiss.errors import StoreBusy
 from nearmiss.jobs.mine import start_mining
 from nearmiss.jobs.owners import dataset_lock, owner_alive, owner_tag
-from nearmiss.mine.report import mining_runs
+from nearmiss.jobs.runs import list_runs
 from nearmiss.mine.run import MineConfig, create_run, mine
 from nearmiss.store.tables import MiningLock, Run
 from tests.labeling import add_candidates
@@ -36,7 +36,7 @@ def dead_owner():
 def test_a_killed_mining_run_is_not_left_running(store, dead_owner):
     cfg = MineConfig(dataset="quiz")
     dead, alive = _running(store, cfg, dead_owner), _running(store, cfg, owner_tag())
-    status = {r["id"]: (r["status"], r["message"]) for r in mining_runs(store)}
+    status = {r["id"]: (r["status"], r["message"]) for r in list_runs(store, kind="mine")}
     assert status[dead][0] == "interrupted" and "is gone" in status[dead][1]
     assert status[alive][0] == "running"
 

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.jobs.launch import detach
+from nearmiss.jobs.launch import start_worker
 from nearmiss.jobs.owners import owner_alive, owner_tag
+from nearmiss.jobs.resume import resume
 from nearmiss.jobs.runs import cancel, claim, finish, list_runs, reopen
 from nearmiss.mine.run import MineConfig
 from nearmiss.mine.run import create_run as create_mining_run
@@ -47,7 +48,7 @@ def test_a_pending_run_cancelled_is_never_started(store, cli):
 
 def test_cancel_stops_a_running_runs_process_and_keeps_its_status(store, tmp_path):
     run_id = create_mining_run(store, MineConfig(dataset="quiz"))
-    proc = detach(store, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
+    proc = start_worker(store, run_id, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
     _wait_for(lambda: _run(store, run_id).status == "running", 60)
     owner = _run(store, run_id).owner
     assert owner_alive(owner), (tmp_path / "worker.log").read_text()
@@ -79,6 +80,12 @@ def test_runs_of_every_kind_are_listed_and_a_dead_training_run_is_interrupted(st
     out = cli("runs", "cancel", str(mining), db=store.url)
     assert out.returncode == 1 and out.stderr.strip().splitlines() == [
         f"Error: run {mining} is cancelled; only pending or running runs can be cancelled"]
+    with store.session() as s:
+        s.get(Run, training).status = "done"
+    with pytest.raises(ConfigError, match=f"run {training} is done; nothing to resume"):
+        resume(store, training)
+    out = cli("runs", "resume", "999", db=store.url)
+    assert out.returncode == 1 and out.stderr.strip().splitlines() == ["Error: no run 999"]
 
 
 def test_the_train_page_cancels_a_run(sqlite_store, sqlite_url, monkeypatch):
@@ -91,17 +98,32 @@ def test_the_train_page_cancels_a_run(sqlite_store, sqlite_url, monkeypatch):
     at.button(key=f"train_cancel_{run_id}").click().run()
     assert _run(sqlite_store, run_id).status == "cancelled"
     assert [t.value for t in at.toast] == [f"run {run_id} cancelled"]
-    assert [w.value for w in at.run().warning] == ["Run cancelled: cancelled"]
+    assert "Training run 1 · quiz · **cancelled**" in [m.value for m in at.run().markdown]
+    assert at.selectbox(key="train_run_select").options[0].startswith("run 1 · cancelled ·")  # the picker too
+    assert at.button(key=f"train_resume_{run_id}")  # a cancelled training run can be resumed
     st.cache_resource.clear()
 
 
 def test_a_killed_worker_is_neither_a_zombie_nor_running(store, tmp_path):
-    """kill -9 of a worker the app started: its launcher reaps it and the run is marked interrupted."""
+    """kill -9 of a worker the app started: its launcher reaps it and marks the run interrupted
+    at once, with the exit code (no list needed)."""
     run_id = create_mining_run(store, MineConfig(dataset="quiz"))
-    proc = detach(store, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
+    proc = start_worker(store, run_id, ["tests.jobs.claim_and_wait", str(run_id)], log=tmp_path / "worker.log")
     _wait_for(lambda: _run(store, run_id).status == "running", 60)
     proc.kill()
-    _wait_for(lambda: proc.returncode is not None, 10)  # reaped by detach's thread, not by this test
+    _wait_for(lambda: _run(store, run_id).status == "interrupted", 10)  # by start_worker's thread, not this test
+    assert proc.returncode == -9 and "ended with exit code -9" in _run(store, run_id).message
+
+
+def test_a_worker_that_dies_before_it_claims_its_run_is_interrupted(store):
+    """The app records a worker as its run's owner when it starts it: one that exits before it
+    claims the run (a crash at import) leaves no run pending forever."""
+    run_id = create_training_run(store, TrainConfig(dataset="quiz"))
+    start_worker(store, run_id, ["platform"])  # a module that prints and exits: never claims the run
+    _wait_for(lambda: _run(store, run_id).status == "interrupted", 60)
+    assert "ended with exit code 0 before the run finished" in _run(store, run_id).message
+    with store.session() as s:  # the app restarted meanwhile: its list marks such a run all the same
+        s.get(Run, run_id).status = "pending"
     assert [r["status"] for r in list_runs(store) if r["id"] == run_id] == ["interrupted"]
 
 
@@ -114,3 +136,24 @@ def test_only_a_stopped_run_is_reopened(store, dead_owner):  # noqa: F811
         reopen(store, live)
     reopen(store, dead)  # its process died: interrupted, then pending again
     assert (_run(store, dead).status, _run(store, dead).finished_at) == ("pending", None)
+
+
+def test_the_jobs_page_lists_runs_of_every_kind_for_admins_only(sqlite_store, sqlite_url, monkeypatch):
+    monkeypatch.setenv("NEARMISS_DB", sqlite_url)
+    st.cache_resource.clear()
+    stopped = create_mining_run(sqlite_store, MineConfig(dataset="quiz"))
+    live = create_training_run(sqlite_store, TrainConfig(dataset="quiz"))
+    with sqlite_store.session() as s:
+        s.get(Run, stopped).status, s.get(Run, stopped).message = "interrupted", "interrupted: its process is gone"
+        s.get(Run, live).status, s.get(Run, live).owner = "running", owner_tag()
+        s.get(Run, live).stage = "seed 0: loading data"
+    page = str(ROOT / "nearmiss/app/pages/jobs.py")
+    at = signed_in(AppTest.from_file(page, default_timeout=60), sqlite_store, "boss", "admin").run()
+    assert not at.exception
+    assert [p.proto.text for p in at.get("progress")] == ["Training run 1 · quiz · **running** · seed 0\\: loading data"]
+    assert "Mining run 1 · quiz · **interrupted**" in [m.value for m in at.markdown]
+    assert at.button(key=f"jobs_cancel_{live}") and at.button(key=f"jobs_resume_{stopped}")
+    assert not [b for b in at.button if b.key in (f"jobs_cancel_{stopped}", f"jobs_resume_{live}")]
+    annotator = signed_in(AppTest.from_file(page, default_timeout=60), sqlite_store, "ann").run()
+    assert [e.value for e in annotator.error] == ["This page is for admins only."] and not annotator.get("progress")
+    st.cache_resource.clear()

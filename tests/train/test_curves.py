@@ -3,11 +3,13 @@ recorded, the CLI, the background launcher and the Train page."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from nearmiss.app.text import plain
@@ -16,6 +18,7 @@ from nearmiss.jobs.train import launch
 from nearmiss.load.ingest import ingest
 from nearmiss.load.sources import open_source
 from nearmiss.store import Store
+from nearmiss.store.tables import Run
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.curves import run_curves
 from nearmiss.train.runs import list_runs, load_points, run_summary
@@ -41,12 +44,34 @@ def _run_tiny(store: Store, out: Path) -> tuple[int, list]:
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> tuple[str, int, list]:
-    """A SQLite store holding one finished tiny run: (url, run id, the points as they came)."""
+    """A SQLite store holding one finished tiny run: (url, run id, the points as they came); the
+    stages its job view showed meanwhile are in ``STAGES_SEEN``."""
     folder = tmp_path_factory.mktemp("curves")
     store = Store(f"sqlite:///{folder / 'store.db'}")
-    run_id, seen = _run_tiny(store, folder / "runs")
+    running = threading.Event()
+    watcher = threading.Thread(target=_watch_stages, args=(store, running))
+    running.set()
+    watcher.start()
+    try:
+        run_id, seen = _run_tiny(store, folder / "runs")
+    finally:
+        running.clear()
+        watcher.join()
     store.dispose()
     return store.url, run_id, seen
+
+
+STAGES_SEEN: list[tuple] = []
+
+
+def _watch_stages(store: Store, running: threading.Event) -> None:
+    """Keep each (stage, unit) the run's row shows while ``running`` is set, as a job view would."""
+    while running.is_set():
+        with store.session() as s:
+            row = s.execute(select(Run.stage, Run.unit).where(Run.kind == "train")).first()
+        if row and row.stage and (not STAGES_SEEN or STAGES_SEEN[-1] != tuple(row)):
+            STAGES_SEEN.append(tuple(row))
+        time.sleep(0.02)
 
 
 def _check_run(store: Store, run_id: int, seen: list) -> None:
@@ -85,6 +110,15 @@ def test_curve_run_stores_points_and_saved_heads_postgresql(pg_url, tmp_path):
     store.dispose()
 
 
+def test_the_run_reports_each_stage_and_which_head_trains(finished):
+    stages = [stage for stage, _ in STAGES_SEEN]
+    assert stages[0] == "loading the model (smollm2-135m)"  # quick stages (loading 18 items) may pass unseen
+    assert "seed 0: scoring 3 eval items with the base model" in stages
+    assert ("seed 0 · n=1 distractor sft: tokenising and training head pos (1 of 1)", "steps") in STAGES_SEEN
+    assert ("seed 0 · n=1 distractor likra: tokenising and training head neg (2 of 2)", "steps") in STAGES_SEEN
+    assert "seed 0 · n=2 distractor likra: scoring 3 eval items" in stages
+
+
 def test_failed_run_is_marked_with_its_reason(store, tmp_path):
     _load(store)
     with pytest.raises(NotFoundError, match="near"):
@@ -114,7 +148,7 @@ def test_train_page_plots_the_run_for_admins_only(finished, monkeypatch):
     signed_in(at, Store(url), "boss", "admin").run()
     assert not at.exception and not at.error
     assert at.selectbox(key="train_run_select").value == run_id
-    assert any("Done" in s.value for s in at.success)
+    assert "Training run 1 · arc\\-easy · **done**" in [m.value for m in at.markdown]
     (chart,) = at.get("vega_lite_chart")
     band, line = json.loads(chart.proto.spec)["layer"]
     assert line["encoding"]["x"]["scale"]["type"] == "symlog" and line["encoding"]["y"]["field"] == "acc"

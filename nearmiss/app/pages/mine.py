@@ -3,19 +3,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nearmiss.app.boundary import fragment
 from nearmiss.app.shared import progress_bar, require_role, store
 from nearmiss.app.text import plain
-from nearmiss.app.widgets import cancel_button
+from nearmiss.app.widgets import jobs_panel
 from nearmiss.errors import NearmissError
 from nearmiss.jobs.mine import start_mining
+from nearmiss.jobs.runs import job
 from nearmiss.label.ranker import fit as fit_ranker
 from nearmiss.label.ranker import quality_table, ranker_config, reliability_rows
 from nearmiss.label.ranker import show as show_ranker
 from nearmiss.load.datasets import dataset_stats
 from nearmiss.mine.pools.neighbours import NeighboursConfig
 from nearmiss.mine.registry import POOLS, SCORERS
-from nearmiss.mine.report import mining_runs, nearness_histogram, top_candidates
+from nearmiss.mine.report import nearness_histogram, top_candidates
 from nearmiss.mine.run import MineConfig
 from nearmiss.settings import default_of, help_of
 
@@ -45,28 +45,10 @@ with st.form("mine_form"):
         except NearmissError as e:
             st.error(plain(e))
 if "mine_started" in st.session_state:
-    st.success(f"Run {st.session_state['mine_started']} started in the background.")
+    st.success(f"{job(store(), st.session_state['mine_started'])['name'].capitalize()} started in the background.")
 
-
-@fragment(run_every=2)
-def runs_panel() -> None:
-    runs = mining_runs(store(), limit=5)
-    active = {r["id"] for r in runs if r["status"] in ("pending", "running")}
-    if st.session_state.get("mine_active", set()) - active:
-        st.session_state["mine_active"] = active
-        st.rerun(scope="app")  # a run finished: refresh the charts below
-    st.session_state["mine_active"] = active
-    st.subheader("Runs")
-    if not runs:
-        st.caption("No mining runs yet.")
-    for r in runs:
-        st.progress(min(max(r["progress"], 0.0), 1.0),
-                    text=f"Run {r['id']} · {plain(r['dataset'])} · {r['pools']} · **{r['status']}** · {plain(r['message'] or '')}")
-        if r["id"] in active:
-            cancel_button(r["id"], "mine")
-
-
-runs_panel()
+st.subheader("Runs")
+jobs_panel("mine", kind="mine", limit=5)
 
 st.subheader("Nearness per origin")
 shown = st.selectbox("Dataset shown", datasets, key="mine_shown")

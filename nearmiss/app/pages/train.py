@@ -4,11 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from nearmiss.app.boundary import fragment
-from nearmiss.app.shared import guarded, require_role, store
+from nearmiss.app.shared import require_role, store
 from nearmiss.app.text import plain
-from nearmiss.app.widgets import cancel_button
+from nearmiss.app.widgets import REFRESH, job_card
 from nearmiss.errors import NearmissError
-from nearmiss.jobs.train import launch, resume
+from nearmiss.jobs.owners import ACTIVE
+from nearmiss.jobs.runs import job
+from nearmiss.jobs.train import launch
 from nearmiss.load.datasets import dataset_stats
 from nearmiss.settings import default_of, help_of
 from nearmiss.train.config import RECIPES, TrainConfig
@@ -81,7 +83,8 @@ with st.expander("New learning-curve run", expanded=not list_runs(store(), limit
                                 "max_seeds": int(max_seeds)}
                     cfg = TrainConfig.from_dict(settings | ({"epochs": int(epochs)} if epochs else {}))
                     st.session_state["train_run_select"] = launch(store(), cfg)
-                    st.success(f"Run {st.session_state['train_run_select']} started in the background.")
+                    st.success(f"{job(store(), st.session_state['train_run_select'])['name'].capitalize()} started "
+                               "in the background.")
                 except NearmissError as e:
                     st.error(plain(e))
                 except ValueError:
@@ -95,7 +98,7 @@ ids = [r["id"] for r in runs]
 if st.session_state.get("train_run_select") not in ids:
     st.session_state["train_run_select"] = ids[0]
 chosen = st.selectbox("Run", ids, key="train_run_select",
-                      format_func=lambda i: next(f"run {i} · {r['status']} · {r['dataset']} · {r['methods']} · "
+                      format_func=lambda i: next(f"run {r['number']} · {r['status']} · {r['dataset']} · {r['methods']} · "
                                                  f"{r['negatives']} · seeds {r['seeds']}" for r in runs if r["id"] == i))
 
 
@@ -117,21 +120,14 @@ def _w_per_seed(w: dict | None) -> str:
     return ", ".join(f"{v:g}" for v in w.values()) if isinstance(w, dict) else ""
 
 
-def show_run(run_id: int) -> None:
-    run = run_summary(store(), run_id)
-    if run["status"] in ("pending", "running"):
-        st.progress(run["progress"], text=f"{run['status']}: {plain(run['message'])}")
-        cancel_button(run_id, "train")
-    elif run["status"] == "done":
-        st.success(f"Done: {plain(run['message'])}")
-    elif run["status"] == "failed":
-        st.error(f"Run failed: {plain(run['message'])}")
-    else:  # cancelled, interrupted: the points stored before it stopped are shown below
-        st.warning(f"Run {run['status']}: {plain(run['message'])}")
-    if run["status"] in ("cancelled", "interrupted", "failed") and st.button(
-            "Resume run", key=f"train_resume_{run_id}", help="Compute only the points this run has not stored."):
-        guarded(resume, "admin")(store(), run_id)
+def show_run(run_id: int, listed: str) -> None:
+    """The run's job card and its curves so far; the whole page reruns once its status is no longer
+    ``listed`` (the status the run picker shows)."""
+    row = job(store(), run_id)
+    if row["status"] != listed:
         st.rerun(scope="app")
+    job_card(row, "train")
+    run = run_summary(store(), run_id)
     report = curve_report(store(), run_id)
     if not report["points"]:
         return
@@ -166,5 +162,5 @@ def show_run(run_id: int) -> None:
                      key=f"train_decisions_{run_id}")
 
 
-active = next(r["status"] for r in runs if r["id"] == chosen) in ("pending", "running")
-fragment(run_every=3 if active else None)(show_run)(chosen)
+status = next(r["status"] for r in runs if r["id"] == chosen)
+fragment(run_every=REFRESH if status in ACTIVE else None)(show_run)(chosen, status)
