@@ -75,7 +75,7 @@ def _holder(session: Session, dataset: str) -> Row[int, str | None] | None:
 
 def _busy(dataset: str, run_id: int, owner: str | None) -> DatasetBusy:
     return DatasetBusy(f"dataset '{dataset}' is being mined by run {run_id} ({owner or 'owner unknown'}); "
-                       f"wait for it to finish or cancel it (nearmiss runs cancel {run_id}), then try again")
+                       f"wait for it to finish or cancel run {run_id} (Jobs page, or runs cancel), then try again")
 
 
 def ensure_free(store: Store, dataset: str) -> None:

@@ -137,7 +137,7 @@ def _universe(store: Store, cfg: MineConfig) -> list[Item]:
             stored = sorted(set(s.scalars(select(Item.dataset))))
             where = f"{cfg.dataset}" + (f" split {cfg.split}" if cfg.split else "")
             raise NotFoundError(f"no items for {where}; stored datasets: {', '.join(stored) or 'none'} "
-                                f"(load one with `nearmiss load`)")
+                                "(load one first)")
     return items
 
 

@@ -188,7 +188,7 @@ def test_a_dataset_being_mined_is_neither_renamed_nor_deleted(store):
     (boss,) = users(store, "boss", role="admin")
     run_id = create_run(store, MineConfig(dataset="quiz"))
     with dataset_lock(store, "quiz", run_id):  # this process mines it
-        with pytest.raises(DatasetBusy, match=f"being mined by run {run_id} .*nearmiss runs cancel {run_id}"):
+        with pytest.raises(DatasetBusy, match=f"being mined by run {run_id} .*cancel run {run_id}"):
             rename_dataset(store, boss, "quiz", "quiz2")
         with pytest.raises(DatasetBusy, match=f"being mined by run {run_id}"):
             delete_dataset(store, boss, "quiz")

@@ -23,7 +23,7 @@ require_role("admin")
 st.title("Mine")
 datasets = sorted({s.name for s in dataset_stats(store())})
 if not datasets:
-    st.info("The store is empty. Load data with `nearmiss load SOURCE` first.")
+    st.info("The store is empty. Load a dataset on the Datasets page first.")
     st.stop()
 
 with st.form("mine_form"):
