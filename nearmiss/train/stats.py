@@ -47,8 +47,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, stdtrit
-from scipy.stats import norm
 
 from nearmiss.registry import Registry
 
@@ -177,9 +175,21 @@ def comparisons(estimates: dict[Key, float], reps: dict[Key, np.ndarray], low_da
     return sorted(out, key=lambda c: (c.size is None, c.size or 0, c.b, c.a))
 
 
+def _special() -> Any:
+    """scipy.special, imported on first use: the CLI starts without scipy."""
+    import scipy.special
+
+    return scipy.special
+
+
+def _obrien_fleming(t: float, alpha: float) -> float:
+    sp = _special()
+    return float(2 - 2 * sp.ndtr(sp.ndtri(1 - alpha / 2) / math.sqrt(t)))
+
+
 # Alpha spending: the share of alpha spent by information fraction t in (0, 1].
 SPENDING: Registry = Registry("spending function", {
-    "obrien-fleming": lambda t, alpha: float(2 - 2 * norm.cdf(norm.ppf(1 - alpha / 2) / math.sqrt(t))),
+    "obrien-fleming": _obrien_fleming,
     "pocock": lambda t, alpha: alpha * math.log(1 + (math.e - 1) * t),
 })
 ALPHA = 0.05
@@ -205,7 +215,7 @@ def boundaries(max_seeds: int, spending: str, alpha: float = ALPHA) -> tuple[flo
         spent += increment
         z = np.abs(sums[:, n - 1]) / math.sqrt(n)
         if increment * _PATHS < 50:
-            c = float(norm.ppf(1 - increment / 2))
+            c = float(_special().ndtri(1 - increment / 2))
         else:
             c = float(np.sort(z[alive])[::-1][int(increment * _PATHS) - 1])
         alive &= z < c
@@ -270,7 +280,8 @@ class Components:
 def widened(z: Any, df: Any) -> Any:
     """A normal boundary ``z`` as the Student t quantile of the same tail at ``df`` degrees of
     freedom (the standard error is estimated, from few seeds at the first looks)."""
-    return stdtrit(df, ndtr(z))
+    sp = _special()
+    return sp.stdtrit(df, sp.ndtr(z))
 
 
 def decide_power(effect: float, sd: np.ndarray, half_width: np.ndarray, margin: float) -> np.ndarray:
@@ -279,6 +290,7 @@ def decide_power(effect: float, sd: np.ndarray, half_width: np.ndarray, margin: 
     sd, half = np.broadcast_arrays(np.asarray(sd, dtype=np.float64), np.asarray(half_width, dtype=np.float64))
     exact = (abs(effect) > half) | ((margin > 0) & (abs(effect) + half <= margin))  # no variance: no chance
     safe = np.where(sd > 0, sd, 1.0)
+    ndtr = _special().ndtr
     away = ndtr((effect - half) / safe) + ndtr((-effect - half) / safe)
     inside = np.minimum(half, margin - half) if margin > 0 else np.zeros_like(half)
     near = np.where(inside > 0, ndtr((inside - effect) / safe) - ndtr((-inside - effect) / safe), 0.0)

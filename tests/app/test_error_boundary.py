@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-import nearmiss.label.progress
+import nearmiss.label.desk
 import nearmiss.load.datasets
 from nearmiss.errors import ConfigError
 from nearmiss.label.guidelines import save_guideline
@@ -78,7 +78,7 @@ def test_a_library_failure_is_one_line(app, monkeypatch, caplog):
 def test_a_failure_inside_a_fragment_is_one_line_and_the_page_around_it_shows(app, monkeypatch, caplog):
     _, open_page = app
     caplog.set_level(logging.ERROR, logger="nearmiss.app")
-    monkeypatch.setattr(nearmiss.label.progress, "progress", _boom)  # called inside the Label page's fragment
+    monkeypatch.setattr(nearmiss.label.desk, "progress", _boom)  # the desk counts it inside the Label page's fragment
     at = open_page("pages/label.py")
     _assert_one_line(at, caplog)
     assert at.title[0].value == "Label"

@@ -4,6 +4,7 @@ through Streamlit's AppTest."""
 import pytest
 import streamlit as st
 
+from nearmiss.label.card import CardSettings, save_card_settings
 from nearmiss.label.ranker import RankerConfig, fit
 from tests.app.test_label_pages import _as
 from tests.labeling import users
@@ -45,6 +46,8 @@ def test_label_page_says_which_ranker_served_the_card(ranked):
     result = fit(store, "rule")  # auto: the model of lowest out-of-fold log loss serves, and is named
     version, model = result.ranker_id, result.quality["model"]
     (cat,) = users(store, "cat")
+    (boss,) = users(store, "boss2", role="admin")
+    save_card_settings(store, boss, CardSettings(show_internals=True))  # the ranker is an internal admins show
     at = _as("nearmiss/app/pages/label.py", cat, "cat", "annotator")
     assert not at.exception
     assert [c.value for c in at.caption if c.value.startswith("Ranker v")][0].startswith(f"Ranker v{version} ({model}, 60 labels")

@@ -76,7 +76,7 @@ def test_splits_are_disjoint_and_seeded(arc_store):
     assert not {t.id for t in same_split_train} & {e.id for e in same_split_eval}
     assert len(same_split_train) + len(same_split_eval) == 60
     assert all(e.choices[e.gold] and e.prompt.startswith("Question: ") for e in evals)
-    with pytest.raises(NotFoundError, match="nearmiss load"), arc_store.session() as s:
+    with pytest.raises(NotFoundError, match="load that split first"), arc_store.session() as s:
         load_splits(s, "arc-easy", "train", "validation", 10, seed=0)
 
 
