@@ -16,7 +16,9 @@ continuation's tokens taken as the tail of the whole) at a fraction of the cost:
 - **LM head on answer tokens only**: ``logits_to_keep`` selects the positions that predict
   continuation tokens, so the vocabulary projection never runs on prompt tokens; the last
   token of a continuation predicts nothing we need, so it is never fed (a one-token
-  continuation costs no forward work beyond its context).
+  continuation costs no forward work beyond its context);
+- **several LoRA heads at once** (:func:`score_grouped`): the same rows fed once per adapter of a
+  peft model in one forward, each copy through its own adapter, as multi-LoRA servers batch.
 
 Works on any Hugging Face causal LM whose forward accepts a 4D attention mask, position
 ids and ``logits_to_keep`` (Llama, Gemma, Qwen, ... and a ``PeftModel`` around them).
@@ -232,9 +234,15 @@ def _token_logprobs(logits: torch.Tensor, at: torch.Tensor, targets: torch.Tenso
     return logits[at, targets].float() - norm[at]
 
 
-def _score_batch(model, rows: list[_Row], pad_id: int, dtype: torch.dtype,
-                 device: torch.device) -> dict[tuple[int, int], float]:
+def _score_batch(model, rows: list[_Row], pad_id: int, dtype: torch.dtype, device: torch.device,
+                 adapters: Sequence[str] | None = None) -> list[dict[tuple[int, int], float]]:
+    """Scores of every target of ``rows``: one dict, or with ``adapters`` one per adapter, the rows
+    fed once per adapter in the same forward (copy k of every row through ``adapters[k]``)."""
     inputs = _batch_inputs(rows, pad_id, dtype, device)
+    copies = len(adapters) if adapters else 1
+    if adapters:
+        inputs = {k: v.repeat(copies, *[1] * (v.dim() - 1)) for k, v in inputs.items()}
+        inputs["adapter_names"] = [name for name in adapters for _ in rows]
     keep = inputs["logits_to_keep"]
     flat_of = (keep.flatten().cumsum(0) - 1).view(keep.shape)  # (row, position) -> row of the kept logits
     logits = model(**inputs, use_cache=False).logits
@@ -242,15 +250,18 @@ def _score_batch(model, rows: list[_Row], pad_id: int, dtype: torch.dtype,
     sources: list[torch.Tensor] = []
     targets: list[int] = []
     owner_of_token: list[int] = []
-    for b, r in enumerate(rows):
-        for owner, src, tokens in r.targets:
-            sources.append(flat_of[b, src])
-            targets += tokens
-            owner_of_token += [len(owners)] * len(tokens)
-            owners.append(owner)
+    for k in range(copies):
+        for b, r in enumerate(rows):
+            for owner, src, tokens in r.targets:
+                sources.append(flat_of[k * len(rows) + b, src])
+                targets += tokens
+                owner_of_token += [len(owners)] * len(tokens)
+                owners.append(owner)
     token_lp = _token_logprobs(logits, torch.cat(sources), torch.tensor(targets, device=device))
     sums = torch.zeros(len(owners), device=device).index_add_(0, torch.tensor(owner_of_token, device=device), token_lp)
-    return dict(zip(owners, sums.tolist()))
+    per_copy = len(owners) // copies
+    flat = sums.tolist()
+    return [dict(zip(owners[:per_copy], flat[k * per_copy:(k + 1) * per_copy])) for k in range(copies)]
 
 
 @dataclass(frozen=True)
@@ -293,24 +304,47 @@ def score_continuations(model, tokenizer, contexts: Sequence[str], continuations
     ``CPU_BATCH_TOKENS`` on CPU, ``CUDA_BATCH_TOKENS`` on CUDA).
     The model is put in eval mode for the call and restored after. Returns one list of :class:`ContinuationScore` per context, in order.
     """
+    return _score(model, tokenizer, contexts, continuations, None, batch_tokens, progress)[0]
+
+
+def score_grouped(model, tokenizer, contexts: Sequence[str], continuations: Sequence[Sequence[str]],
+                  adapters: Sequence[str], *, batch_tokens: int | None = None,
+                  progress: bool = False) -> dict[str, list[list[ContinuationScore]]]:
+    """:func:`score_continuations` under each of several LoRA adapters of a peft ``model`` in one
+    pass: every row of the prefix trees is fed once per adapter in the same forward, copy k through
+    ``adapters[k]`` (peft's mixed adapter batch; ``"__base__"`` is the base model), so a forward
+    still holds about ``batch_tokens`` positions. Equal to scoring adapter by adapter up to float
+    rounding of the larger batch. Returns each adapter's scores."""
+    if len(set(adapters)) != len(adapters) or not adapters:
+        raise ValueError(f"adapters: give distinct adapter names, got {list(adapters)}")
+    scored = _score(model, tokenizer, contexts, continuations, list(adapters), batch_tokens, progress)
+    return dict(zip(adapters, scored))
+
+
+def _score(model, tokenizer, contexts: Sequence[str], continuations: Sequence[Sequence[str]],
+           adapters: list[str] | None, batch_tokens: int | None, progress: bool) -> list[list[list[ContinuationScore]]]:
+    """The scores of :func:`score_grouped`, one list per adapter (one list for the model as it is
+    when ``adapters`` is None)."""
     if len(contexts) != len(continuations):
         raise ValueError(f"contexts ({len(contexts)}) and continuations ({len(continuations)}) differ in length")
     dtype, device = _model_dtype_device(model)
     batch_tokens = batch_tokens or (CUDA_BATCH_TOKENS if device.type == "cuda" else CPU_BATCH_TOKENS)
+    copies = len(adapters) if adapters else 1
     max_length = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     ctx_ids, cont_ids = encode_pairs(tokenizer, contexts, continuations, max_length)
     rows = _rows(ctx_ids, cont_ids, ROW_TOKENS, BLOCK_TOKENS)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    sums: dict[tuple[int, int], float] = {}
+    sums: list[dict[tuple[int, int], float]] = [{} for _ in range(copies)]
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(), tqdm(total=sum(len(r.targets) for r in rows), desc="log-likelihood",
+        with torch.inference_mode(), tqdm(total=copies * sum(len(r.targets) for r in rows), desc="log-likelihood",
                                           unit=" cand", disable=not progress) as bar:
-            for batch in _batches(rows, batch_tokens):
-                sums.update(_score_batch(model, batch, pad_id, dtype, device))
-                bar.update(sum(len(r.targets) for r in batch))
+            for batch in _batches(rows, max(batch_tokens // copies, 1)):
+                for got, part in zip(sums, _score_batch(model, batch, pad_id, dtype, device, adapters)):
+                    got.update(part)
+                bar.update(copies * sum(len(r.targets) for r in batch))
     finally:
         model.train(was_training)
-    return [[ContinuationScore(sums.get((i, j), 0.0), len(cont_ids[i][j]), len(c)) for j, c in enumerate(conts)]
-            for i, conts in enumerate(continuations)]
+    return [[[ContinuationScore(got.get((i, j), 0.0), len(cont_ids[i][j]), len(c)) for j, c in enumerate(conts)]
+             for i, conts in enumerate(continuations)] for got in sums]

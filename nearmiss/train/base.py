@@ -50,6 +50,11 @@ class Method(ABC):
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
 
+    @property
+    def marker(self) -> str | None:
+        """The marker line before the prompt its heads are scored after (None: the plain prompt)."""
+        return None
+
     @abstractmethod
     def heads(self, pairs: Sequence[Pair]) -> dict[str, HeadSpec]:
         """The heads to train from the first n pairs, by role."""

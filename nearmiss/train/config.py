@@ -93,9 +93,9 @@ class TrainConfig:
     eval_batch_tokens: int | None = setting(None, "Positions per scoring forward (default: the scorer's, 2048 on CPU, "
                                                   "16384 on CUDA).")
     max_length: int = setting(256, "Longest training sequence in tokens (longer examples are dropped and counted).")
-    heads_together: str = setting("auto", "Train a point's maximum-likelihood heads in one grouped pass (yes), one "
-                                          "by one (no), or auto: together on CUDA, one by one on a CPU, where the "
-                                          "grouped pass measured 0.95x (bench/train_step.py).", TOGETHER)
+    heads_together: str = setting("auto", "Train and score a point's maximum-likelihood heads in one grouped pass "
+                                          "(yes), one by one (no), or auto: together on CUDA, one by one on a CPU, "
+                                          "where the grouped pass measured 0.95x (bench/train_step.py).", TOGETHER)
     # methods
     likra_w: float | str = setting("auto", "Likra: weight w of the negative head in L+ - w*L-; auto picks it per "
                                            "point from w_grid by accuracy on a dev slice of the training split "

@@ -24,7 +24,7 @@ from nearmiss.lm.prompts import continuation
 from nearmiss.lm.speed import matmul_gflops
 from nearmiss.store import Store
 from nearmiss.store.tables import CurvePoint
-from nearmiss.train.base import NLL, HeadSpec
+from nearmiss.train.base import NLL, HeadSpec, Method
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.data import TrainItem, load_splits
 from nearmiss.train.decide import Decision, Sequential
@@ -45,10 +45,14 @@ class _Trainer:
         self.heads, self.run_dir, self.progress = heads, run_dir, progress
         self.done: dict[str, dict] = {}  # adapter name -> {path, losses, seconds}
 
+    @staticmethod
+    def name(spec: HeadSpec, seed: int) -> str:
+        return f"{spec.key}-s{seed}"
+
     def ensure(self, spec, seed: int, desc: str, which: str = "") -> str:
         """The head ``spec`` for ``seed``, trained (and saved) unless it was; ``which`` names it in the
         run's stage (e.g. ``neg (2 of 2)``: the second of its curve point's two heads)."""
-        name = f"{spec.key}-s{seed}"
+        name = self.name(spec, seed)
         if name not in self.done:
             self.progress.stage(f"tokenising and training head {which or name}", unit="steps")
             t = time.perf_counter()
@@ -60,7 +64,7 @@ class _Trainer:
     def ensure_together(self, specs: Sequence[HeadSpec], seed: int, desc: str) -> None:
         """Train the maximum-likelihood heads among ``specs`` not trained yet in one grouped pass
         (``Heads.train_nll_group``) and save each; other objectives are left to :meth:`ensure`."""
-        todo = {f"{s.key}-s{seed}": s for s in specs if s.objective == NLL}
+        todo = {self.name(s, seed): s for s in specs if s.objective == NLL}
         todo = {name: s for name, s in todo.items() if name not in self.done}
         if not todo:
             return
@@ -135,6 +139,18 @@ class _ChoiceScorer:
         return [self.cache[t.id] for t in items]
 
 
+def _score_together(ev: Evaluator, trainer: _Trainer, points: Sequence[tuple[Method, Sequence]], seed: int) -> None:
+    """Score every head already trained for ``points`` (method, its pairs) in one batched pass per
+    prompt marker (``Evaluator.prefetch``); the points then read their scores from the cache."""
+    wanted: dict[str | None, list[str]] = {}
+    on_model = set(trainer.heads.names)
+    for method, pairs in points:
+        names = [trainer.name(spec, seed) for spec in method.heads(pairs).values()]
+        wanted.setdefault(method.marker, []).extend(n for n in names if n in on_model)
+    for marker, names in wanted.items():
+        ev.prefetch(names, marker)
+
+
 def _point_meta(m: Metrics, seed: int, n_eval: int) -> dict:
     return {"seed": seed, "correct": m.correct, "correct_norm": m.correct_norm, "acc_norm_def": ACC_NORM_DEF,
             "gold_mean": m.gold_mean, "wrong_mean": m.wrong_mean, "n_eval": n_eval}
@@ -191,6 +207,7 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point, on_look) -> None
                 together = [spec for z, n, m in jobs if z == size for spec in m.heads(sets[n][:z]).values()]
                 progress.label = f"seed {seed} · n={size}: {len({s.key for s in together})} heads together"
                 trainer.ensure_together(together, seed, f"n={size} heads")
+                _score_together(ev, trainer, [(m, sets[n][:z]) for z, n, m in jobs if z == size], seed)
                 progress.label = f"seed {seed} · n={size} {neg} {method.name}"
             if size == 0 and zero is not None:
                 untrained = {role: None for role in specs}

@@ -8,10 +8,12 @@ continuation that is scored (which carries the leading space). Points stored bef
 definition are marked ``acc_norm_legacy`` when read back (``runs.summarise``), never mixed silently.
 
 Scores go through the fast scorer; the dev slice and the evaluation items are scored in one
-call per (adapter, prompt marker), cached for the run.
+call per (adapter, prompt marker), cached for the run; :meth:`Evaluator.prefetch` scores several
+adapters in one batched pass.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -74,15 +76,23 @@ class Evaluator:
     def scores(self, adapter: str | None, marker: str | None = None, part: Part = "eval") -> Scored:
         """The choices' scores after the plain prompt, or after ``marker``'s marked prompt, on
         the evaluation items or the dev slice."""
-        key = (adapter, marker)
-        if key not in self._cache:
-            both = self.dev + self.items
-            prompts = [marked_prompt(marker, it.question, it.context) if marker else it.prompt for it in both]
-            scored = self.heads.score(adapter, prompts, [[continuation(c) for c in it.choices] for it in both])
-            self._cache[key] = Scored(scored.logprob, [[len(c) for c in it.choices] for it in both])
+        self.prefetch([adapter], marker)
         cut = len(self.dev)
-        full = self._cache[key]
+        full = self._cache[(adapter, marker)]
         return _part(full, 0, cut) if part == "dev" else _part(full, cut, len(full.logprob))
+
+    def prefetch(self, adapters: Sequence[str | None], marker: str | None = None) -> None:
+        """Score the dev slice and the evaluation items under every adapter of ``adapters`` not
+        cached yet (after ``marker``'s prompt), all in one batched pass (``Heads.score_group``)."""
+        todo = list(dict.fromkeys(a for a in adapters if (a, marker) not in self._cache))
+        if not todo:
+            return
+        both = self.dev + self.items
+        prompts = [marked_prompt(marker, it.question, it.context) if marker else it.prompt for it in both]
+        scored = self.heads.score_group(todo, prompts, [[continuation(c) for c in it.choices] for it in both])
+        for adapter in todo:
+            self._cache[(adapter, marker)] = Scored(scored[adapter].logprob, [[len(c) for c in it.choices]
+                                                                              for it in both])
 
     def forget(self, adapter: str) -> None:
         """Drop the cached scores of an adapter (before it is deleted)."""

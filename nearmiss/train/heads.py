@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from nearmiss.errors import ConfigError
-from nearmiss.lm.loglik import encode_pairs, score_continuations
+from nearmiss.lm.loglik import ContinuationScore, encode_pairs, score_continuations, score_grouped
 from nearmiss.lm.models import device as best_device
 from nearmiss.lm.models import free_cores, keep_freed_memory, lm_path
 from nearmiss.train.config import TrainConfig
@@ -141,7 +141,20 @@ class Heads:
         with self.active(name), torch.inference_mode():
             rows = score_continuations(self.net, self.tok, contexts, choices,
                                        batch_tokens=self.cfg.eval_batch_tokens)
-        return Scored([[c.logprob for c in row] for row in rows], [[c.n_chars for c in row] for row in rows])
+        return _scored(rows)
+
+    def score_group(self, names: Sequence[str | None], contexts: Sequence[str],
+                    choices: Sequence[Sequence[str]]) -> dict[str | None, Scored]:
+        """:meth:`score` under each of ``names`` in one batched pass over the prefix trees (each
+        row fed once per adapter in the same forward, through its own adapter; None: the base
+        model). Equal to scoring them one by one up to float rounding of the larger batch."""
+        if len(names) < 2 or self.model is None:
+            return {name: self.score(name, contexts, choices) for name in names}
+        routed = ["__base__" if name is None else name for name in names]  # peft's name for no adapter
+        with torch.inference_mode():
+            rows = score_grouped(self.model, self.tok, contexts, choices, routed,
+                                 batch_tokens=self.cfg.eval_batch_tokens)
+        return {name: _scored(rows[r]) for name, r in zip(names, routed)}
 
     def train_nll(self, name: str, examples: Sequence[tuple[str, str]], *, desc: str = "train") -> list[float]:
         """Train adapter ``name`` (added fresh) by maximum likelihood of each continuation given
@@ -194,31 +207,32 @@ class Heads:
         for name in names:
             self.add(name)
         model = self._adapters()
+        model.set_adapter(names[0])  # one head computes as the active adapter; several are routed per row
         for pname, p in model.named_parameters():  # only this group's adapters train
             p.requires_grad_(any(f".{name}." in pname for name in names))
         rank, world = _rank_world()
         net = self._parallel() if world > 1 else model
         params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)  # elementwise: one per head would be the same
+        # elementwise, so one optimizer over every head is each head's own; fused: one kernel for all tensors
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0, fused=self.device in ("cpu", "cuda"))
         decay = cfg.lr_schedule == "linear"
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / steps if decay else 1.0)
         rngs = {name: random.Random(cfg.seed) for name in names}
         orders: dict[str, list[int]] = {name: [] for name in names}
         losses: dict[str, list[float]] = {name: [] for name in names}
-        rows_of = [name for name in names for _ in range(bs)]
         model.train()
-        with _routed(model, rows_of):
+        with _routed(model) if len(names) > 1 else nullcontext() as route:
             for step in tqdm(range(steps), desc=f"{desc} ({len(names)} heads)", unit="step", leave=False,
                              disable=rank > 0):
-                batch = []
+                batch: dict[str, list[Encoded]] = {}
                 for name in names:
                     while len(orders[name]) < bs * world:
                         fresh = list(range(len(kept[name])))
                         rngs[name].shuffle(fresh)
                         orders[name] += fresh
                     taken, orders[name] = orders[name][:bs * world], orders[name][bs * world:]
-                    batch += [kept[name][i] for i in taken[rank::world]]
-                per_head = self._nll(batch, net, groups=len(names))
+                    batch[name] = [kept[name][i] for i in taken[rank::world]]
+                per_head = self._nll(batch, net, route)
                 per_head.sum().backward()  # each head's parameters get the gradient of its own loss only
                 opt.step()
                 sched.step()
@@ -237,44 +251,86 @@ class Heads:
         ids = [torch.cuda.current_device()] if self.device == "cuda" else None
         return DistributedDataParallel(self._adapters(), device_ids=ids)
 
-    def _nll(self, batch: list[Encoded], net: torch.nn.Module | None = None, groups: int = 1) -> torch.Tensor:
-        """Mean negative log-likelihood of the continuation tokens of each of ``groups`` equal
-        blocks of the batch (one per head), through ``net`` (default the model itself).
+    def _nll(self, batch: Mapping[str, list[Encoded]], net: torch.nn.Module | None = None,
+             route: list[str] | None = None) -> torch.Tensor:
+        """Mean negative log-likelihood of the continuation tokens of each head's examples
+        (``batch[name]``), in the order of ``batch``, through ``net`` (default the model itself).
 
-        Left padding puts every continuation at the end, so the LM head runs only on the last
-        ``max continuation + 1`` positions (``logits_to_keep``); position ids skip the padding.
+        No padding is computed: each head's sequences are packed, longest first, into rows as wide
+        as the longest sequence of the step, each sequence attending to itself only (a block-diagonal
+        causal mask) with position ids from 0, so the numbers are those of a padded batch. A packed
+        row holds one head's sequences; with ``route`` (the list :func:`_routed` reads) each row goes
+        through its head's adapter. The LM head runs only on the positions that predict a
+        continuation token (``logits_to_keep``).
         """
-        width = max(len(c) + len(a) for c, a in batch)
-        keep = max(len(a) for _, a in batch) + 1
-        ids = torch.full((len(batch), width), self.tok.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        answer = torch.zeros((len(batch), width), dtype=torch.bool)
-        for i, (c, a) in enumerate(batch):
-            ids[i, width - len(c) - len(a):] = torch.tensor(c + a)
-            mask[i, width - len(c) - len(a):] = 1
-            answer[i, width - len(a):] = True
-        positions = (mask.cumsum(1) - 1).clamp(min=0)
+        width = max(len(c) + len(a) for examples in batch.values() for c, a in examples)
+        rows = [(h, row) for h, examples in enumerate(batch.values()) for row in _pack(examples, width)]
+        ids = torch.full((len(rows), width), self.tok.pad_token_id, dtype=torch.long)
+        positions = torch.zeros((len(rows), width), dtype=torch.long)
+        allowed = torch.eye(width, dtype=torch.bool).repeat(len(rows), 1, 1)  # padding sees itself only
+        keep = torch.zeros((len(rows), width), dtype=torch.bool)
+        targets: list[int] = []
+        head_of_target: list[int] = []
+        for r, (h, row) in enumerate(rows):
+            at = 0
+            for c, a in row:
+                n = len(c) + len(a)
+                ids[r, at:at + n] = torch.tensor(c + a)
+                positions[r, at:at + n] = torch.arange(n)
+                allowed[r, at:at + n, at:at + n] = torch.ones(n, n, dtype=torch.bool).tril()
+                keep[r, at + len(c) - 1:at + n - 1] = True  # the positions that predict a continuation token
+                targets += a
+                head_of_target += [h] * len(a)
+                at += n
+        if route is not None:
+            names = list(batch)
+            route[:] = [names[h] for h, _ in rows]
+        dtype = self.base.dtype
+        mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)[:, None]
         logits = (net or self._adapters())(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                        position_ids=positions.to(self.device), logits_to_keep=keep).logits
-        targets, chosen = ids[:, width - keep + 1:].to(self.device), answer[:, width - keep + 1:].to(self.device)
-        logp = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        per_row, tokens = (logp * chosen).reshape(groups, -1).sum(1), chosen.reshape(groups, -1).sum(1)
-        return -per_row / tokens
+                                        position_ids=positions.to(self.device), logits_to_keep=keep.to(self.device),
+                                        use_cache=False).logits
+        target = torch.tensor(targets, device=self.device)
+        logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, target[:, None]).squeeze(-1)
+        owner = torch.tensor(head_of_target, device=self.device)
+        per_head = torch.zeros(len(batch), device=self.device).index_add(0, owner, logp)
+        return -per_head / torch.bincount(owner, minlength=len(batch))
+
+
+def _scored(rows: list[list[ContinuationScore]]) -> Scored:
+    return Scored([[c.logprob for c in row] for row in rows], [[c.n_chars for c in row] for row in rows])
+
+
+def _pack(examples: list[Encoded], width: int) -> list[list[Encoded]]:
+    """``examples`` packed first fit, longest first, into rows of at most ``width`` tokens."""
+    rows: list[list[Encoded]] = []
+    room: list[int] = []
+    for c, a in sorted(examples, key=lambda e: -len(e[0]) - len(e[1])):
+        r = next((i for i, free in enumerate(room) if free >= len(c) + len(a)), len(rows))
+        if r == len(rows):
+            rows.append([])
+            room.append(width)
+        rows[r].append((c, a))
+        room[r] -= len(c) + len(a)
+    return rows
 
 
 @contextmanager
-def _routed(model, adapter_of_row: list[str]) -> Iterator[None]:
-    """Within: every LoRA layer of ``model`` sends row i of its input through adapter
-    ``adapter_of_row[i]`` (peft's mixed adapter batch, which its PeftModel allows only in eval mode)."""
+def _routed(model) -> Iterator[list[str]]:
+    """Within: every LoRA layer of ``model`` sends row i of its input through the adapter named by
+    entry i of the yielded list, which the caller fills before each forward (peft's mixed adapter
+    batch, which its PeftModel allows only in eval mode)."""
     from peft.tuners.lora import LoraLayer
 
-    def route(_module, args, kwargs):
-        return args, {**kwargs, "adapter_names": adapter_of_row}
+    route: list[str] = []
+
+    def hook(_module, args, kwargs):
+        return args, {**kwargs, "adapter_names": route}
 
     layers = [name for name, m in model.named_modules() if isinstance(m, LoraLayer)]
-    handles = [model.get_submodule(name).register_forward_pre_hook(route, with_kwargs=True) for name in layers]
+    handles = [model.get_submodule(name).register_forward_pre_hook(hook, with_kwargs=True) for name in layers]
     try:
-        yield
+        yield route
     finally:
         for h in handles:
             h.remove()

@@ -24,5 +24,9 @@ class Nat(Method):
                          (marked_prompt(bad, p.question, p.context), continuation(p.rejected))]
         return {"nat": nll_head(examples)}
 
+    @property
+    def marker(self) -> str | None:
+        return self.cfg.nat_correct
+
     def score(self, ev: Evaluator, adapters: dict[str, str | None]) -> Scored:
-        return ev.scores(adapters["nat"], marker=self.cfg.nat_correct)
+        return ev.scores(adapters["nat"], marker=self.marker)

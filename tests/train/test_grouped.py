@@ -36,16 +36,26 @@ def _one_by_one_then_together(heads: Heads, jobs: dict[str, list[tuple[str, str]
 
 
 def test_heads_of_equal_length_trained_together_equal_heads_trained_alone(heads):
-    """Rows of the same length: the grouped pass pads nothing more, so every head's losses and
-    adapter weights match training it alone to float32 rounding."""
+    """Rows of the same length: the grouped pass pads nothing more. A head alone computes its LoRA
+    delta on the whole batch, together on its rows of the mixed batch (peft's gather and scatter),
+    so the float32 sums round differently: the first step's loss agrees to 1e-6; Adam's normalised
+    steps then carry that rounding into the weights, and later losses agree to 1e-3, the adapter
+    weights to 1e-2 of their norm (measured: 9e-5 and ...), while two heads differ by far more."""
     jobs = {f"h{k}": [(c, f" {answer}") for c, answer in zip(CONTEXTS, "BCDEFGHI"[k:] + "BCDEFGHI"[:k])]
             for k in range(3)}
     alone, together, w_alone, w_together = _one_by_one_then_together(heads, jobs)
+
+    def rel(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+        diff = sum(((a[k] - b[k]) ** 2).sum() for k in a) ** 0.5
+        return float(diff / sum((a[k] ** 2).sum() for k in a) ** 0.5)
+
     for name in jobs:
-        assert together[name] == pytest.approx(alone[name], rel=1e-6)
-        assert max((w_alone[name][k] - w_together[name][k]).abs().max().item() for k in w_alone[name]) <= 1e-6
-    assert len(w_alone["h0"]) > 0 and not torch.equal(w_together["h0"][next(iter(w_together["h0"]))],
-                                                      w_together["h1"][next(iter(w_together["h1"]))])
+        assert together[name][0] == pytest.approx(alone[name][0], rel=1e-6)
+        assert together[name] == pytest.approx(alone[name], rel=1e-3)
+        assert rel(w_together[name], w_alone[name]) <= 1e-2
+    b0 = {k: v for k, v in w_together["h0"].items() if ".lora_B." in k}  # A starts the same in every head
+    b1 = {k.replace(".h1.", ".h0."): v for k, v in w_together["h1"].items() if ".lora_B." in k}
+    assert len(b0) > 0 and rel(b1, b0) > 0.5, [rel(w_together[n], w_alone[n]) for n in jobs]
 
 
 def test_heads_of_different_lengths_train_together_to_the_same_losses(heads):
@@ -81,3 +91,34 @@ def test_a_curve_point_trains_its_heads_together_when_asked(tmp_path):
     assert {role: h["trained_with"] for role, h in heads["likra"].items()} == {"pos": 2, "neg": 2}
     assert heads["sft"]["pos"] == heads["likra"]["pos"]  # the shared positive head, trained once
     store.dispose()
+
+
+
+def test_heads_scored_together_equal_heads_scored_one_by_one(heads):
+    """One batched pass over the prefix trees under several adapters and the base model (each
+    copy of a row through its own adapter) gives each one's scores alone, to float32 rounding of
+    the larger batch; the evaluator's grouped prefetch fills its cache with the same scores."""
+    from nearmiss.lm.prompts import continuation
+    from nearmiss.train.data import EvalItem
+    from nearmiss.train.evaluate import Evaluator
+
+    jobs = {f"s{k}": [(c, f" {answer}") for c, answer in zip(CONTEXTS, "BCDEFGHI"[k:] + "BCDEFGHI"[:k])]
+            for k in range(2)}
+    heads.train_nll_group(jobs)
+    items = [EvalItem(str(i), f"which letter comes after {c}?", None, choices, 0)
+             for i, (c, choices) in enumerate(zip("ABC", (("B", "the next one", "Z"), ("C", "no"), ("a letter", "E"))))]
+    prompts, choices = [it.prompt for it in items], [[continuation(c) for c in it.choices] for it in items]
+    names = ["s0", None, "s1"]
+    together = heads.score_group(names, prompts, choices)
+    alone = {name: heads.score(name, prompts, choices) for name in names}
+    for name in names:
+        assert together[name].n_chars == alone[name].n_chars
+        for got, want in zip(together[name].logprob, alone[name].logprob):
+            assert got == pytest.approx(want, abs=1e-4)
+    assert alone["s0"].logprob != alone["s1"].logprob != alone[None].logprob  # each copy took its own adapter
+    ev = Evaluator(heads, items)
+    ev.prefetch(["s0", "s1"])
+    for got, want in zip(ev.scores("s1").logprob, alone["s1"].logprob, strict=True):
+        assert got == pytest.approx(want, abs=1e-4)
+    for name in jobs:
+        heads.delete(name)
