@@ -95,7 +95,7 @@ class TrainConfig:
     max_length: int = setting(256, "Longest training sequence in tokens (longer examples are dropped and counted).")
     heads_together: str = setting("auto", "Train and score a point's maximum-likelihood heads in one grouped pass "
                                           "(yes), one by one (no), or auto: together on CUDA, one by one on a CPU, "
-                                          "where the grouped pass measured 0.95x (bench/train_step.py).", TOGETHER)
+                                          "where the grouped pass measured slower (bench/train_step.py).", TOGETHER)
     # methods
     likra_w: float | str = setting("auto", "Likra: weight w of the negative head in L+ - w*L-; auto picks it per "
                                            "point from w_grid by accuracy on a dev slice of the training split "
