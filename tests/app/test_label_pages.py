@@ -7,6 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from nearmiss.label.card import CardSettings, save_card_settings
 from nearmiss.label.labels import decide
 from nearmiss.label.queue import set_overlap
 from nearmiss.store import Store
@@ -70,6 +71,16 @@ def test_label_and_progress_pages_render_for_an_annotator(labeled):
     assert not progress.exception
     assert [m.value for m in progress.metric][0] == "1"
     assert progress.dataframe[0].value["label"].tolist() == ["near_miss"]
+
+
+def test_the_origins_filter_shows_only_where_origins_are_shown(labeled):
+    def filters(uid: int, name: str, role: str) -> list[str]:
+        return [m.label for m in _as("nearmiss/app/pages/label.py", uid, name, role).sidebar.multiselect]
+
+    assert filters(labeled["ann"], "ann", "annotator") == ["Datasets"]
+    assert filters(labeled["boss"], "boss", "admin") == ["Datasets", "Origins"]
+    save_card_settings(Store(os.environ["NEARMISS_DB"]), labeled["boss"], CardSettings(show_internals=True))
+    assert filters(labeled["ann"], "ann", "annotator") == ["Datasets", "Origins"]
 
 
 def test_history_page_renders_and_filters(labeled):

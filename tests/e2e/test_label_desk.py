@@ -134,13 +134,13 @@ def test_keys_after_a_sidebar_filter_are_never_silently_lost(browser, app_server
                            .shadowRoot.querySelector('.nm-root').dataset.cid)""", timeout=30000)  # the filter applies
     focus = page.locator(".nm-focus")
     assert focus.get_attribute("data-focus") == "card"
-    page.locator(".st-key-label_origins input").click()  # focus in a filter: the card says so
+    datasets.click()  # focus in a filter: the card says so
     page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stBidiComponentIsolated']\")]"
                            ".find(h => h.shadowRoot && h.shadowRoot.querySelector('.nm-root')).shadowRoot.querySelector('.nm-focus').dataset.focus === 'field'", timeout=10000)
-    assert "Origins" in focus.inner_text()
+    assert "Datasets" in focus.inner_text()
     before = len(_rows(sqlite_url, Label.id))
     page.keyboard.press("3")  # goes into the field, and the card says it was not taken
-    page.locator(".nm-status").filter(has_text="not taken: 3 went into the field “Origins”").wait_for(timeout=10000)
+    page.locator(".nm-status").filter(has_text="not taken: 3 went into the field “Datasets”").wait_for(timeout=10000)
     assert len(_rows(sqlite_url, Label.id)) == before
     page.keyboard.press("Escape")  # Esc hands the keys back to the card
     page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stBidiComponentIsolated']\")]"

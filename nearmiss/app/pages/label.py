@@ -20,6 +20,7 @@ st.title("Label")
 start_refitter(store())  # the ranker learns from these labels in the background
 
 names, origins = datasets_and_origins(store())
+shown = card_settings(store())
 with st.sidebar:
     st.subheader("Queue")
     order = st.selectbox("Order", list(QUEUE_ORDERS), key="label_order", help=help_of(QueueConfig, "order"),
@@ -27,7 +28,8 @@ with st.sidebar:
     datasets = st.multiselect("Datasets", names, key="label_datasets", placeholder="all",
                               help=help_of(QueueConfig, "datasets"))
     picked_origins = st.multiselect("Origins", origins, key="label_origins", placeholder="all",
-                                    help=help_of(QueueConfig, "origins"))
+                                    help=help_of(QueueConfig, "origins")) \
+        if user["role"] == "admin" or shown.show_internals else []  # origins are internals annotators need not see
 cfg = QueueConfig(order=order, datasets=tuple(datasets), origins=tuple(picked_origins))
 
 held = st.session_state.get("label_desk")
@@ -37,7 +39,6 @@ desk: LabelDesk = held
 desk.configure(cfg)
 
 if user["role"] == "admin":  # what every annotator's card shows
-    shown = card_settings(store())
     with st.sidebar.expander("Cards (admins)"), st.form("card_settings", border=False):
         internals = st.checkbox("Show scores and origins", shown.show_internals, key="card_internals",
                                 help=help_of(CardSettings, "show_internals"))
