@@ -22,10 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nearmiss.auth.audit import Actor, command_line, record
-from nearmiss.auth.names import MAX_NAME, MAX_PASSWORD, check_name, normalize_name, same_name
+from nearmiss.auth.names import MAX_NAME, MAX_PASSWORD, check_name, same_name
 from nearmiss.auth.sessions import close_sessions, revoke_user_sessions
 from nearmiss.auth.throttle import Failures, Throttle
 from nearmiss.errors import ConfigError, NotFoundError, PermissionDenied, SignInRefused
+from nearmiss.names import nfc
 from nearmiss.store import Store
 from nearmiss.store.schema import ROLES
 from nearmiss.store.tables import Annotator, LoginSession, utcnow
@@ -76,7 +77,7 @@ def _changing(store: Store, by: Actor) -> Iterator[Session]:
 
 
 def _find(s: Session, name: str) -> Annotator | None:
-    return s.scalar(select(Annotator).where(Annotator.name == normalize_name(name)))
+    return s.scalar(select(Annotator).where(Annotator.name == nfc(name)))
 
 
 def _named(s: Session, name: str) -> Annotator:
@@ -142,7 +143,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def authenticate(store: Store, name: str, password: str) -> Annotator | None:
     """The enabled account ``name`` if the password matches, else None (same work either way)."""
     with store.session() as s:
-        user = s.scalar(select(Annotator).where(Annotator.name == normalize_name(name)))
+        user = s.scalar(select(Annotator).where(Annotator.name == nfc(name)))
     ok = verify_password(user.password_hash if user else None, password)
     return user if ok and user is not None and user.enabled else None
 
@@ -153,7 +154,7 @@ def sign_in(store: Store, name: str, password: str, client: str, throttle: Throt
     or a wrong name or password."""
     if len(name) > MAX_NAME or len(password) > MAX_PASSWORD:
         raise SignInRefused(f"Name or password too long (at most {MAX_NAME} and {MAX_PASSWORD} characters).")
-    name = normalize_name(name)
+    name = nfc(name)
     wait = throttle.wait(name, client)
     if wait > 0:
         raise SignInRefused(f"Too many failed sign-ins; try again in {wait:.0f} s.")

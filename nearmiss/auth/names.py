@@ -11,14 +11,9 @@ MAX_NAME = 100  # the annotators.name column's width
 MAX_PASSWORD = 1024  # longer input is refused before any hashing
 
 
-def normalize_name(name: str) -> str:
-    """``name`` in the form it is stored and looked up in (NFC)."""
-    return nfc(name)
-
-
 def check_name(name: str) -> str:
     """The account name as stored (NFC), or ConfigError naming the rule it breaks."""
-    name = normalize_name(name)
+    name = nfc(name)
     if len(name) > MAX_NAME:
         raise ConfigError(f"account name must have at most {MAX_NAME} characters (got {len(name)})")
     if (problem := name_problem(name)) is not None:
@@ -28,4 +23,4 @@ def check_name(name: str) -> str:
 
 def same_name(a: str, b: str) -> bool:
     """Whether two names collide (equal ignoring case, after NFC)."""
-    return normalize_name(a).casefold() == normalize_name(b).casefold()
+    return nfc(a).casefold() == nfc(b).casefold()
