@@ -53,10 +53,10 @@ with st.expander("New learning-curve run", expanded=not list_runs(store(), limit
                            preferred or [x for x in options if x != train_split][:1])
         with st.form("train_form"):
             methods = field(st.multiselect, "Methods", "methods", list(METHODS), ["likra", "sft"])
-            negatives = field(st.multiselect, "Negative sets", "negatives", list(NEGATIVE_SETS),
-                              ["hardest", "distractor"])
+            # the defaults are a first run of a few minutes on 2 CPU cores (bench/RESULTS.md "Train page default")
+            negatives = field(st.multiselect, "Negative sets", "negatives", list(NEGATIVE_SETS), ["hardest"])
             c1, c2, c3, c4 = st.columns(4)
-            sizes = field(c1.text_input, "Sizes", "sizes", "0,16,32,64")
+            sizes = field(c1.text_input, "Sizes", "sizes", "0,16,64")
             seeds = field(c2.text_input, "Seeds", "seeds", "0")
             eval_limit = field(c3.number_input, "Eval items (0 = all)", "eval_limit", 0, value=200)
             recipe = field(c4.selectbox, "Recipe", "recipe", list(RECIPES))
