@@ -105,7 +105,7 @@ def main() -> None:
             "threads": args.threads, "out_dir": f"{tmp}/runs", **extra})
         jobs = [subprocess.Popen([sys.executable, "-c", BUSY, str(args.beside_threads)])
                 for _ in range(args.beside)]
-        time.sleep(60 if jobs else 0)  # let the load average see them, as it would see any other job
+        time.sleep(5 if jobs else 0)  # let them start
         t1 = time.perf_counter()
         try:
             run_id = run_curves(store, cfg)

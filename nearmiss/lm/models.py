@@ -186,30 +186,32 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-_last_sample: list[float] = []  # (wall clock, this process's CPU time) at the last free_cores call
+SAMPLE_SECONDS = 0.25  # how long free_cores watches what the other processes use
 
 
-def _own_busy_cores() -> float:
-    """Cores this process kept busy since the last call (0 on the first): its own share of the load average."""
+def _busy_seconds() -> float:
+    """CPU seconds all processes on the machine have run since boot (psutil; steal and idle excluded)."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
+
+
+def free_cores(sample: float = SAMPLE_SECONDS) -> int:
+    """CPU cores this process may use that other jobs are not already busy on: the cores it is
+    allowed to run on minus the cores other processes kept busy over the next ``sample`` seconds
+    (rounded), at least 1. Measured now, not read from the load average: that lags a minute or
+    more, so a run started just after another job ended took one thread for a two-core machine,
+    and this process's own threads are not counted against it. Torch threads beyond the free cores
+    oversubscribe the CPU and run several times slower."""
+    import os
     import time
 
-    now, cpu = time.monotonic(), time.process_time()
-    busy = (cpu - _last_sample[1]) / (now - _last_sample[0]) if _last_sample and now > _last_sample[0] else 0.0
-    _last_sample[:] = [now, cpu]
-    return busy
-
-
-def free_cores() -> int:
-    """CPU cores this process may use that other jobs are not already busy on: the cores it is
-    allowed to run on minus the 1-minute load average (rounded), at least 1. The load this
-    process made itself since the last call is not counted against it (else a run alone on the
-    machine would read its own threads as another job and shrink to one). Torch threads beyond
-    the free cores oversubscribe the CPU and run several times slower."""
-    import os
-
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    others = max(0.0, os.getloadavg()[0] - _own_busy_cores())
-    return max(1, cores - round(others))
+    wall, busy, own = time.monotonic(), _busy_seconds(), time.process_time()
+    time.sleep(sample)
+    others = (_busy_seconds() - busy - (time.process_time() - own)) / (time.monotonic() - wall)
+    return max(1, cores - round(max(0.0, others)))
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt(3) parameters (glibc's malloc.h)
