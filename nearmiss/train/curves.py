@@ -170,6 +170,7 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point, on_look) -> None
     progress.done = len(stored)
     heads.on_step = progress.step
     plan = Sequential(cfg)
+    base_scores: dict = {}  # the base model's scores of the eval items (the same items for every seed)
     for seed in plan.seeds():
         if seed not in cfg.seeds:  # a seed added to decide
             progress.total += len(cfg.sizes) * len(cfg.negatives) * len(methods)
@@ -189,7 +190,7 @@ def _run(store: Store, cfg: TrainConfig, run_id: int, on_point, on_look) -> None
         for n, sizes in skipped.items():
             if sizes:
                 log.warning("seed %d: negative set %s has %d pairs: sizes %s skipped", seed, n, len(sets[n]), sizes)
-        ev = Evaluator(heads, splits.eval, splits.dev)
+        ev = Evaluator(heads, splits.eval, splits.dev, base_scores)
         trainer = _Trainer(heads, folder / f"seed-{seed}", progress)
         n_eval, n_train[seed], skipped_all[seed] = len(splits.eval), {n: len(p) for n, p in sets.items()}, skipped
         progress.total -= sum(len(z) for z in skipped.values()) * len(methods)

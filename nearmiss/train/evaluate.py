@@ -9,7 +9,8 @@ definition are marked ``acc_norm_legacy`` when read back (``runs.summarise``), n
 
 Scores go through the fast scorer; the dev slice and the evaluation items are scored in one
 call per (adapter, prompt marker), cached for the run; :meth:`Evaluator.prefetch` scores several
-adapters in one batched pass.
+adapters in one batched pass. The base model's scores of the evaluation items, the same for every
+seed, can be shared between the seeds' evaluators (``base``), so only the first seed computes them.
 """
 from __future__ import annotations
 
@@ -67,11 +68,13 @@ class Evaluator:
     """Scores the dev slice and the held-out items under an adapter (None: the base model),
     both in one scorer call, cached per (adapter, NAT marker)."""
 
-    def __init__(self, heads: Heads, items: list[EvalItem], dev: list[EvalItem] | None = None):
+    def __init__(self, heads: Heads, items: list[EvalItem], dev: list[EvalItem] | None = None,
+                 base: dict[str | None, Scored] | None = None):
         self.heads, self.items, self.dev = heads, items, list(dev or [])
         self.golds = [it.gold for it in items]
         self.dev_golds = [it.gold for it in self.dev]
         self._cache: dict[tuple[str | None, str | None], Scored] = {}
+        self.base = base if base is not None else {}  # marker -> the base model's scores of ``items``
 
     def scores(self, adapter: str | None, marker: str | None = None, part: Part = "eval") -> Scored:
         """The choices' scores after the plain prompt, or after ``marker``'s marked prompt, on
@@ -85,14 +88,24 @@ class Evaluator:
         """Score the dev slice and the evaluation items under every adapter of ``adapters`` not
         cached yet (after ``marker``'s prompt), all in one batched pass (``Heads.score_group``)."""
         todo = list(dict.fromkeys(a for a in adapters if (a, marker) not in self._cache))
+        if None in todo and marker in self.base:  # another seed scored the items under the base model
+            todo.remove(None)
+            dev = self._score([None], marker, self.dev)[None] if self.dev else Scored([], [])
+            self._cache[(None, marker)] = Scored(dev.logprob + self.base[marker].logprob,
+                                                 dev.n_chars + self.base[marker].n_chars)
         if not todo:
             return
-        both = self.dev + self.items
-        prompts = [marked_prompt(marker, it.question, it.context) if marker else it.prompt for it in both]
-        scored = self.heads.score_group(todo, prompts, [[continuation(c) for c in it.choices] for it in both])
-        for adapter in todo:
-            self._cache[(adapter, marker)] = Scored(scored[adapter].logprob, [[len(c) for c in it.choices]
-                                                                              for it in both])
+        scored = self._score(todo, marker, self.dev + self.items)
+        self._cache |= {(adapter, marker): scored[adapter] for adapter in todo}
+        if None in todo:
+            self.base[marker] = _part(scored[None], len(self.dev), len(self.dev) + len(self.items))
+
+    def _score(self, adapters: Sequence[str | None], marker: str | None,
+               items: list[EvalItem]) -> dict[str | None, Scored]:
+        prompts = [marked_prompt(marker, it.question, it.context) if marker else it.prompt for it in items]
+        scored = self.heads.score_group(adapters, prompts, [[continuation(c) for c in it.choices] for it in items])
+        lengths = [[len(c) for c in it.choices] for it in items]
+        return {adapter: Scored(scored[adapter].logprob, lengths) for adapter in adapters}
 
     def forget(self, adapter: str) -> None:
         """Drop the cached scores of an adapter (before it is deleted)."""

@@ -122,3 +122,32 @@ def test_heads_scored_together_equal_heads_scored_one_by_one(heads):
         assert got == pytest.approx(want, abs=1e-4)
     for name in jobs:
         heads.delete(name)
+
+
+def test_the_base_scores_of_the_eval_items_are_computed_once_for_every_seed(heads):
+    """A second seed's evaluator (another dev slice, the same eval items) scores only its dev slice
+    under the base model and reads the eval items' base scores from the first seed's; both equal
+    a fresh evaluation to float32 rounding (the batches differ)."""
+    from nearmiss.train.data import EvalItem
+    from nearmiss.train.evaluate import Evaluator
+
+    def item(i: int, c: str) -> EvalItem:
+        return EvalItem(f"{c}{i}", f"which letter comes after {c}?", None, ("the next one", chr(ord(c) + 1), "Z"), 1)
+
+    items, dev0, dev1 = [item(0, c) for c in "ABC"], [item(1, "D")], [item(2, "E"), item(3, "F")]
+    scored: list[int] = []
+    score_group = heads.score_group
+    heads.score_group = lambda names, contexts, choices: scored.append(len(contexts)) or score_group(names, contexts, choices)
+    try:
+        shared: dict = {}
+        first = Evaluator(heads, items, dev0, shared).scores(None)
+        second = Evaluator(heads, items, dev1, shared)
+        again, dev = second.scores(None), second.scores(None, part="dev")
+    finally:
+        del heads.score_group
+    assert scored == [len(dev0) + len(items), len(dev1)]  # the second seed scored its dev slice only
+    fresh = Evaluator(heads, items, dev1)
+    assert again == first
+    for part, got_part in (("eval", again), ("dev", dev)):  # another batch than the fresh one's: float32 rounding
+        for got, want in zip(got_part.logprob, fresh.scores(None, part=part).logprob, strict=True):
+            assert got == pytest.approx(want, abs=1e-4)
