@@ -1,8 +1,8 @@
 """Runs of every kind (mining, training) as jobs: claimed by the process that works on
 them, listed, cancelled.
 
-A run is created ``pending``; its process ``claim``s it (``running``, with its owner tag)
-and refuses to start if it was cancelled meanwhile. ``cancel`` marks a pending or running
+A run is created ``pending``; its process ``claim``s it (``running``, with its owner tag, and
+a heartbeat: ``owners.start_heartbeat``) and refuses to start if it was cancelled meanwhile. ``cancel`` marks a pending or running
 run ``cancelled`` and stops its process when that runs on this host. Whatever a run stored
 before it stopped (mined batches, curve points) stays: each is its own transaction, and
 ``reopen`` makes the run pending again so its worker computes only what is missing.
@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nearmiss.errors import ConfigError, NotFoundError
-from nearmiss.jobs.owners import ACTIVE, owner_alive, owner_pid, owner_tag, reap_dead_runs
+from nearmiss.jobs.owners import ACTIVE, owner_alive, owner_pid, owner_tag, reap_dead_runs, start_heartbeat
 from nearmiss.jobs.progress import job_state
 from nearmiss.registry import Registry
 from nearmiss.store import Store
@@ -49,14 +49,15 @@ def _insert(store: Store, kind: str, fields: dict[str, Any]) -> int:
 
 
 def claim(store: Store, run_id: int, message: str) -> None:
-    """Mark the pending (or re-adopted running) run as running in this process; ConfigError
-    when it was cancelled or has ended."""
+    """Mark the pending (or re-adopted running) run as running in this process and start its
+    heartbeat; ConfigError when it was cancelled or has ended."""
     with store.session() as s:
         done = rows_changed(s, update(Run).where(Run.id == run_id, Run.status.in_(ACTIVE))
-                            .values(status="running", owner=owner_tag(), message=message))
+                            .values(status="running", owner=owner_tag(), message=message, beat_at=utcnow()))
         if not done:
             status = s.scalar(select(Run.status).where(Run.id == run_id))
             raise ConfigError(f"run {run_id} is {status or 'missing'}; not started")
+    start_heartbeat(store, run_id)
 
 
 def reopen(store: Store, run_id: int) -> None:

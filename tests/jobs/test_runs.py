@@ -1,7 +1,11 @@
 """Runs of every kind as jobs: claimed by their process, cancelled (the process stopped,
 the status kept), listed with dead ones marked interrupted, through the library and the CLI."""
 import json
+import os
+import subprocess
+import sys
 import time
+from datetime import timedelta
 
 import pytest
 import streamlit as st
@@ -10,12 +14,12 @@ from streamlit.testing.v1 import AppTest
 
 from nearmiss.errors import ConfigError, NotFoundError
 from nearmiss.jobs.launch import start_worker
-from nearmiss.jobs.owners import owner_alive, owner_tag
+from nearmiss.jobs.owners import owner_alive, owner_tag, reap_dead_runs
 from nearmiss.jobs.resume import resume
 from nearmiss.jobs.runs import cancel, claim, finish, list_runs, reopen
 from nearmiss.mine.run import MineConfig
 from nearmiss.mine.run import create_run as create_mining_run
-from nearmiss.store.tables import Run
+from nearmiss.store.tables import Run, as_utc, utcnow
 from nearmiss.train.config import TrainConfig
 from nearmiss.train.runs import create_run as create_training_run
 from tests.conftest import ROOT
@@ -157,3 +161,41 @@ def test_the_jobs_page_lists_runs_of_every_kind_for_admins_only(sqlite_store, sq
     annotator = signed_in(AppTest.from_file(page, default_timeout=60), sqlite_store, "ann").run()
     assert [e.value for e in annotator.error] == ["This page is for admins only."] and not annotator.get("progress")
     st.cache_resource.clear()
+
+
+def test_a_run_on_another_host_is_interrupted_when_its_heartbeat_stops_and_not_before(store):
+    """A process on another host cannot be looked up by pid: its heartbeat tells. A real worker
+    beats while it works on a step that reports nothing; once it is killed its run is marked
+    interrupted as soon as its last beat is older than the stale limit (both shortened here)."""
+    run_id = create_mining_run(store, MineConfig(dataset="quiz"))
+    env = os.environ | {"NEARMISS_DB": store.url, "NEARMISS_HEARTBEAT_SECONDS": "0.5"}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.jobs.claim_and_wait", str(run_id)], env=env, cwd=ROOT)
+    try:
+        _wait_for(lambda: _run(store, run_id).status == "running", 60)
+        with store.session() as s:  # as if the worker ran on another host
+            run = s.get(Run, run_id)
+            run.owner = "otherhost:" + run.owner.split(":", 1)[1]
+            claimed = as_utc(run.beat_at)
+        time.sleep(4)  # 8 heartbeat periods: a stale limit of 3 s would see a dead worker by now
+        assert reap_dead_runs(store, stale=3) == 0 and _run(store, run_id).status == "running"
+        assert as_utc(_run(store, run_id).beat_at) > claimed + timedelta(seconds=2)  # it kept beating
+    finally:
+        proc.kill()
+        proc.wait()
+    _wait_for(lambda: reap_dead_runs(store, stale=3) == 1, 10)
+    run = _run(store, run_id)
+    assert run.status == "interrupted" and run.message.startswith(f"interrupted: its process (pid {proc.pid} on otherhost) "
+                                                                  "sent no heartbeat for ")
+
+
+def test_the_default_stale_limit_spares_a_run_on_another_host_that_beat_a_few_seconds_ago(store):
+    beats = {"silent": utcnow() - timedelta(minutes=2), "beating": utcnow() - timedelta(seconds=10), "never": None}
+    ids = {}
+    for name, beat_at in beats.items():
+        ids[name] = create_training_run(store, TrainConfig(dataset="quiz"))
+        with store.session() as s:
+            run = s.get(Run, ids[name])
+            run.status, run.owner, run.beat_at = "running", "otherhost:123:1.00", beat_at
+    status = {r["id"]: r["status"] for r in list_runs(store)}
+    assert {name: status[i] for name, i in ids.items()} == {"silent": "interrupted", "beating": "running",
+                                                            "never": "running"}
