@@ -39,6 +39,11 @@ class StoreBusy(NearmissError):
     serialization failure); nothing of this transaction was kept."""
 
 
+class RunStopped(NearmissError):
+    """The run was cancelled (or ended elsewhere) while this process worked on it; the process
+    stops at its next progress report."""
+
+
 class DatasetBusy(StoreBusy):
     """Another live run is mining the dataset; this one is refused before it writes anything."""
 

@@ -1,6 +1,10 @@
-"""Small widgets the pages share: the job view of mining and training runs (Mine, Train and
-Jobs pages)."""
+"""Small widgets the pages share: the job view of runs of every kind (Mine, Train, Jobs pages),
+and of a load or export this session started in a thread of the server (Datasets, Export pages)."""
 from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 import streamlit as st
 
@@ -8,9 +12,10 @@ from nearmiss.app.boundary import fragment
 from nearmiss.app.shared import guarded, store
 from nearmiss.app.text import plain
 from nearmiss.errors import NearmissError
+from nearmiss.jobs.inline import Work, start_here
 from nearmiss.jobs.owners import ACTIVE
 from nearmiss.jobs.resume import resumable, resume
-from nearmiss.jobs.runs import cancel, list_runs
+from nearmiss.jobs.runs import cancel, job, list_runs
 
 REFRESH = 2  # seconds between two looks at the runs
 
@@ -62,3 +67,31 @@ def jobs_panel(page: str, kind: str | None = None, limit: int = 10) -> None:
             job_card(run, page)
 
     panel()
+
+
+def start_job(key: str, kind: str, config: dict[str, Any], work: Work[Any], summary: Callable[[Any], str]) -> None:
+    """Start a run of ``kind`` doing ``work`` in a thread of the server (``jobs.inline.start_here``),
+    followed by this session under ``key`` (``followed_job``)."""
+    st.session_state[key] = start_here(store(), kind, config, work, summary)
+
+
+def followed_job(page: str, key: str) -> Future | None:
+    """The run this session started under ``key``: while it lives, its job card, looked at again every
+    few seconds (the page reruns when it ends); once it ended, its future (no longer followed), for
+    the page to show its result or error. None when there is none."""
+    started = st.session_state.get(key)
+    if started is None:
+        return None
+    run_id, future = started
+    if future.done():
+        del st.session_state[key]
+        return future
+
+    @fragment(run_every=REFRESH)
+    def card() -> None:
+        if future.done():
+            st.rerun(scope="app")
+        job_card(job(store(), run_id), page)
+
+    card()
+    return None

@@ -11,8 +11,10 @@ from tqdm import tqdm
 
 from nearmiss.cli import app
 from nearmiss.demo import build_demo
+from nearmiss.jobs.inline import run_here
 from nearmiss.lm.models import prepare
 from nearmiss.load.datasets import dataset_stats
+from nearmiss.load.ingest import LoadResult
 from nearmiss.load.run import load_source
 from nearmiss.load.sources import FILE_FORMATS, bundled_names
 from nearmiss.load.sources.bundled import mmlu_subjects
@@ -23,6 +25,11 @@ def store_of(ctx: typer.Context) -> Store:
     """The store named by --db / NEARMISS_DB, migrated to the newest schema (a private view when
     NEARMISS_PRIVATE_STORE=1: the secondary processes of a data-parallel launch)."""
     return Store(ctx.find_root().obj["db"], private=os.environ.get("NEARMISS_PRIVATE_STORE") == "1")
+
+
+def say_run(run_id: int) -> None:
+    """Name a run the command works on in the foreground, on stderr, with how to stop it."""
+    typer.echo(f"run {run_id}; stop it with: nearmiss runs cancel {run_id}", err=True)
 
 
 @app.command()
@@ -42,11 +49,14 @@ def load(ctx: typer.Context,
          format: str = typer.Option(None, "--format", help=f"File format: {', '.join(FILE_FORMATS)} (default: detect)."),
          name: str = typer.Option(None, help="Dataset name for a file (default: the file name)."),
          ) -> None:
-    """Load items (and given candidates) into the store; loading twice adds nothing."""
+    """Load items (and given candidates) into the store as a run of kind load (see `nearmiss runs`; a
+    cancelled load stores nothing); loading twice adds nothing."""
     store = store_of(ctx)
     with tqdm(desc=f"load {source}", unit=" items", total=limit, file=sys.stderr) as bar:
-        result = load_source(store, source, split=split, limit=limit, mapping=map, fmt=format, name=name,
-                             on_batch=bar.update)
+        result = run_here(store, "load", {"source": source, "dataset": name or source, "split": split},
+                          lambda report: load_source(store, source, split=split, limit=limit, mapping=map, fmt=format,
+                                                     name=name, on_batch=bar.update, report=report),
+                          LoadResult.summary, on_start=say_run)
     typer.echo(f"{source}: {result.summary()}")
 
 

@@ -6,9 +6,10 @@ from typing import Any
 import typer
 
 from nearmiss.cli import app
-from nearmiss.cli.core import store_of
+from nearmiss.cli.core import say_run, store_of
 from nearmiss.cli.options import config_options
-from nearmiss.export import ExportConfig, export
+from nearmiss.export import ExportConfig, export, export_record, export_summary
+from nearmiss.jobs.inline import run_here
 from nearmiss.settings import build
 
 
@@ -16,13 +17,13 @@ from nearmiss.settings import build
 @config_options(ExportConfig, flags={"filters.labels": "label", "filters.origins": "origin",
                                      "filters.datasets": "dataset", "filters.splits": "split"})
 def export_cmd(ctx: typer.Context, settings: dict[str, Any]) -> None:
-    """Export labeled negatives (and gold answers) as files of a training format, plus manifest.json."""
+    """Export labeled negatives (and gold answers) as files of a training format, plus manifest.json, as a
+    run of kind export (see `nearmiss runs`; a cancelled export leaves no files)."""
     cfg = build(ExportConfig, settings)
-    manifest = export(store_of(ctx), cfg)
-    sel = manifest["selection"]
-    labels = ", ".join(f"{k} {v}" for k, v in sel["by_label"].items())
-    typer.echo(f"{cfg.format} ({manifest['style']}): {sel['items']} items, {sel['negatives']} negatives ({labels}); "
-               f"split {manifest['split']['items']}")
+    store = store_of(ctx)
+    manifest = run_here(store, "export", export_record(cfg), lambda report: export(store, cfg, report),
+                        export_summary, on_start=say_run)
+    typer.echo(export_summary(manifest))
     for path, table in manifest["tables"].items():
         typer.echo(f"  {cfg.out / path}: {table['rows']} rows")
     typer.echo(f"manifest: {cfg.out / 'manifest.json'}")

@@ -1,4 +1,4 @@
-"""`nearmiss runs list|cancel`: mining and training runs as jobs."""
+"""`nearmiss runs list|cancel|resume`: mining, training, load and export runs as jobs."""
 from __future__ import annotations
 
 import json
@@ -11,12 +11,13 @@ from nearmiss.jobs.owners import ACTIVE
 from nearmiss.jobs.resume import resume
 from nearmiss.jobs.runs import cancel, list_runs
 
-runs_app = typer.Typer(help="Mining and training runs: list them, cancel or resume one.", no_args_is_help=True)
+runs_app = typer.Typer(help="Mining, training, load and export runs: list them, cancel or resume one.",
+                       no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
 
 @runs_app.command("list")
-def list_cmd(ctx: typer.Context, kind: str = typer.Option(None, help="Only runs of this kind: mine or train."),
+def list_cmd(ctx: typer.Context, kind: str = typer.Option(None, help="Only runs of this kind: mine, train, load or export."),
              limit: int = typer.Option(50, help="How many of the newest runs."),
              as_json: bool = typer.Option(False, "--json", help="A JSON list.")) -> None:
     """The newest runs of every kind: id, name (mining run 1, training run 1, ...), status, progress,
@@ -36,7 +37,8 @@ def list_cmd(ctx: typer.Context, kind: str = typer.Option(None, help="Only runs 
 
 @runs_app.command("cancel")
 def cancel_cmd(ctx: typer.Context, run: int = typer.Argument(..., help="Run id (see `nearmiss runs list`).")) -> None:
-    """Cancel a pending or running run and stop its process (what it stored stays)."""
+    """Cancel a pending or running run and stop its process (what a mining or training run stored stays; a
+    load stores nothing, an export leaves no files)."""
     typer.echo(cancel(store_of(ctx), run))
 
 

@@ -26,12 +26,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nearmiss.errors import DatasetBusy
+from nearmiss.jobs.progress import ACTIVE
 from nearmiss.store import Store
 from nearmiss.store.tables import MiningLock, Run, as_utc, utcnow
 from nearmiss.store.writes import rows_changed
 
 log = logging.getLogger(__name__)
-ACTIVE = ("pending", "running")
 HEARTBEAT_SECONDS = 15.0  # NEARMISS_HEARTBEAT_SECONDS overrides it (tests shorten it)
 STALE_SECONDS = 60.0  # no beat for this long: the process on another host is gone
 

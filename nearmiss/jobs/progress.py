@@ -5,7 +5,9 @@ time left.
 A ``Reporter`` writes a run's stage and counter to its row: a new stage at once, a counter at
 most every ``every`` seconds (and when it reaches its total), so a process reports as often as
 it likes. ``job_state`` reads them back with the rate (units per second since the stage began)
-and the ETA (the stage's units left at that rate).
+and the ETA (the stage's units left at that rate). A report to a run that is no longer active
+(cancelled, or marked interrupted) raises ``RunStopped``: that is how a run's process learns it was
+cancelled, on any host, and stops within a report or two.
 """
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from nearmiss.errors import RunStopped
 from nearmiss.store import Store
 from nearmiss.store.tables import Run, as_utc, utcnow
+from nearmiss.store.writes import rows_changed
 
+ACTIVE = ("pending", "running")  # a run's statuses while its process works on it
 REPORT_EVERY = 1.0  # seconds between two counter writes of one run: a step costs one small UPDATE at most
 
 
@@ -54,7 +59,10 @@ class Reporter:
         if self.store is None or self.run_id is None:
             return
         with self.store.session() as s:
-            s.execute(update(Run).where(Run.id == self.run_id).values(beat_at=utcnow(), **values))
+            if not rows_changed(s, update(Run).where(Run.id == self.run_id, Run.status.in_(ACTIVE))
+                                .values(beat_at=utcnow(), **values)):
+                status = s.scalar(select(Run.status).where(Run.id == self.run_id))
+                raise RunStopped(f"run {self.run_id} is {status or 'gone'}; stopped")
 
 
 @dataclass(frozen=True)

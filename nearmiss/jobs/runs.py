@@ -1,9 +1,12 @@
-"""Runs of every kind (mining, training) as jobs: claimed by the process that works on
-them, listed, cancelled.
+"""Runs of every kind (mining, training, loads, exports) as jobs: claimed by the process that
+works on them, listed, cancelled.
 
 A run is created ``pending``; its process ``claim``s it (``running``, with its owner tag, and
 a heartbeat: ``owners.start_heartbeat``) and refuses to start if it was cancelled meanwhile. ``cancel`` marks a pending or running
-run ``cancelled`` and stops its process when that runs on this host. Whatever a run stored
+run ``cancelled``; a worker of its own on this host (mining, training) is stopped at once, and
+every run's process stops at its next progress report (``progress.Reporter`` raises ``RunStopped``):
+a load or export, which undoes its work first and may run in a thread of the app's server, is
+never signalled. Whatever a mining or training run stored
 before it stopped (mined batches, curve points) stays: each is its own transaction, and
 ``reopen`` makes the run pending again so its worker computes only what is missing.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -24,7 +28,18 @@ from nearmiss.store import Store
 from nearmiss.store.tables import Run, utcnow
 from nearmiss.store.writes import rows_changed
 
-RUN_KINDS = Registry("run kind", {"mine": "mining", "train": "training"})  # kind -> its name on pages
+
+@dataclass(frozen=True)
+class RunKind:
+    """A kind of run: its name on pages, and whether cancel signals its process (else the process
+    stops at its next progress report)."""
+
+    name: str
+    signalled: bool = True
+
+
+RUN_KINDS = Registry("run kind", {"mine": RunKind("mining"), "train": RunKind("training"),
+                                  "load": RunKind("load", signalled=False), "export": RunKind("export", signalled=False)})
 NUMBER_TRIES = 5  # two runs of a kind created at the same moment: the second takes the next number
 
 
@@ -91,9 +106,11 @@ def cancel(store: Store, run_id: int) -> str:
             raise NotFoundError(f"no run {run_id}")
         if run.status not in ACTIVE:
             raise ConfigError(f"run {run_id} is {run.status}; only pending or running runs can be cancelled")
-        owner = run.owner
+        owner, kind = run.owner, RUN_KINDS.get(run.kind, RunKind(run.kind))
         s.execute(update(Run).where(Run.id == run_id)
                   .values(status="cancelled", finished_at=utcnow(), message="cancelled"))
+    if not kind.signalled:
+        return f"run {run_id} cancelled; it stops at its next progress report, undoing what it wrote"
     if owner and owner_alive(owner):
         os.kill(owner_pid(owner), signal.SIGTERM)
         return f"run {run_id} cancelled; its process was stopped"
@@ -105,7 +122,7 @@ def run_row(run: Run) -> dict[str, Any]:
     overall progress, message, dataset, times, and what it does now (stage, counter, rate, ETA, and
     ``doing``: all of those in one line)."""
     state = job_state(run)
-    name = f"{RUN_KINDS.get(run.kind, run.kind)} run {run.number}"
+    name = f"{RUN_KINDS.get(run.kind, RunKind(run.kind)).name} run {run.number}"
     return {"id": run.id, "number": run.number, "kind": run.kind, "name": name, "status": run.status,
             "progress": run.progress, "message": run.message, "dataset": run.config.get("dataset"),
             "started_at": run.started_at, "finished_at": run.finished_at, "stage": state.stage, "done": state.done,

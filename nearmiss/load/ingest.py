@@ -6,7 +6,10 @@ row anywhere raises before anything is written. Then each batch is written in it
 transaction (``load_transaction``), so labeling waits for at most one batch, never for the
 whole load. Memory stays bounded whatever the input size. Ids are stable, so loading the
 same data again adds nothing, and a write that is interrupted (a killed process, a busy
-store) is completed by running the load again.
+store) is completed by running the load again. A load that is cancelled (its ``Reporter`` raises
+``RunStopped``) undoes the batches it wrote: each batch's new items and candidates, and the old
+values of the items it completed, are noted in a second spill file and deleted or put back batch
+by batch, so the store is as before the load.
 """
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from nearmiss.errors import RunStopped
+from nearmiss.jobs.progress import Reporter
 from nearmiss.store import Store
 from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id
 from nearmiss.store.tables import Candidate, Item
@@ -69,16 +74,26 @@ def candidate_row(item_id: str, cand: CandidateRecord, run_id: int | None = None
             "scores": cand.scores, "meta": cand.meta, "possibly_correct": False}
 
 
-def add_candidates(session: Session, rows: list[dict]) -> int:
-    """Insert candidate rows whose id is not stored yet; returns how many were new."""
+def add_candidates(session: Session, rows: list[dict]) -> list[str]:
+    """Insert candidate rows whose id is not stored yet; returns the ids that were new."""
     unique = {r["id"]: r for r in rows}
     if not unique:
-        return 0
+        return []
     existing = set(session.scalars(select(Candidate.id).where(Candidate.id.in_(list(unique)))))
     new = [r for cid, r in unique.items() if cid not in existing]
     if new:
         session.execute(insert(cast(Table, Candidate.__table__)), new)
-    return len(new)
+    return [r["id"] for r in new]
+
+
+@dataclass
+class Written:
+    """What one batch changed, to undo it: the items and candidates it added, and the items it
+    completed with their values before."""
+
+    items: list[str] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)
+    before: list[dict] = field(default_factory=list)  # id, answer, messages, outcome, meta
 
 
 def _merge(batch: list[ItemRecord], result: LoadResult) -> dict[str, ItemRecord]:
@@ -106,11 +121,12 @@ def _merge(batch: list[ItemRecord], result: LoadResult) -> dict[str, ItemRecord]
     return merged
 
 
-def _write_batch(session: Session, batch: list[ItemRecord], result: LoadResult) -> None:
+def _write_batch(session: Session, batch: list[ItemRecord], result: LoadResult) -> Written:
     merged = _merge(batch, result)
     stored = {row.id: row for row in session.execute(
-        select(Item.id, Item.answer, Item.messages).where(Item.id.in_(list(merged))))}
+        select(Item.id, Item.answer, Item.messages, Item.outcome, Item.meta).where(Item.id.in_(list(merged))))}
     new = [item_row(r) for iid, r in merged.items() if iid not in stored]
+    written = Written(items=[row["id"] for row in new])
     if new:
         session.execute(insert(cast(Table, Item.__table__)), new)
     for iid, rec in merged.items():  # a task first seen failing gets its gold when a success arrives
@@ -123,25 +139,28 @@ def _write_batch(session: Session, batch: list[ItemRecord], result: LoadResult) 
         elif (old.answer is None and rec.answer is not None) or (old.messages is None and rec.messages is not None):
             gold = {"messages": rec.messages, "outcome": rec.outcome, "meta": rec.meta} if rec.messages else {}
             session.execute(update(Item).where(Item.id == iid).values(answer=old.answer or rec.answer, **gold))
+            written.before.append(old._asdict())
             result.items_updated += 1
     result.items_added += len(new)
     rows = [candidate_row(iid, c) for iid, rec in merged.items() for c in rec.candidates]
-    added = add_candidates(session, rows)
-    result.candidates_added += added
-    result.repeated += len(rows) - added
+    written.candidates = add_candidates(session, rows)
+    result.candidates_added += len(written.candidates)
+    result.repeated += len(rows) - len(written.candidates)
+    return written
 
 
-def _spilled(records: Iterable[ItemRecord], size: int, spill: IO[bytes]) -> int:
+def _spilled(records: Iterable[ItemRecord], size: int, spill: IO[bytes], report: Reporter) -> int:
     """Read and validate every record into ``spill`` (pickled batches); returns the count."""
     read = 0
     for batch in _batches(records, size):
         pickle.dump(batch, spill, protocol=pickle.HIGHEST_PROTOCOL)
         read += len(batch)
-    spill.seek(0)
+        report.count(read)
     return read
 
 
-def _unspilled(spill: IO[bytes]) -> Iterator[list[ItemRecord]]:
+def _unspilled(spill: IO[bytes]) -> Iterator:
+    spill.seek(0)
     while True:
         try:
             yield pickle.load(spill)
@@ -149,19 +168,48 @@ def _unspilled(spill: IO[bytes]) -> Iterator[list[ItemRecord]]:
             return
 
 
+def _undo(store: Store, undo: IO[bytes]) -> None:
+    """Undo the batches noted in ``undo``, each in its own short transaction (see the module docstring)."""
+    for n, written in enumerate(_unspilled(undo)):
+        if n:
+            yield_write_lock(store)
+        with load_transaction(store) as session:
+            if written.candidates:
+                session.execute(delete(Candidate).where(Candidate.id.in_(written.candidates)))
+            if written.items:  # with what was added to them since (candidates, labels): cascaded
+                session.execute(delete(Item).where(Item.id.in_(written.items)))
+            for before in written.before:
+                session.execute(update(Item).where(Item.id == before.pop("id")).values(**before))
+
+
 def ingest(store: Store, records: Iterable[ItemRecord], *, batch_size: int = 2000,
-           on_batch: Callable[[int], None] | None = None) -> LoadResult:
+           on_batch: Callable[[int], None] | None = None, report: Reporter | None = None,
+           total: int | None = None) -> LoadResult:
     """Validate all records, then store them batch by batch (see the module docstring);
-    ``on_batch`` is called with the size of each stored batch."""
+    ``on_batch`` is called with the size of each stored batch. ``report`` (none: no run) gets two
+    stages, reading (of ``total`` rows, when known) and storing, with their counts; when it raises
+    ``RunStopped`` the load stops, and what it stored is undone."""
+    report = report or Reporter(None, None)
     result = LoadResult()
-    with tempfile.TemporaryFile(prefix="nearmiss-load-") as spill:
-        result.read = _spilled(records, batch_size, spill)
-        for n, batch in enumerate(_unspilled(spill)):
-            if n:
-                yield_write_lock(store)
-            with load_transaction(store) as session:
-                _write_batch(session, batch, result)
-            if on_batch:
-                on_batch(len(batch))
+    with tempfile.TemporaryFile(prefix="nearmiss-load-") as spill, \
+            tempfile.TemporaryFile(prefix="nearmiss-load-undo-") as undo:
+        report.stage("reading and checking the rows", total, unit="rows")
+        result.read = _spilled(records, batch_size, spill, report)
+        report.stage("storing the rows", result.read, unit="rows")
+        stored = 0
+        try:
+            for n, batch in enumerate(_unspilled(spill)):
+                if n:
+                    yield_write_lock(store)
+                with load_transaction(store) as session:
+                    written = _write_batch(session, batch, result)
+                pickle.dump(written, undo, protocol=pickle.HIGHEST_PROTOCOL)
+                stored += len(batch)
+                if on_batch:
+                    on_batch(len(batch))
+                report.count(stored)
+        except RunStopped:
+            _undo(store, undo)
+            raise
     store.analyze("items", "candidates")
     return result

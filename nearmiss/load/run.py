@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from nearmiss.errors import LoadError, LoadErrors
+from nearmiss.jobs.progress import Reporter
 from nearmiss.load.ingest import LoadResult, ingest
 from nearmiss.load.limits import MAX_UPLOAD_MB
 from nearmiss.load.sources import BUNDLED_SOURCES, FILE_FORMATS, FieldMap, detect_format, open_source, scan_file
@@ -126,14 +127,15 @@ def row_errors(path: Path, *, fmt: str | None, mapping: FieldMap | str | None, d
 
 
 def load_upload(store: Store, path: Path, name: str, *, dataset: str | None = None, split: str | None = None,
-                mapping: FieldMap | str | None = None, fmt: str | None = None,
-                on_batch: Callable[[int], None] | None = None) -> LoadResult:
-    """Load a staged upload in one transaction. On bad input nothing is stored and the error
-    lists every bad row found (LoadErrors), each naming the file as uploaded."""
+                mapping: FieldMap | str | None = None, fmt: str | None = None, report: Reporter | None = None,
+                total: int | None = None) -> LoadResult:
+    """Load a staged upload (of ``total`` rows, when known) all or nothing, its progress to
+    ``report``. On bad input nothing is stored and the error lists every bad row found (LoadErrors),
+    each naming the file as uploaded."""
     dataset = dataset or Path(name).stem
     try:
         source = open_source(str(path), split=split, mapping=mapping, fmt=fmt, name=dataset)
-        return ingest(store, source.items, on_batch=on_batch)
+        return ingest(store, source.items, report=report, total=total)
     except LoadError as e:
         found, more = row_errors(path, fmt=fmt, mapping=mapping, dataset=dataset, split=split or "train")
         if not any((f.line, f.field, f.reason) == (e.line, e.field, e.reason) for f in found):
@@ -158,7 +160,8 @@ def bundled_sources() -> list[str]:
 
 def load_source(store: Store, source: str, *, split: str | None = None, limit: int | None = None,
                 mapping: str | None = None, fmt: str | None = None, name: str | None = None,
-                on_batch: Callable[[int], None] | None = None) -> LoadResult:
-    """Load a bundled source or a file by path into the store (one transaction)."""
+                on_batch: Callable[[int], None] | None = None, report: Reporter | None = None) -> LoadResult:
+    """Load a bundled source or a file by path into the store, all or nothing; its progress goes to
+    ``on_batch`` (each stored batch's size) and ``report``."""
     src = open_source(source, split=split, limit=limit, mapping=mapping, fmt=fmt, name=name)
-    return ingest(store, src.items, on_batch=on_batch)
+    return ingest(store, src.items, on_batch=on_batch, report=report, total=limit)

@@ -7,6 +7,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from nearmiss.export import ExportFilters, preview
+from nearmiss.jobs.runs import list_runs
 from nearmiss.store import Store
 from tests.conftest import ROOT
 from tests.export_store import build_labeled_store
@@ -66,11 +67,17 @@ def test_no_label_and_no_unlabeled_shows_the_reason(page):
     assert not at.metric
 
 
-def test_export_offers_downloads_that_match_the_manifest(page):
+def test_export_offers_downloads_that_match_the_manifest(page, labeled_url):
     at = page("admin")
     at.selectbox(key="export_format").set_value("likra").run()
     at.button(key="export_run").click().run()
     assert not at.exception and not at.error
+    run_id, job = at.session_state["export_job"]  # an export run in a thread of the server
+    job.result(timeout=120)
+    at.run()  # as the job card's next look does once the run ended
+    store = Store(labeled_url)
+    assert {"id": run_id, "kind": "export", "status": "done"}.items() <= list_runs(store, "export")[0].items()
+    store.dispose()
     result = at.session_state["export_result"]
     manifest = result["manifest"]
     assert manifest["format"] == "likra" and manifest["selection"]["negatives"] == metric(at, "Negatives")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from nearmiss.errors import ConfigError
 from nearmiss.export import UNLABELED, ExportConfig, ExportFilters, export, preview
+from nearmiss.jobs.progress import Reporter
 from nearmiss.label.final_labels import load_final_labels
 from nearmiss.lm.prompts import NAT_INCORRECT
 from nearmiss.store import Store
@@ -248,12 +249,13 @@ def test_an_interrupted_export_keeps_the_previous_one_intact(labeled, tmp_path):
     export(store, ExportConfig(format="likra", out=out))
     before = {p.relative_to(out): sha256(p) for p in out.rglob("*") if p.is_file()}
 
-    def stop_at_manifest(_fraction: float, message: str) -> None:
-        if "manifest" in message:  # the data files are written by now
-            raise KeyboardInterrupt
+    class StopAtManifest(Reporter):
+        def stage(self, text: str, *args, **kwargs) -> None:
+            if "manifest" in text:  # the data files are written by now
+                raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        export(store, ExportConfig(format="dpo", out=out, overwrite=True), progress=stop_at_manifest)
+        export(store, ExportConfig(format="dpo", out=out, overwrite=True), StopAtManifest(None, None))
     assert {p.relative_to(out): sha256(p) for p in out.rglob("*") if p.is_file()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 

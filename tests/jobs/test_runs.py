@@ -78,7 +78,7 @@ def test_runs_of_every_kind_are_listed_and_a_dead_training_run_is_interrupted(st
     assert [(r["id"], r["kind"], r["status"]) for r in json.loads(out.stdout)] == [(training, "train", "interrupted")]
     out = cli("runs", "list", "--kind", "mining", db=store.url)
     assert out.returncode == 1 and out.stderr.strip().splitlines() == [
-        "Error: kind: unknown run kind 'mining'; expected one of mine, train"]
+        "Error: kind: unknown run kind 'mining'; expected one of mine, train, load, export"]
     out = cli("runs", "cancel", str(mining), db=store.url)
     assert out.returncode == 0 and out.stdout.strip() == f"run {mining} cancelled", out.stderr
     out = cli("runs", "cancel", str(mining), db=store.url)

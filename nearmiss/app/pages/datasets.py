@@ -1,4 +1,6 @@
-"""Datasets (admin): load a bundled benchmark or upload a file; rename or delete what is loaded."""
+"""Datasets (admin): load a bundled benchmark or upload a file (a run of kind load, in a thread of the
+server: its job card shows while it loads, with Cancel); rename or delete what is loaded."""
+from concurrent.futures import Future
 from pathlib import Path
 
 import pandas as pd
@@ -6,8 +8,10 @@ import streamlit as st
 
 from nearmiss.app.shared import require_role, store
 from nearmiss.app.text import plain
-from nearmiss.errors import LoadErrors, NearmissError
+from nearmiss.app.widgets import followed_job, start_job
+from nearmiss.errors import LoadErrors, NearmissError, RunStopped
 from nearmiss.load.datasets import dataset_stats, delete_dataset, label_count, rename_dataset
+from nearmiss.load.ingest import LoadResult
 from nearmiss.load.limits import MAX_UPLOAD_MB
 from nearmiss.load.mappings import remember_mapping, remembered_mapping
 from nearmiss.load.run import (
@@ -26,6 +30,7 @@ user = require_role("admin")
 st.title("Datasets")
 NONE = "(none)"
 SINGLE_FIELDS = ("question", "answer", "context", "id")
+LOAD = "ds_load"  # where this session follows its load
 
 
 def show_error(e: NearmissError) -> None:
@@ -39,23 +44,20 @@ def show_error(e: NearmissError) -> None:
         st.code(str(e), language=None, wrap_lines=True)
 
 
-def run_load(load, total: int | None) -> bool:
-    """Run a load with a progress bar; show its summary or its errors. True when it loaded."""
-    bar, done = st.progress(0.0, text="loading..."), [0]
-
-    def on_batch(n: int) -> None:
-        done[0] += n
-        bar.progress(min(done[0] / total, 1.0) if total else 0.5, text=f"{done[0]:,} rows read")
-
+def load_ended(future: Future) -> None:
+    """A load this session started has ended: its summary, its errors, or that it was cancelled."""
     try:
-        result = load(on_batch)
+        result = future.result()
+    except RunStopped:
+        st.warning("The load was cancelled; nothing of it was stored.")
+        return
     except NearmissError as e:
-        bar.empty()
         show_error(e)
-        return False
-    bar.progress(1.0, text="done")
+        return
     st.success(plain(result.summary().capitalize() + "."))
-    return True
+    remember = st.session_state.pop("ds_load_mapping", None)
+    if remember:
+        remember_mapping(store(), *remember)
 
 
 def staged_upload(upload) -> dict | None:
@@ -100,13 +102,17 @@ with bundled_tab:
     name = st.selectbox("Benchmark", bundled_sources(), key="ds_bundled_name")
     split = st.selectbox("Split", bundled_splits(name), key=f"ds_bundled_split_{name}")  # a new benchmark, a new picker
     limit = st.number_input("Limit (0 = all)", min_value=0, value=0, step=50, key="ds_bundled_limit")
-    if st.button("Load benchmark", key="ds_bundled_load", type="primary"):
-        run_load(lambda cb: load_source(store(), name, split=split, limit=limit or None, on_batch=cb), limit or None)
+    if st.button("Load benchmark", key="ds_bundled_load", type="primary", disabled=LOAD in st.session_state):
+        db = store()
+        start_job(LOAD, "load", {"source": name, "dataset": name, "split": split},
+                  lambda report: load_source(db, name, split=split, limit=limit or None, report=report),
+                  LoadResult.summary)
 
 with upload_tab:
     upload = st.file_uploader("JSONL, JSON, CSV or Parquet", type=["jsonl", "json", "csv", "parquet"],
                               key="ds_upload_file", max_upload_size=MAX_UPLOAD_MB)
-    if upload is None and "ds_staged" in st.session_state:  # the file was removed from the uploader
+    if upload is None and "ds_staged" in st.session_state and LOAD not in st.session_state:  # removed from the uploader
+        # (kept while this session's load still reads it)
         discard_staged(Path(st.session_state.pop("ds_staged")["path"]))
     staged = staged_upload(upload) if upload is not None else None
     if upload is not None and staged is not None:
@@ -123,11 +129,17 @@ with upload_tab:
         c1, c2 = st.columns(2)
         dataset = c1.text_input("Dataset name", value=Path(upload.name).stem, key=f"ds_upload_name_{upload.file_id}")
         split_name = c2.text_input("Split", value="train", key="ds_upload_split")
-        if st.button("Load file", key="ds_upload_load", type="primary", disabled=bool(unmapped)):
-            loaded = run_load(lambda cb: load_upload(store(), path, upload.name, dataset=dataset, split=split_name,
-                                                     mapping=fm, fmt=fmt, on_batch=cb), preview.total)
-            if loaded and fm is not None:
-                remember_mapping(store(), preview.columns, fm)
+        if st.button("Load file", key="ds_upload_load", type="primary",
+                     disabled=bool(unmapped) or LOAD in st.session_state):
+            st.session_state["ds_load_mapping"] = (preview.columns, fm) if fm is not None else None
+            db, file_name, total = store(), upload.name, preview.total
+            start_job(LOAD, "load", {"source": file_name, "dataset": dataset, "split": split_name},
+                      lambda report: load_upload(db, path, file_name, dataset=dataset, split=split_name, mapping=fm,
+                                                 fmt=fmt, report=report, total=total), LoadResult.summary)
+
+ended = followed_job("datasets", LOAD)  # the load this session started: its job card, then its outcome
+if ended:
+    load_ended(ended)
 
 st.subheader("Loaded")
 stats = dataset_stats(store())

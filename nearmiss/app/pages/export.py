@@ -1,5 +1,6 @@
 """Export (admin): pick filters and see live what an export would hold; write it in a
-training format and download the files."""
+training format (a run of kind export, in a thread of the server: its job card shows while it
+writes, with Cancel) and download the files."""
 import shutil
 from pathlib import Path
 
@@ -7,15 +8,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from nearmiss.app.shared import progress_bar, require_role, store
+from nearmiss.app.shared import require_role, store
 from nearmiss.app.text import plain
-from nearmiss.errors import NearmissError
+from nearmiss.app.widgets import followed_job, start_job
+from nearmiss.errors import NearmissError, RunStopped
 from nearmiss.export import (
     FORMATS,
     ExportConfig,
     ExportFilters,
     download_folder,
     export,
+    export_record,
+    export_summary,
     nearness_bounds,
     preview,
     zip_folder,
@@ -28,6 +32,7 @@ from nearmiss.settings import help_of
 from nearmiss.store.schema import ORIGINS
 
 F, C = ExportFilters, ExportConfig
+JOB = "export_job"  # where this session follows its export
 
 require_role("admin")
 st.title("Export")
@@ -99,18 +104,31 @@ if fmt == "hir":
     template = st.text_area("Relabel template", HIR_TEMPLATE, key="export_hir_template",
                             help=help_of(C, "hir_template"))
 
-if st.button("Export", key="export_run", type="primary", disabled=not counts["negatives"]):
+if st.button("Export", key="export_run", type="primary", disabled=not counts["negatives"] or JOB in st.session_state):
     previous = st.session_state.pop("export_result", None)
     if previous:
         shutil.rmtree(Path(previous["out"]).parent, ignore_errors=True)
     out = download_folder() / f"nearmiss-{fmt}"
-    show_progress = progress_bar("starting")
     try:
         cfg = ExportConfig(format=fmt, out=out, filters=filters, style=style, parquet=parquet,
                            val_fraction=val_fraction, seed=int(seed), correct_marker=markers[0],
                            incorrect_marker=markers[1], hir_template=template)
-        manifest = export(store(), cfg, progress=show_progress)
-        st.session_state["export_result"] = {"out": str(out), "manifest": manifest}
+    except NearmissError as e:
+        shutil.rmtree(out.parent, ignore_errors=True)
+        st.error(plain(e))
+    else:
+        db = store()
+        st.session_state["export_out"] = str(out)
+        start_job(JOB, "export", export_record(cfg), lambda report: export(db, cfg, report), export_summary)
+
+ended = followed_job("export", JOB)  # the export this session started: its job card, then its outcome
+if ended:
+    out = Path(st.session_state.pop("export_out"))
+    try:
+        st.session_state["export_result"] = {"out": str(out), "manifest": ended.result()}
+    except RunStopped:
+        shutil.rmtree(out.parent, ignore_errors=True)
+        st.warning("The export was cancelled; no files were kept.")
     except NearmissError as e:
         shutil.rmtree(out.parent, ignore_errors=True)
         st.error(plain(e))
