@@ -9,10 +9,12 @@ same data again adds nothing, and a write that is interrupted (a killed process,
 store) is completed by running the load again. A load that is cancelled (its ``Reporter`` raises
 ``RunStopped``) undoes the batches it wrote: each batch's new items and candidates, and the old
 values of the items it completed, are noted in a second spill file and deleted or put back batch
-by batch, so the store is as before the load.
+by batch, so the store is as before the load, except that a label is never lost: a new item whose
+candidates annotators labeled meanwhile is kept with its candidates, as is a labeled candidate (logged).
 """
 from __future__ import annotations
 
+import logging
 import pickle
 import tempfile
 from collections import Counter
@@ -28,8 +30,10 @@ from nearmiss.errors import RunStopped
 from nearmiss.jobs.progress import Reporter
 from nearmiss.store import Store
 from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id
-from nearmiss.store.tables import Candidate, Item
+from nearmiss.store.tables import Candidate, Item, Label
 from nearmiss.store.writes import load_transaction, yield_write_lock
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -168,16 +172,29 @@ def _unspilled(spill: IO[bytes]) -> Iterator:
             return
 
 
+def _labeled(session: Session, written: Written) -> tuple[set[str], set[str]]:
+    """Among what ``written`` added: the new items whose candidates carry a label, and the labeled candidates."""
+    items = set(session.scalars(select(Candidate.item_id).join(Label, Label.candidate_id == Candidate.id)
+                                .where(Candidate.item_id.in_(written.items)).distinct())) if written.items else set()
+    candidates = set(session.scalars(select(Label.candidate_id).where(Label.candidate_id.in_(written.candidates))
+                                     .distinct())) if written.candidates else set()
+    return items, candidates
+
+
 def _undo(store: Store, undo: IO[bytes]) -> None:
     """Undo the batches noted in ``undo``, each in its own short transaction (see the module docstring)."""
     for n, written in enumerate(_unspilled(undo)):
         if n:
             yield_write_lock(store)
         with load_transaction(store) as session:
-            if written.candidates:
-                session.execute(delete(Candidate).where(Candidate.id.in_(written.candidates)))
-            if written.items:  # with what was added to them since (candidates, labels): cascaded
-                session.execute(delete(Item).where(Item.id.in_(written.items)))
+            items, candidates = _labeled(session, written)
+            if items or candidates:
+                log.warning("cancelled load: kept %d item(s) and %d candidate(s) labeled while it ran",
+                            len(items), len(candidates))
+            if drop := [c for c in written.candidates if c not in candidates]:
+                session.execute(delete(Candidate).where(Candidate.id.in_(drop), Candidate.item_id.not_in(items)))
+            if drop := [i for i in written.items if i not in items]:  # with what was added to them since: cascaded
+                session.execute(delete(Item).where(Item.id.in_(drop)))
             for before in written.before:
                 session.execute(update(Item).where(Item.id == before.pop("id")).values(**before))
 

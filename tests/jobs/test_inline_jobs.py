@@ -15,13 +15,14 @@ from nearmiss.jobs.inline import run_here, start_here
 from nearmiss.jobs.owners import owner_tag
 from nearmiss.jobs.progress import Reporter
 from nearmiss.jobs.runs import cancel, create, list_runs
+from nearmiss.label.labels import decide
 from nearmiss.load.ingest import LoadResult, ingest
 from nearmiss.load.run import load_upload, stage_upload
-from nearmiss.store.schema import CandidateRecord, ItemRecord
-from nearmiss.store.tables import Candidate, Item, Run
+from nearmiss.store.schema import CandidateRecord, ItemRecord, candidate_id, item_id
+from nearmiss.store.tables import Candidate, Item, Label, Run
 from tests.conftest import ROOT
 from tests.export_store import build_labeled_store
-from tests.labeling import signed_in
+from tests.labeling import signed_in, users
 
 
 class Hold:
@@ -119,6 +120,25 @@ def test_a_load_cancelled_while_storing_leaves_the_store_as_it_was(store):
     assert watches[0].seen[-1] == ("storing the rows", 5, 39, "running")  # the second batch written, then undone
     assert _contents(store) == before
     assert _status(store, run_id) == ("cancelled", "cancelled")
+
+
+def test_a_cancelled_load_keeps_the_items_annotators_labeled_while_it_ran(store):
+    """Batches are committed one by one, so annotators can label the first batch's candidates before
+    an admin cancels the load: undoing it never deletes a label (nor its item and candidates)."""
+    [annie] = users(store, "annie")
+    records = [_record(n) for n in range(1, 40)]
+    hold = Hold("storing")
+    work = watched(lambda report: ingest(store, records, batch_size=5, report=report, total=len(records)), [], hold)
+    run_id, future = start_here(store, "load", {"dataset": "t"}, work, LoadResult.summary)
+    assert hold.reached.wait(60)  # the first batch (q1-q5) is stored
+    labeled = candidate_id(item_id("t", "s", "q3"), "wrong 3")
+    decide(store, annie, labeled, "near_miss", request_id="during-the-load")
+    hold.cancel_there(store, run_id)
+    assert isinstance(future.exception(timeout=60), RunStopped)
+    items, candidates = _contents(store)
+    assert [i.id for i in items] == [item_id("t", "s", "q3")] and candidates == [labeled]
+    with store.session() as s:
+        assert s.scalar(select(Label.label).where(Label.candidate_id == labeled)) == "near_miss"
 
 
 def test_an_export_reports_its_items_and_ends_done(tmp_path, sqlite_store):
