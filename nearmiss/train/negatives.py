@@ -95,8 +95,10 @@ def choice_scores(inp: SetInputs) -> dict[str, list[float]]:
     stored = _stored_choice_scores(inp)
     missing = [t for t in items if t.id not in stored]
     computed = dict(zip([t.id for t in missing], inp.base_scores(missing))) if missing else {}
-    inp.notes.append(f"hardest/easiest: base-LM scores of {len(stored)} items stored by mining with {inp.cfg.lm}, "
-                     f"{len(missing)} computed with the fast scorer")
+    note = (f"hardest/easiest: base-LM scores of {len(stored)} items stored by mining with {inp.cfg.lm}, "
+            f"{len(missing)} computed with the fast scorer")
+    if note not in inp.notes:  # hardest and easiest both ask; say it once
+        inp.notes.append(note)
     sums = {**stored, **computed}
     if inp.cfg.hardest_by == "sum":
         return sums

@@ -85,10 +85,10 @@ def test_hardest_uses_the_scores_a_mining_run_stored(tmp_path):
     direct = _direct_scores(items)
     notes = []
     with store.session() as s:
-        pairs = build_sets(["hardest"], s, items, TrainConfig(), _no_lm, "arc-easy", "test", notes)["hardest"]
+        pairs = build_sets(["hardest", "easiest"], s, items, TrainConfig(), _no_lm, "arc-easy", "test", notes)["hardest"]
     assert [p.rejected for p in pairs] == [t.distractors[_argbest(direct[t.id], True)] for t in items]
     assert notes == [f"hardest/easiest: base-LM scores of {len(items)} items stored by mining with smollm2-135m, "
-                     "0 computed with the fast scorer"]
+                     "0 computed with the fast scorer"]  # once, though both sets asked
     store.dispose()
 
 
