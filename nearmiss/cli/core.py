@@ -50,7 +50,7 @@ def load(ctx: typer.Context,
          name: str = typer.Option(None, help="Dataset name for a file (default: the file name)."),
          ) -> None:
     """Load items (and given candidates) into the store as a run of kind load (see `nearmiss runs`; a
-    cancelled load stores nothing); loading twice adds nothing."""
+    cancelled load undoes what it stored, keeping only items labeled meanwhile); loading twice adds nothing."""
     store = store_of(ctx)
     with tqdm(desc=f"load {source}", unit=" items", total=limit, file=sys.stderr) as bar:
         result = run_here(store, "load", {"source": source, "dataset": name or source, "split": split},

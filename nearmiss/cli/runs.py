@@ -38,7 +38,7 @@ def list_cmd(ctx: typer.Context, kind: str = typer.Option(None, help="Only runs 
 @runs_app.command("cancel")
 def cancel_cmd(ctx: typer.Context, run: int = typer.Argument(..., help="Run id (see `nearmiss runs list`).")) -> None:
     """Cancel a pending or running run and stop its process (what a mining or training run stored stays; a
-    load stores nothing, an export leaves no files)."""
+    load undoes what it stored but labeled items, an export leaves no files)."""
     typer.echo(cancel(store_of(ctx), run))
 
 

@@ -49,7 +49,7 @@ def load_ended(future: Future) -> None:
     try:
         result = future.result()
     except RunStopped:
-        st.warning("The load was cancelled; nothing of it was stored.")
+        st.warning("The load was cancelled; what it stored was undone, except items annotators had labeled meanwhile.")
         return
     except NearmissError as e:
         show_error(e)
